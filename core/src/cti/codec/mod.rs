@@ -1,0 +1,28 @@
+//! The GED-188 codec: framing, the dynamic message form, decoding, encoding and JSON.
+//!
+//! No I/O happens here. Layouts come from the generated tables in [`crate::cti::spec`].
+//!
+//! ```
+//! use cce::cti::codec::{decode, encode, Message};
+//! let mut m = Message::new("HEARTBEAT_REQ", 24)?;
+//! m.set_int("InvokeID", 7)?;
+//! let wire = encode(&m, 24)?;
+//! assert_eq!(&wire[..], &[0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 7]);
+//! assert_eq!(decode(&wire, 24)?, m);
+//! # Ok::<(), cce::cti::codec::CodecError>(())
+//! ```
+
+mod decode;
+mod encode;
+mod error;
+pub mod frame;
+pub mod json;
+mod message;
+mod value;
+
+pub use decode::{decode, decode_body, decode_frame, DecodeOptions};
+pub use encode::{encode, encode_into};
+pub use error::CodecError;
+pub use frame::{Frame, FrameSplitter, HEADER_LEN, MAX_BODY_LEN, MAX_MESSAGE_LEN};
+pub use message::{check_version, Body, Floating, Message};
+pub use value::{CtiString, NamedArray, NamedVar, Value};

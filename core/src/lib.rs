@@ -1,0 +1,11 @@
+//! # cce — Cisco contact center integration
+//!
+//! * [`cti`] — the CTI Server protocol (GED-188): generated message catalogue,
+//!   sans-IO codec and session, and a tokio client.
+//! * [`sim`] — simulators users can run their applications against.
+//!
+//! The C ABI (`libcce`), Python and Node bindings are thin layers over this crate.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod cti;

@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""Generate the CTI (GED-188) message and constant tables from the data sheet.
+
+Input:  ../shared/spec/cti/{messages,constants,versions}.json (override with --spec DIR)
+Output: core/src/cti/spec/generated.rs (checked in)
+
+    python3 tools/gen_cti.py           # rewrite the generated file
+    python3 tools/gen_cti.py --check   # exit 1 if the checked-in file is stale
+
+Nothing in the output is typed by hand: every layout, tag, version rule and
+constant comes from the JSON files. The only hand-written knowledge here is
+which constants table describes which field (FIELD_TABLE_RULES), because the
+data sheet names the tables but does not always link them to fields.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_SPEC = os.path.join(ROOT, "..", "shared", "spec", "cti")
+OUT = os.path.join(ROOT, "core", "src", "cti", "spec", "generated.rs")
+
+MIN_VERSION = 15
+MAX_VERSION = 25
+
+WIRE = {
+    "UCHAR": ("UChar", 1), "CHAR": ("Char", 1), "USHORT": ("UShort", 2), "SHORT": ("Short", 2),
+    "UINT": ("UInt", 4), "INT": ("Int", 4), "BOOL": ("Bool", 2), "TIME": ("Time", 4),
+    "STRING": ("String", None), "UNSPEC": ("Unspec", None), "NAMEDVAR": ("NamedVar", None),
+    "NAMEDARRAY": ("NamedArray", None),
+}
+
+# Field name -> constants tables (first match wins for names; a field may use two tables,
+# the second holding extended values). Exact "MESSAGE.Field" references in a table's
+# used_by list take precedence over these rules.
+FIELD_TABLE_RULES = [
+    (r"^(Flt)?(Skill[Gg]roup|Next|Atc)?AgentState$|^(Flt)?SkillGroupState$|^NextAgentState$", ["AgentState Values"]),
+    (r"^Status$", ["Status Codes"]),
+    (r"^PGStatus$", ["PGStatusCode Values"]),
+    (r"^SystemEventID$", ["SystemEventID Values"]),
+    (r"^PeripheralType$", ["PeripheralType Values"]),
+    (r"^LocalConnectionState$", ["LocalConnectionState Values"]),
+    (r"^EventCause$", ["EventCause Values", "Extended Call Cleared Event Causes"]),
+    (r"ConnectionDeviceIDType$", ["ConnectionDeviceIDType Values"]),
+    (r"(DeviceType|DeviceIDType)$", ["DeviceIDType Values"]),
+    (r"^CallType$", ["CallType Values"]),
+    (r"^LineType$", ["LineType Values"]),
+    (r"^FailureCode$", ["ControlFailureCode Values", "Extended Control Failure Codes"]),
+    (r"^AllocationState$", ["AllocationState Values"]),
+    (r"^ForwardType$", ["ForwardType Values"]),
+    (r"^TypeOfDevice$", ["TypeOfDevice Values"]),
+    (r"^ClassOfDevice$", ["ClassOfDevice Values"]),
+    (r"^CallPlacementType$", ["CallPlacementType Values"]),
+    (r"^CallMannerType$", ["CallMannerType Values"]),
+    (r"^CallOption$", ["CallOption Values"]),
+    (r"^ConsultType$", ["ConsultType Values"]),
+    (r"^FacilityType$", ["FacilityType Values"]),
+    (r"^AnsweringMachine$", ["AnsweringMachine Values"]),
+    (r"^AnswerDetectMode$", ["AnswerDetectMode Values"]),
+    (r"^AgentWorkMode$", ["AgentWorkMode Values"]),
+    (r"^DestinationCountry$", ["DestinationCountry Values"]),
+    (r"^AgentServiceReq$", ["Agent Service Request Masks"]),
+    (r"^SilentMonitorStatus$", ["Silent Monitor Status Values"]),
+    (r"^InternalAgentState$", ["Agent Internal States Message Values"]),
+    (r"^TaskState$", ["TaskState Values"]),
+    (r"^(Flt)?ServicesRequested$|^ServicesGranted$", ["CTI Service Masks"]),
+    (r"^CallMsgMask$", ["Unsolicited Call Event Message Masks"]),
+    (r"^AgentStateMask$", ["Agent State Masks"]),
+    (r"^ConfigMsgMask$", ["ConfigMsgMask (Configuration Event Masks)"]),
+    (r"^SessionType$", ["SessionType"]),
+    (r"^MultilineAgentControl$", ["MultilineAgentControl"]),
+    (r"^MaintenanceModeAccepted$", ["MaintenanceModeAccepted"]),
+    (r"^MaintenanceModeStatus$", ["MaintenanceModeStatus"]),
+]
+
+
+def rust_str(s):
+    return json.dumps(s if s is not None else "", ensure_ascii=True)
+
+
+def parse_versions(text):
+    """'15' -> (15, 15); '16-18' -> (16, 18); '<20' -> (15, 19); '>=20' -> (20, 25)."""
+    text = str(text).strip()
+    if text.startswith(">="):
+        return int(text[2:]), MAX_VERSION
+    if text.startswith("<"):
+        return MIN_VERSION, int(text[1:]) - 1
+    if "-" in text:
+        a, b = text.split("-", 1)
+        return int(a), int(b)
+    return int(text), int(text)
+
+
+class Gen:
+    def __init__(self, spec_dir):
+        self.messages = json.load(open(os.path.join(spec_dir, "messages.json")))
+        self.constants = json.load(open(os.path.join(spec_dir, "constants.json")))
+        self.versions = json.load(open(os.path.join(spec_dir, "versions.json")))
+        self.tables = [t for t in self.constants["tables"] if t["kind"] in ("enum", "mask")]
+        self.table_index = {t["name"]: i for i, t in enumerate(self.tables)}
+        self.exact_refs = {}
+        for t in self.tables:
+            for ref in t.get("used_by") or []:
+                if "." in ref:
+                    self.exact_refs.setdefault(ref, []).append(t["name"])
+        self.tag_table = next(t for t in self.constants["tables"] if t["kind"] == "tags")
+        self.tag_since = {}
+        for name, detail in self.versions.get("tags_added_detail", {}).items():
+            fv = detail.get("first_version")
+            if isinstance(fv, int):
+                self.tag_since[detail["value"]] = fv
+        self.msg_since = {}
+        for name, ver in self.versions.get("messages_added", {}).items():
+            self.msg_since[name] = ver
+        self.size_overrides = self._size_overrides()
+
+    def _size_overrides(self):
+        """(message, field) -> list of (from, to, max) from versions.json field_size_changes."""
+        out = {}
+        names = {m["name"] for m in self.messages["messages"]}
+        for change in self.versions.get("field_size_changes", []):
+            size = change.get("size")
+            if not isinstance(size, int):
+                continue
+            field = change["field"].split(" ")[0]
+            try:
+                lo, hi = parse_versions(change["versions"])
+            except ValueError:
+                continue
+            for msg in re.split(r",\s*", change["message"]):
+                if msg in names:
+                    out.setdefault((msg, field), []).append((lo, hi, size))
+        return out
+
+    def field_tables(self, msg, field):
+        exact = self.exact_refs.get(f"{msg}.{field}")
+        if exact:
+            return exact
+        for pattern, tables in FIELD_TABLE_RULES:
+            if re.search(pattern, field):
+                return tables
+        return []
+
+    def table_refs(self, msg, field):
+        idx = [self.table_index[t] for t in self.field_tables(msg, field) if t in self.table_index]
+        return "&[" + ", ".join(str(i) for i in idx) + "]"
+
+    def fixed_fields(self, msg, fields):
+        parts = []
+        for f in fields:
+            wire, size = WIRE[f["type"]]
+            if size is not None and f["size"] != size:
+                # Printed size differs from the type's size (alt layouts only); keep the printed size.
+                wire = {1: "UChar", 2: "UShort", 4: "UInt"}[f["size"]]
+            parts.append(
+                f"FixedField {{ name: {rust_str(f['name'])}, ty: WireType::{wire}, tables: {self.table_refs(msg, f['name'])} }}"
+            )
+        return "&[" + ", ".join(parts) + "]"
+
+    def since(self, m):
+        for name in [m["name"]] + (m.get("aliases") or []):
+            if name in self.msg_since:
+                v = self.msg_since[name]
+                return v if isinstance(v, int) else MAX_VERSION
+        return MIN_VERSION
+
+    def layouts(self, m):
+        overrides = self.versions.get("fixed_layouts", {}).get(m["name"])
+        since = self.since(m)
+        if not overrides:
+            return [(since, MAX_VERSION, m["fixed"])]
+        resolved = {}
+        out = []
+        for entry in overrides:
+            lo, hi = parse_versions(entry["versions"])
+            if "fixed" in entry:
+                fields = entry["fixed"]
+            else:
+                ref = entry["same_as"]
+                fields = m["fixed"] if ref == f"v{MAX_VERSION}" else resolved[int(ref.lstrip("v"))]
+            for v in range(lo, hi + 1):
+                resolved[v] = fields
+            out.append((lo, hi, fields))
+        covered = set(resolved)
+        missing = [v for v in range(since, MAX_VERSION + 1) if v not in covered]
+        if missing:
+            raise SystemExit(f"{m['name']}: versions {missing} have no fixed layout")
+        return out
+
+    def floating(self, m):
+        parts = []
+        tag_names = {e["name"]: e["value"] for e in self.tag_table["entries"]}
+        for f in m["floating"]:
+            wire, _ = WIRE[f["type"]]
+            mx = "None" if f["max"] is None else f"Some({int(f['max'])})"
+            tag = "None" if f["tag_value"] is None else f"Some({int(f['tag_value'])})"
+            alt = "&[" + ", ".join(str(tag_names[a]) for a in f.get("alt_tags") or []) + "]"
+            rep = "None" if not f["repeat"] else f"Some({rust_str(f['repeat'])})"
+            ov = self.size_overrides.get((m["name"], f["name"]), [])
+            ovs = "&[" + ", ".join(f"MaxOverride {{ from: {a}, to: {b}, max: {c} }}" for a, b, c in ov) + "]"
+            parts.append(
+                f"FloatField {{ name: {rust_str(f['name'])}, ty: WireType::{wire}, max: {mx}, max_overrides: {ovs}, "
+                f"tag: {tag}, alt_tags: {alt}, repeat: {rep}, optional: {'true' if f['optional'] else 'false'}, "
+                f"required: {'true' if '(required)' in (f.get('note') or '') else 'false'}, "
+                f"tables: {self.table_refs(m['name'], f['name'])} }}"
+            )
+        return "&[\n        " + ",\n        ".join(parts) + ",\n    ]" if parts else "&[]"
+
+    def direction(self, m):
+        return {"to_server": "ToServer", "to_client": "ToClient", "both": "Both", None: "Unknown"}[m["direction"]]
+
+    def render(self):
+        out = []
+        w = out.append
+        w("// @generated by tools/gen_cti.py from the GED-188 data sheet. Do not edit by hand;")
+        w("// run `python3 tools/gen_cti.py` (make gen) and commit the result.")
+        w("")
+        w("use super::*;")
+        w("")
+        w(f"/// Protocol version the layouts in this table were taken from.")
+        w(f"pub const SPEC_PROTOCOL_VERSION: u32 = {self.messages['protocol_version']};")
+        w("")
+        # tags
+        w("/// Every tag in the Tag Values table, sorted by value.")
+        w("pub static TAGS: &[TagSpec] = &[")
+        for e in sorted(self.tag_table["entries"], key=lambda e: e["value"]):
+            since = self.tag_since.get(e["value"], MIN_VERSION)
+            w(f"    TagSpec {{ name: {rust_str(e['name'])}, value: {e['value']}, since: {since} }},")
+        w("];")
+        w("")
+        removed = self.versions.get("tags_removed_after_15", {})
+        w("/// Tags removed from the protocol: (value, first version without it).")
+        w("pub static TAGS_REMOVED: &[(u16, u32)] = &[")
+        for name, d in sorted(removed.items(), key=lambda kv: kv[1]["value"]):
+            w(f"    ({d['value']}, {d['removed_in']}), // {name}")
+        w("];")
+        w("")
+        # constants tables
+        w("/// Enumeration and mask tables from constants.json.")
+        w("pub static TABLES: &[ConstTable] = &[")
+        for t in self.tables:
+            kind = "Mask" if t["kind"] == "mask" else "Enum"
+            w(f"    ConstTable {{ name: {rust_str(t['name'])}, kind: TableKind::{kind}, entries: &[")
+            for e in t["entries"]:
+                v = int(e["value"])
+                if v < 0 or v > 0xFFFFFFFF:
+                    raise SystemExit(f"value out of range in {t['name']}: {v}")
+                w(f"        ConstEntry {{ name: {rust_str(e['name'])}, value: {v} }},")
+            w("    ] },")
+        w("];")
+        w("")
+        # named limits
+        limits = next((t for t in self.constants["tables"] if t["kind"] == "limits"), None)
+        if limits:
+            w("/// Special values and limits (the Special Values table).")
+            w("pub static LIMITS: &[ConstEntry] = &[")
+            for e in limits["entries"]:
+                w(f"    ConstEntry {{ name: {rust_str(e['name'])}, value: {int(e['value'])} }},")
+            w("];")
+            w("")
+        # messages
+        w("/// Every message type, sorted by type number.")
+        w("pub static MESSAGES: &[MessageSpec] = &[")
+        for m in self.messages["messages"]:
+            documented = m["layout"] == "documented"
+            w("    MessageSpec {")
+            w(f"        name: {rust_str(m['name'])},")
+            w(f"        msg_type: {m['type']},")
+            w(f"        direction: Direction::{self.direction(m)},")
+            w(f"        service: {rust_str(m['service'])},")
+            w(f"        summary: {rust_str(m['summary'])},")
+            w(f"        documented: {'true' if documented else 'false'},")
+            w(f"        since: {self.since(m)},")
+            if documented:
+                lay = ", ".join(
+                    f"FixedLayout {{ from: {lo}, to: {hi}, fields: {self.fixed_fields(m['name'], f)} }}"
+                    for lo, hi, f in self.layouts(m)
+                )
+                w(f"        layouts: &[{lay}],")
+                alts = ", ".join(self.fixed_fields(m["name"], a["fixed"]) for a in m.get("alt_fixed") or [])
+                w(f"        alt_fixed: &[{alts}],")
+                w(f"        floating: {self.floating(m)},")
+            else:
+                w("        layouts: &[],")
+                w("        alt_fixed: &[],")
+                w("        floating: &[],")
+            w("    },")
+        w("];")
+        w("")
+        return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spec", default=DEFAULT_SPEC)
+    ap.add_argument("--check", action="store_true", help="fail if the generated file is stale")
+    args = ap.parse_args()
+    if not os.path.isdir(args.spec):
+        msg = f"gen_cti: spec folder {args.spec} not found"
+        if args.check:
+            print(msg + "; drift check skipped")
+            return 0
+        raise SystemExit(msg)
+    text = Gen(args.spec).render()
+    if args.check:
+        current = open(OUT).read() if os.path.exists(OUT) else ""
+        if current != text:
+            print(f"gen_cti: {os.path.relpath(OUT, ROOT)} is stale; run `python3 tools/gen_cti.py`", file=sys.stderr)
+            return 1
+        print("gen_cti: generated tables are up to date")
+        return 0
+    with open(OUT, "w") as fh:
+        fh.write(text)
+    print(f"gen_cti: wrote {os.path.relpath(OUT, ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
