@@ -8,4 +8,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod api;
 pub mod cti;
+pub mod runtime;
+pub mod sim;

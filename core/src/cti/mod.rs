@@ -1,5 +1,6 @@
 //! CTI Server protocol (GED-188): catalogue, codec, session state machine and tokio client.
 
+pub mod client;
 pub mod codec;
 pub mod session;
 pub mod spec;

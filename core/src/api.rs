@@ -1,0 +1,489 @@
+//! A blocking, JSON-in/JSON-out facade over the CTI client and simulator.
+//!
+//! The C ABI, Python and Node bindings are thin wrappers over these types, so that
+//! configuration parsing, event rendering and error mapping live in one place.
+//! Every call may be made from any thread that is not a tokio runtime worker.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use crate::cti::client::{Client, ClientEvent, Events};
+use crate::cti::codec::{self, json as cjson, CodecError};
+use crate::cti::session::{CloseReason, RequestError, SessionConfig, SessionError};
+use crate::cti::spec;
+use crate::runtime::runtime;
+use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
+
+/// What went wrong, as the bindings classify it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A configuration, JSON or argument is invalid.
+    InvalidArgument,
+    /// Network or OS failure.
+    Io,
+    /// No answer in time.
+    Timeout,
+    /// The server refused (FAILURE_CONF, including a refused OPEN_REQ).
+    Refused,
+    /// Call control failed (CONTROL_FAILURE_CONF).
+    ControlFailed,
+    /// The session or simulator is closed.
+    Closed,
+    /// A message could not be encoded or decoded.
+    Codec,
+    /// The server broke the protocol or stopped answering heartbeats.
+    Protocol,
+}
+
+/// An error with a kind, a message, and the CTI status when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    /// Classification.
+    pub kind: ErrorKind,
+    /// Human-readable description (status names included).
+    pub message: String,
+    /// CTI status or failure code, when the server sent one.
+    pub status: Option<u32>,
+    /// Name of that code (e.g. `E_CTI_INVALID_VERSION`).
+    pub status_name: Option<String>,
+}
+
+impl Error {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            status: None,
+            status_name: None,
+        }
+    }
+
+    /// An invalid-argument error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+}
+
+impl From<CodecError> for Error {
+    fn from(e: CodecError) -> Self {
+        Error::new(ErrorKind::Codec, e.to_string())
+    }
+}
+
+impl From<SessionError> for Error {
+    fn from(e: SessionError) -> Self {
+        let kind = match &e {
+            SessionError::OpenRefused(_) => ErrorKind::Refused,
+            SessionError::OpenTimeout(_) => ErrorKind::Timeout,
+            SessionError::HeartbeatTimeout(_) | SessionError::Protocol(_) => ErrorKind::Protocol,
+            SessionError::ServerOffline(_) | SessionError::NotOpen => ErrorKind::Closed,
+            SessionError::ConnectionLost(_) => ErrorKind::Io,
+            SessionError::Config(_) => ErrorKind::InvalidArgument,
+        };
+        let status = e.status();
+        Error {
+            kind,
+            message: e.to_string(),
+            status: status.map(|s| s.code),
+            status_name: status.and_then(|s| s.name()).map(str::to_owned),
+        }
+    }
+}
+
+impl From<RequestError> for Error {
+    fn from(e: RequestError) -> Self {
+        let (kind, status, name) = match &e {
+            RequestError::Failed(s) => (
+                ErrorKind::Refused,
+                Some(s.code),
+                s.name().map(str::to_owned),
+            ),
+            RequestError::ControlFailed { code, name, .. } => (
+                ErrorKind::ControlFailed,
+                Some(*code),
+                Some((*name).to_owned()),
+            ),
+            RequestError::Timeout(_) => (ErrorKind::Timeout, None, None),
+            RequestError::SessionClosed(_) => (ErrorKind::Closed, None, None),
+            RequestError::Codec(_) => (ErrorKind::Codec, None, None),
+        };
+        Error {
+            kind,
+            message: e.to_string(),
+            status,
+            status_name: name,
+        }
+    }
+}
+
+impl From<SimError> for Error {
+    fn from(e: SimError) -> Self {
+        let kind = match &e {
+            SimError::Io(_) => ErrorKind::Io,
+            SimError::Stopped => ErrorKind::Closed,
+            _ => ErrorKind::InvalidArgument,
+        };
+        Error::new(kind, e.to_string())
+    }
+}
+
+fn rt() -> Result<&'static tokio::runtime::Runtime, Error> {
+    runtime().map_err(|e| Error::new(ErrorKind::Io, e))
+}
+
+/// A number, or constant names joined with `|` (looked up in `table`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Bits {
+    Num(u32),
+    Names(String),
+}
+
+impl Bits {
+    fn resolve(&self, table: &str) -> Result<u32, Error> {
+        match self {
+            Bits::Num(n) => Ok(*n),
+            Bits::Names(s) => s.split('|').map(str::trim).try_fold(0u32, |acc, n| {
+                spec::constant(table, n)
+                    .map(|v| acc | v)
+                    .ok_or_else(|| Error::invalid(format!("unknown {table} name {n:?}")))
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionJson {
+    address: String,
+    client_id: String,
+    #[serde(default = "default_version")]
+    version: u32,
+    #[serde(default)]
+    client_password: String,
+    client_signature: Option<String>,
+    peripheral_id: Option<u32>,
+    services: Option<Bits>,
+    call_msg_mask: Option<Bits>,
+    agent_state_mask: Option<Bits>,
+    config_msg_mask: Option<Bits>,
+    agent_extension: Option<String>,
+    agent_id: Option<String>,
+    agent_instrument: Option<String>,
+    heartbeat_ms: Option<u64>,
+    open_timeout_ms: Option<u64>,
+    close_timeout_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    #[serde(default)]
+    relaxed_timing: bool,
+}
+
+fn default_version() -> u32 {
+    24
+}
+
+/// Parses a session configuration from JSON. Keys: `address` ("host:port", required),
+/// `client_id` (required), `version` (default 24), `client_password`, `client_signature`,
+/// `peripheral_id`, `services`, `call_msg_mask`, `agent_state_mask`, `config_msg_mask`
+/// (numbers or `|`-joined constant names), `agent_extension`, `agent_id`,
+/// `agent_instrument`, `heartbeat_ms` (absent: no heartbeats), `open_timeout_ms`,
+/// `close_timeout_ms`, `request_timeout_ms`, `relaxed_timing`.
+pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), Error> {
+    let j: SessionJson =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("session config: {e}")))?;
+    let mut cfg = SessionConfig::new(j.client_id, j.version);
+    cfg.client_password = j.client_password.into_bytes();
+    cfg.client_signature = j.client_signature;
+    if let Some(p) = j.peripheral_id {
+        cfg.peripheral_id = p;
+    }
+    if let Some(b) = j.services {
+        cfg.services = b.resolve("CTI Service Masks")?;
+    }
+    if let Some(b) = j.call_msg_mask {
+        cfg.call_msg_mask = b.resolve("Unsolicited Call Event Message Masks")?;
+    }
+    if let Some(b) = j.agent_state_mask {
+        cfg.agent_state_mask = b.resolve("Agent State Masks")?;
+    }
+    if let Some(b) = j.config_msg_mask {
+        cfg.config_msg_mask = b.resolve("ConfigMsgMask (Configuration Event Masks)")?;
+    }
+    cfg.agent_extension = j.agent_extension;
+    cfg.agent_id = j.agent_id;
+    cfg.agent_instrument = j.agent_instrument;
+    cfg.heartbeat_interval = j.heartbeat_ms.map(Duration::from_millis);
+    if let Some(ms) = j.open_timeout_ms {
+        cfg.open_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = j.close_timeout_ms {
+        cfg.close_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = j.request_timeout_ms {
+        cfg.request_timeout = Duration::from_millis(ms);
+    }
+    cfg.relaxed_timing = j.relaxed_timing;
+    cfg.validate()?;
+    Ok((j.address, cfg))
+}
+
+/// An event rendered for the bindings: the MessageType (0 for library events) and JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOut {
+    /// MessageType, or 0 for `SESSION_CLOSED` and `DECODE_ERROR`.
+    pub msg_type: u32,
+    /// JSON rendering (see [`crate::cti::codec::json`]).
+    pub json: String,
+    /// True for `SESSION_CLOSED`, the last event of a session.
+    pub last: bool,
+}
+
+fn close_json(reason: &CloseReason) -> Json {
+    match reason {
+        CloseReason::Closed => {
+            json!({"MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "Closed"})
+        }
+        CloseReason::CloseTimeout => {
+            json!({"MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "CloseTimeout"})
+        }
+        CloseReason::Failed(e) => json!({
+            "MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "Failed",
+            "error_kind": e.kind(), "error": e.to_string(),
+            "status": e.status().map(|s| s.code),
+            "status_name": e.status().and_then(|s| s.name()),
+        }),
+    }
+}
+
+/// Renders a client event.
+pub fn event_out(ev: &ClientEvent) -> EventOut {
+    let (msg_type, j, last) = match ev {
+        ClientEvent::Message(m) => (m.msg_type(), cjson::to_json(m), false),
+        ClientEvent::Failure(s) => (
+            2,
+            json!({"MessageType": 2, "MessageName": "FAILURE_EVENT", "Status": s.code, "Status_name": s.name()}),
+            false,
+        ),
+        ClientEvent::DecodeError(e) => (
+            0,
+            json!({"MessageType": 0, "MessageName": "DECODE_ERROR", "error_kind": e.kind(), "error": e.to_string()}),
+            false,
+        ),
+        ClientEvent::Unrecognized { msg_type, body } => (
+            *msg_type,
+            json!({"MessageType": msg_type, "MessageName": "UNRECOGNIZED", "_body_len": body.len()}),
+            false,
+        ),
+        ClientEvent::Closed(r) => (0, close_json(r), true),
+    };
+    EventOut {
+        msg_type,
+        json: j.to_string(),
+        last,
+    }
+}
+
+/// A CTI session with a blocking API.
+pub struct CtiSession {
+    client: Client,
+    events: Mutex<Option<Events>>,
+}
+
+impl CtiSession {
+    /// Connects and opens a session from a JSON configuration
+    /// (see [`session_config_from_json`]). Blocks until OPEN_CONF or failure.
+    pub fn open(config_json: &str) -> Result<Self, Error> {
+        let (addr, cfg) = session_config_from_json(config_json)?;
+        let (client, events) = rt()?.block_on(Client::connect(addr, cfg))?;
+        Ok(CtiSession {
+            client,
+            events: Mutex::new(Some(events)),
+        })
+    }
+
+    /// The OPEN_CONF as JSON.
+    pub fn open_conf_json(&self) -> String {
+        cjson::to_json_string(self.client.open_conf())
+    }
+
+    /// Protocol version of the session.
+    pub fn version(&self) -> u32 {
+        self.client.version()
+    }
+
+    /// The underlying async client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends a message given as JSON without waiting; returns its InvokeID
+    /// (assigned when absent or zero).
+    pub fn send_json(&self, msg_json: &str) -> Result<u32, Error> {
+        let msg = cjson::from_json_str(msg_json, self.client.version())?;
+        Ok(self.client.send(msg)?)
+    }
+
+    /// Sends a request given as JSON and waits for its confirmation.
+    /// Returns the confirmation's type and JSON.
+    pub fn request_json(
+        &self,
+        msg_json: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(u32, String), Error> {
+        let msg = cjson::from_json_str(msg_json, self.client.version())?;
+        let conf = rt()?.block_on(self.client.request(msg, timeout))?;
+        Ok((conf.msg_type(), cjson::to_json_string(&conf)))
+    }
+
+    /// Waits for the next event (`None` timeout: wait until one comes).
+    /// Returns `Ok(None)` on timeout and an error of kind `Closed` once the
+    /// final `SESSION_CLOSED` event has been taken.
+    pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<EventOut>, Error> {
+        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(events) = guard.as_mut() else {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "session closed: no more events",
+            ));
+        };
+        let ev = match timeout {
+            None => rt()?.block_on(events.recv()),
+            Some(d) => match rt()?.block_on(tokio::time::timeout(d, events.recv())) {
+                Ok(ev) => ev,
+                Err(_) => return Ok(None),
+            },
+        };
+        match ev {
+            Some(ev) => {
+                let out = event_out(&ev);
+                if out.last {
+                    *guard = None;
+                }
+                Ok(Some(out))
+            }
+            None => {
+                *guard = None;
+                Err(Error::new(
+                    ErrorKind::Closed,
+                    "session closed: no more events",
+                ))
+            }
+        }
+    }
+
+    /// Closes the session: CLOSE_REQ, then at most the close timeout (5 s) for
+    /// CLOSE_CONF. Returns the SESSION_CLOSED JSON. Safe to call more than once.
+    pub fn close(&self) -> Result<String, Error> {
+        let reason = rt()?.block_on(self.client.close());
+        Ok(close_json(&reason).to_string())
+    }
+}
+
+/// A CTI Server simulator with a blocking API.
+pub struct CtiSim {
+    sim: Mutex<Option<CtiSimulator>>,
+    addr: SocketAddr,
+}
+
+impl CtiSim {
+    /// Starts a simulator from a JSON configuration (`{}` or empty for defaults:
+    /// loopback, ephemeral port, agent 1001 at extension 5001).
+    pub fn start(config_json: &str) -> Result<Self, Error> {
+        let cfg = SimConfig::from_json(config_json)?;
+        let sim = rt()?.block_on(CtiSimulator::start(cfg))?;
+        let addr = sim.local_addr();
+        Ok(CtiSim {
+            sim: Mutex::new(Some(sim)),
+            addr,
+        })
+    }
+
+    /// Listening address.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Listening port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&CtiSimulator) -> Result<T, Error>) -> Result<T, Error> {
+        let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(s) => f(s),
+            None => Err(Error::new(ErrorKind::Closed, "simulator stopped")),
+        }
+    }
+
+    /// Plays a scripted inbound call (JSON, see [`SimCall`]); returns its ConnectionCallID.
+    pub fn inject_call(&self, call_json: &str) -> Result<u32, Error> {
+        let call = SimCall::from_json(call_json)?;
+        self.with(|s| Ok(s.inject_call(&call)?))
+    }
+
+    /// Turns heartbeat answers on or off (fault injection).
+    pub fn set_answer_heartbeats(&self, answer: bool) -> Result<(), Error> {
+        self.with(|s| {
+            s.set_answer_heartbeats(answer);
+            Ok(())
+        })
+    }
+
+    /// HEARTBEAT_REQs left unanswered so far.
+    pub fn unanswered_heartbeats(&self) -> Result<u64, Error> {
+        self.with(|s| Ok(s.unanswered_heartbeats()))
+    }
+
+    /// Current AgentState of an agent.
+    pub fn agent_state(&self, agent_id: &str) -> Result<Option<u16>, Error> {
+        self.with(|s| Ok(s.agent_state(agent_id)))
+    }
+
+    /// Writes raw bytes to every session (fault injection).
+    pub fn send_raw(&self, bytes: &[u8]) -> Result<(), Error> {
+        self.with(|s| {
+            s.send_raw(bytes);
+            Ok(())
+        })
+    }
+
+    /// Stops the simulator and closes its sessions. Fails if already stopped.
+    pub fn stop(&self) -> Result<(), Error> {
+        let sim = self
+            .sim
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "simulator already stopped"))?;
+        rt()?.block_on(sim.stop());
+        Ok(())
+    }
+}
+
+impl Drop for CtiSim {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.get_mut().ok().and_then(Option::take) {
+            if let Ok(rt) = runtime() {
+                rt.spawn(sim.stop());
+            }
+        }
+    }
+}
+
+/// Decodes one whole message (header included) at `version` into (type, JSON).
+pub fn decode_json(bytes: &[u8], version: u32) -> Result<(u32, String), Error> {
+    let m = codec::decode(bytes, version)?;
+    Ok((m.msg_type(), cjson::to_json_string(&m)))
+}
+
+/// Encodes a message given as JSON at `version` (header included).
+pub fn encode_json(msg_json: &str, version: u32) -> Result<Vec<u8>, Error> {
+    let m = cjson::from_json_str(msg_json, version)?;
+    Ok(codec::encode(&m, version)?.to_vec())
+}

@@ -1,0 +1,3 @@
+//! Simulators of the servers libcce talks to, for testing applications without a contact center.
+
+pub mod cti;
