@@ -71,7 +71,17 @@ impl Error {
 
 impl From<CodecError> for Error {
     fn from(e: CodecError) -> Self {
-        Error::new(ErrorKind::Codec, e.to_string())
+        // Mistakes in what the caller asked for are argument errors; the rest are wire errors.
+        let kind = match e {
+            CodecError::Json(_)
+            | CodecError::UnknownName { .. }
+            | CodecError::NoSuchField { .. }
+            | CodecError::BadValue { .. }
+            | CodecError::RawOnly { .. }
+            | CodecError::UnsupportedVersion { .. } => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Codec,
+        };
+        Error::new(kind, e.to_string())
     }
 }
 
@@ -353,7 +363,9 @@ impl CtiSession {
         };
         let ev = match timeout {
             None => rt()?.block_on(events.recv()),
-            Some(d) => match rt()?.block_on(tokio::time::timeout(d, events.recv())) {
+            // The timer must be created inside the runtime, hence the async block.
+            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, events.recv()).await })
+            {
                 Ok(ev) => ev,
                 Err(_) => return Ok(None),
             },

@@ -1,1 +1,721 @@
-//! C ABI (placeholder).
+//! `libcce`: the synchronous C ABI over the `cce` crate.
+//!
+//! Conventions (repeated in `include/cce.h`):
+//! - Every function returns a [`cce_status`]; `CCE_OK` is 0. On failure, a message is
+//!   available from [`cce_last_error`] on the same thread until the next libcce call.
+//! - Handles (`cce_sim*`, `cti_session*`) are opaque tokens, never dereferenced by the
+//!   library: a NULL, stale or already-closed handle gives `CCE_ERR_INVALID_HANDLE`,
+//!   never a crash. Every function is safe to call from any thread.
+//! - Strings passed in are NUL-terminated UTF-8 and only borrowed for the call.
+//!   Strings and byte buffers returned through `char**`/`uint8_t**` belong to the
+//!   caller and must be freed with [`cce_string_free`] / [`cce_bytes_free`].
+//! - No Rust panic crosses the boundary: one is caught and reported as `CCE_ERR_PANIC`.
+#![allow(non_camel_case_types)]
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Duration;
+
+use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind};
+
+/// Result of every libcce call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum cce_status {
+    /// Success.
+    CCE_OK = 0,
+    /// A required pointer argument was NULL.
+    CCE_ERR_NULL_POINTER = 1,
+    /// An argument (JSON, configuration, text) is invalid.
+    CCE_ERR_INVALID_ARGUMENT = 2,
+    /// The handle is NULL, unknown, or already closed/stopped.
+    CCE_ERR_INVALID_HANDLE = 3,
+    /// Network or OS failure.
+    CCE_ERR_IO = 4,
+    /// No answer (or no event) within the time allowed.
+    CCE_ERR_TIMEOUT = 5,
+    /// The CTI Server refused (FAILURE_CONF); see [`cce_last_error_cti_status`].
+    CCE_ERR_REFUSED = 6,
+    /// Call control failed (CONTROL_FAILURE_CONF); see [`cce_last_error_cti_status`].
+    CCE_ERR_CONTROL_FAILED = 7,
+    /// The session or simulator is closed.
+    CCE_ERR_CLOSED = 8,
+    /// A message could not be encoded or decoded.
+    CCE_ERR_CODEC = 9,
+    /// The server broke the protocol or stopped answering heartbeats.
+    CCE_ERR_PROTOCOL = 10,
+    /// The call would deadlock (e.g. `cti_close` from inside the session's own callback).
+    CCE_ERR_WOULD_DEADLOCK = 11,
+    /// An internal error was caught at the boundary (a bug: please report it).
+    CCE_ERR_PANIC = 12,
+}
+
+/// A running CTI Server simulator (opaque).
+pub struct cce_sim {
+    _private: [u8; 0],
+}
+
+/// An open CTI session (opaque).
+pub struct cti_session {
+    _private: [u8; 0],
+}
+
+/// Event callback: `msg_type` is the MessageType (0 for library events such as
+/// `SESSION_CLOSED`), `json` the event rendered as JSON, valid only during the call.
+pub type cti_event_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, msg_type: u32, json: *const c_char)>;
+
+struct LastError {
+    message: CString,
+    cti_status: i64,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
+        message: CString::default(),
+        cti_status: -1,
+    });
+}
+
+fn set_error(status: cce_status, message: &str, cti_status: Option<u32>) -> cce_status {
+    let clean: Vec<u8> = message.bytes().filter(|b| *b != 0).collect();
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        e.message = CString::new(clean).unwrap_or_default();
+        e.cti_status = cti_status.map_or(-1, i64::from);
+    });
+    status
+}
+
+fn clear_error() {
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        e.message = CString::default();
+        e.cti_status = -1;
+    });
+}
+
+fn status_of(kind: ErrorKind) -> cce_status {
+    match kind {
+        ErrorKind::InvalidArgument => cce_status::CCE_ERR_INVALID_ARGUMENT,
+        ErrorKind::Io => cce_status::CCE_ERR_IO,
+        ErrorKind::Timeout => cce_status::CCE_ERR_TIMEOUT,
+        ErrorKind::Refused => cce_status::CCE_ERR_REFUSED,
+        ErrorKind::ControlFailed => cce_status::CCE_ERR_CONTROL_FAILED,
+        ErrorKind::Closed => cce_status::CCE_ERR_CLOSED,
+        ErrorKind::Codec => cce_status::CCE_ERR_CODEC,
+        ErrorKind::Protocol => cce_status::CCE_ERR_PROTOCOL,
+    }
+}
+
+fn fail(e: &Error) -> cce_status {
+    set_error(status_of(e.kind), &e.message, e.status)
+}
+
+type FfiResult = Result<(), cce_status>;
+
+/// Runs `f`, converting panics and errors into a status with the last error set.
+fn guard(f: impl FnOnce() -> FfiResult) -> cce_status {
+    clear_error();
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => cce_status::CCE_OK,
+        Ok(Err(status)) => status,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_error(
+                cce_status::CCE_ERR_PANIC,
+                &format!("internal error: {what}"),
+                None,
+            )
+        }
+    }
+}
+
+fn null(what: &str) -> cce_status {
+    set_error(
+        cce_status::CCE_ERR_NULL_POINTER,
+        &format!("{what} must not be NULL"),
+        None,
+    )
+}
+
+/// Borrows a C string argument. NULL is allowed only when `optional`.
+unsafe fn arg_str<'a>(
+    p: *const c_char,
+    what: &str,
+    optional: bool,
+) -> Result<Option<&'a str>, cce_status> {
+    if p.is_null() {
+        return if optional { Ok(None) } else { Err(null(what)) };
+    }
+    // SAFETY: the caller promises a NUL-terminated string valid for the call.
+    let s = unsafe { CStr::from_ptr(p) };
+    s.to_str().map(Some).map_err(|_| {
+        set_error(
+            cce_status::CCE_ERR_INVALID_ARGUMENT,
+            &format!("{what} is not valid UTF-8"),
+            None,
+        )
+    })
+}
+
+unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> FfiResult {
+    if out.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-null, and the caller promises it points to writable storage for T.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+fn to_c_string(s: String) -> *mut c_char {
+    let clean: Vec<u8> = s.into_bytes().into_iter().filter(|b| *b != 0).collect();
+    CString::new(clean).unwrap_or_default().into_raw()
+}
+
+// ---------------------------------------------------------------------------
+// Handle registry: handles are tokens looked up here, never dereferenced.
+
+struct SessionEntry {
+    session: Arc<CtiSession>,
+    dispatcher: Option<JoinHandle<()>>,
+    dispatcher_id: Option<ThreadId>,
+    polled: bool,
+}
+
+#[derive(Default)]
+struct Registry {
+    sims: HashMap<usize, Arc<CtiSim>>,
+    sessions: HashMap<usize, SessionEntry>,
+}
+
+static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(0x1000);
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static REG: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REG.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+fn new_token() -> usize {
+    // Multiples of 16 so that tokens look like aligned pointers; never reused.
+    NEXT_HANDLE.fetch_add(16, Ordering::Relaxed)
+}
+
+fn invalid_handle(what: &str) -> cce_status {
+    set_error(
+        cce_status::CCE_ERR_INVALID_HANDLE,
+        &format!("{what} is NULL, unknown, or already closed"),
+        None,
+    )
+}
+
+fn sim_of(h: *const cce_sim) -> Result<Arc<CtiSim>, cce_status> {
+    registry()
+        .sims
+        .get(&(h as usize))
+        .cloned()
+        .ok_or_else(|| invalid_handle("simulator handle"))
+}
+
+fn session_of(h: *const cti_session) -> Result<Arc<CtiSession>, cce_status> {
+    registry()
+        .sessions
+        .get(&(h as usize))
+        .map(|e| e.session.clone())
+        .ok_or_else(|| invalid_handle("session handle"))
+}
+
+// ---------------------------------------------------------------------------
+// Library-wide.
+
+/// The message of the last failed libcce call on this thread ("" if it succeeded).
+/// The pointer stays valid until the next libcce call on the same thread; do not free it.
+#[no_mangle]
+pub extern "C" fn cce_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().message.as_ptr())
+}
+
+/// The CTI status or failure code carried by the last error on this thread
+/// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+#[no_mangle]
+pub extern "C" fn cce_last_error_cti_status() -> i64 {
+    LAST_ERROR.with(|e| e.borrow().cti_status)
+}
+
+/// The library version, e.g. "0.1.0". Static; do not free.
+#[no_mangle]
+pub extern "C" fn cce_version() -> *const c_char {
+    static VERSION: &[u8] = concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes();
+    VERSION.as_ptr().cast()
+}
+
+/// Frees a string returned by libcce. NULL is ignored.
+///
+/// # Safety
+/// `s` must be NULL or a string returned by libcce that was not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn cce_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: the caller passes a pointer from CString::into_raw, freed once.
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+/// Frees a byte buffer returned by libcce ([`cce_encode`]). NULL is ignored.
+///
+/// # Safety
+/// `bytes`/`len` must be exactly what libcce returned, not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn cce_bytes_free(bytes: *mut u8, len: usize) {
+    if !bytes.is_null() {
+        // SAFETY: built from a boxed slice of exactly `len` bytes in cce_encode.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes, len)) });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Codec.
+
+/// Decodes one whole CTI message (8-byte header included) at protocol `version`.
+/// On success `*msg_type_out` is its MessageType and `*json_out` its JSON (free it
+/// with [`cce_string_free`]).
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes; the out pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_decode(
+    bytes: *const u8,
+    len: usize,
+    version: u32,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        if bytes.is_null() {
+            return Err(null("bytes"));
+        }
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        // SAFETY: the caller promises `len` readable bytes at `bytes`.
+        let data = unsafe { std::slice::from_raw_parts(bytes, len) };
+        let (t, j) = api::decode_json(data, version).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, t, "msg_type_out")?;
+            write_out(json_out, to_c_string(j), "json_out")
+        }
+    })
+}
+
+/// Encodes a message given as JSON (see the README for the format) at protocol
+/// `version`, header included. Free `*bytes_out` with [`cce_bytes_free`]`(*bytes_out, *len_out)`.
+///
+/// # Safety
+/// `json` must be a NUL-terminated string; the out pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_encode(
+    json: *const c_char,
+    version: u32,
+    bytes_out: *mut *mut u8,
+    len_out: *mut usize,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let json = unsafe { arg_str(json, "json", false) }?.unwrap_or_default();
+        if bytes_out.is_null() || len_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        let bytes = api::encode_json(json, version).map_err(|e| fail(&e))?;
+        let boxed = bytes.into_boxed_slice();
+        let len = boxed.len();
+        let ptr = Box::into_raw(boxed).cast::<u8>();
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(len_out, len, "len_out")?;
+            write_out(bytes_out, ptr, "bytes_out")
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Simulator.
+
+/// Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
+/// defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,
+/// peripheral 5000). On success `*out` is the handle; stop it with [`cce_sim_stop`].
+///
+/// # Safety
+/// `config_json` must be NULL or NUL-terminated; `out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_sim_start(
+    config_json: *const c_char,
+    out: *mut *mut cce_sim,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let cfg = unsafe { arg_str(config_json, "config_json", true) }?.unwrap_or("");
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let sim = CtiSim::start(cfg).map_err(|e| fail(&e))?;
+        let token = new_token();
+        registry().sims.insert(token, Arc::new(sim));
+        // SAFETY: checked non-null above.
+        unsafe { write_out(out, token as *mut cce_sim, "out") }
+    })
+}
+
+/// The TCP port the simulator listens on (on 127.0.0.1 unless configured otherwise).
+///
+/// # Safety
+/// `port_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_sim_port(sim: *const cce_sim, port_out: *mut u16) -> cce_status {
+    guard(|| {
+        let s = sim_of(sim)?;
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(port_out, s.port(), "port_out") }
+    })
+}
+
+/// Plays a scripted inbound call to an AVAILABLE agent, e.g.
+/// `{"ani":"5551234","dnis":"8000","call_variables":["acct-42"],"named_variables":[["user.id","7"]]}`.
+/// Events: BEGIN_CALL, CALL_DELIVERED, CALL_ESTABLISHED, AGENT_STATE (talking),
+/// CALL_CLEARED, END_CALL, AGENT_STATE (available). `call_id_out` may be NULL.
+///
+/// # Safety
+/// `call_json` must be NUL-terminated; `call_id_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_sim_inject_call(
+    sim: *const cce_sim,
+    call_json: *const c_char,
+    call_id_out: *mut u32,
+) -> cce_status {
+    guard(|| {
+        let s = sim_of(sim)?;
+        // SAFETY: forwarded caller promise.
+        let call = unsafe { arg_str(call_json, "call_json", false) }?.unwrap_or_default();
+        let id = s.inject_call(call).map_err(|e| fail(&e))?;
+        if !call_id_out.is_null() {
+            // SAFETY: non-null and writable per the caller.
+            unsafe { call_id_out.write(id) };
+        }
+        Ok(())
+    })
+}
+
+/// Fault injection: stop (`answer` = false) or resume answering HEARTBEAT_REQ.
+#[no_mangle]
+pub extern "C" fn cce_sim_set_answer_heartbeats(sim: *const cce_sim, answer: bool) -> cce_status {
+    guard(|| {
+        sim_of(sim)?
+            .set_answer_heartbeats(answer)
+            .map_err(|e| fail(&e))
+    })
+}
+
+/// Number of HEARTBEAT_REQs the simulator received and left unanswered.
+///
+/// # Safety
+/// `count_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_sim_unanswered_heartbeats(
+    sim: *const cce_sim,
+    count_out: *mut u64,
+) -> cce_status {
+    guard(|| {
+        let n = sim_of(sim)?.unanswered_heartbeats().map_err(|e| fail(&e))?;
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(count_out, n, "count_out") }
+    })
+}
+
+/// Stops the simulator, closes its client sessions and frees the handle.
+/// A second call with the same handle returns `CCE_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn cce_sim_stop(sim: *mut cce_sim) -> cce_status {
+    guard(|| {
+        let s = registry()
+            .sims
+            .remove(&(sim as usize))
+            .ok_or_else(|| invalid_handle("simulator handle"))?;
+        s.stop().map_err(|e| fail(&e))
+    })
+}
+
+// ---------------------------------------------------------------------------
+// CTI sessions.
+
+struct UserData(*mut c_void);
+// SAFETY: the pointer is only handed back to the application's callback, on one thread;
+// the application owns what it points to and promised it outlives the session.
+unsafe impl Send for UserData {}
+
+/// Opens a CTI session and blocks until OPEN_CONF or failure.
+///
+/// `config_json` keys: `address` ("host:port", required), `client_id` (required),
+/// `version` (15..25, default 24), `client_password`, `services` (number or
+/// "CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL"), `peripheral_id`,
+/// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms`,
+/// `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`.
+///
+/// Events: with a `callback`, libcce calls it on one library-owned thread per session,
+/// in arrival order, never concurrently; the last call is a `SESSION_CLOSED` event
+/// (msg_type 0). The callback may call `cti_send`, `cti_request` and `cce_sim_*`, but
+/// must not call `cti_close` on its own session (that returns `CCE_ERR_WOULD_DEADLOCK`)
+/// and must not throw C++ exceptions. With `callback` NULL, pull events with
+/// [`cti_poll_event`]. A refused OPEN_REQ returns `CCE_ERR_REFUSED` with the status in
+/// [`cce_last_error_cti_status`].
+///
+/// # Safety
+/// `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
+/// until `cti_close` returns.
+#[no_mangle]
+pub unsafe extern "C" fn cti_open(
+    config_json: *const c_char,
+    callback: cti_event_cb,
+    user_data: *mut c_void,
+    out: *mut *mut cti_session,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let cfg = unsafe { arg_str(config_json, "config_json", false) }?.unwrap_or_default();
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let session = Arc::new(CtiSession::open(cfg).map_err(|e| fail(&e))?);
+        let token = new_token();
+        let (dispatcher, dispatcher_id) = match callback {
+            Some(cb) => {
+                let s = session.clone();
+                let ud = UserData(user_data);
+                let handle = std::thread::Builder::new()
+                    .name("cce-cti-events".into())
+                    .spawn(move || dispatch(s, cb, ud))
+                    .map_err(|e| {
+                        set_error(
+                            cce_status::CCE_ERR_IO,
+                            &format!("cannot start the callback thread: {e}"),
+                            None,
+                        )
+                    })?;
+                let id = handle.thread().id();
+                (Some(handle), Some(id))
+            }
+            None => (None, None),
+        };
+        registry().sessions.insert(
+            token,
+            SessionEntry {
+                session,
+                dispatcher,
+                dispatcher_id,
+                polled: callback.is_none(),
+            },
+        );
+        // SAFETY: checked non-null above.
+        unsafe { write_out(out, token as *mut cti_session, "out") }
+    })
+}
+
+fn dispatch(
+    session: Arc<CtiSession>,
+    cb: unsafe extern "C" fn(*mut c_void, u32, *const c_char),
+    ud: UserData,
+) {
+    let ud = ud;
+    loop {
+        let ev = match session.next_event(None) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => continue,
+            Err(_) => return,
+        };
+        let json = CString::new(
+            ev.json
+                .into_bytes()
+                .into_iter()
+                .filter(|b| *b != 0)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+        unsafe { cb(ud.0, ev.msg_type, json.as_ptr()) };
+        if ev.last {
+            return;
+        }
+    }
+}
+
+/// The OPEN_CONF of the session as JSON (free with [`cce_string_free`]).
+///
+/// # Safety
+/// `json_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_open_conf(
+    session: *const cti_session,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(json_out, to_c_string(s.open_conf_json()), "json_out") }
+    })
+}
+
+/// Sends a message given as JSON without waiting, e.g.
+/// `{"MessageName":"SET_AGENT_STATE_REQ","AgentState":"AGENT_STATE_AVAILABLE","AgentInstrument":"5001"}`.
+/// The InvokeID is assigned when absent and written to `*invoke_id_out` (may be NULL);
+/// the confirmation arrives as an event.
+///
+/// # Safety
+/// `msg_json` must be NUL-terminated; `invoke_id_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_send(
+    session: *const cti_session,
+    msg_json: *const c_char,
+    invoke_id_out: *mut u32,
+) -> cce_status {
+    guard(|| {
+        let s = session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        let msg = unsafe { arg_str(msg_json, "msg_json", false) }?.unwrap_or_default();
+        let id = s.send_json(msg).map_err(|e| fail(&e))?;
+        if !invoke_id_out.is_null() {
+            // SAFETY: non-null and writable per the caller.
+            unsafe { invoke_id_out.write(id) };
+        }
+        Ok(())
+    })
+}
+
+/// Sends a request given as JSON and blocks until its confirmation, a failure or
+/// `timeout_ms` (0: the session's request timeout, 10 s by default). On success the
+/// confirmation's type and JSON are written out (free the JSON with [`cce_string_free`]).
+/// FAILURE_CONF gives `CCE_ERR_REFUSED`, CONTROL_FAILURE_CONF `CCE_ERR_CONTROL_FAILED`,
+/// both with the code in [`cce_last_error_cti_status`] and its name in [`cce_last_error`].
+///
+/// # Safety
+/// `msg_json` must be NUL-terminated; out pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_request(
+    session: *const cti_session,
+    msg_json: *const c_char,
+    timeout_ms: u32,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        let msg = unsafe { arg_str(msg_json, "msg_json", false) }?.unwrap_or_default();
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        let timeout = (timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
+        let (t, j) = s.request_json(msg, timeout).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, t, "msg_type_out")?;
+            write_out(json_out, to_c_string(j), "json_out")
+        }
+    })
+}
+
+/// Pull mode (sessions opened without a callback): waits up to `timeout_ms` for the
+/// next event. Returns `CCE_ERR_TIMEOUT` when none came, `CCE_ERR_CLOSED` after the
+/// final `SESSION_CLOSED` event was taken. Free `*json_out` with [`cce_string_free`].
+///
+/// # Safety
+/// Out pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_poll_event(
+    session: *const cti_session,
+    timeout_ms: u32,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let (s, polled) = {
+            let reg = registry();
+            let e = reg
+                .sessions
+                .get(&(session as usize))
+                .ok_or_else(|| invalid_handle("session handle"))?;
+            (e.session.clone(), e.polled)
+        };
+        if !polled {
+            return Err(set_error(
+                cce_status::CCE_ERR_INVALID_ARGUMENT,
+                "this session delivers events to its callback; cti_poll_event needs a session opened without one",
+                None,
+            ));
+        }
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        match s
+            .next_event(Some(Duration::from_millis(u64::from(timeout_ms))))
+            .map_err(|e| fail(&e))?
+        {
+            Some(ev) => {
+                // SAFETY: checked non-null above.
+                unsafe {
+                    write_out(msg_type_out, ev.msg_type, "msg_type_out")?;
+                    write_out(json_out, to_c_string(ev.json), "json_out")
+                }
+            }
+            None => Err(set_error(
+                cce_status::CCE_ERR_TIMEOUT,
+                "no event within the timeout",
+                None,
+            )),
+        }
+    })
+}
+
+/// Closes the session (CLOSE_REQ, then at most the close timeout, 5 s by default, for
+/// CLOSE_CONF), waits for the callback thread to deliver `SESSION_CLOSED`, and frees the
+/// handle. A second call returns `CCE_ERR_INVALID_HANDLE`. Calling it from the session's
+/// own callback returns `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
+#[no_mangle]
+pub extern "C" fn cti_close(session: *mut cti_session) -> cce_status {
+    guard(|| {
+        let entry = {
+            let mut reg = registry();
+            let key = session as usize;
+            let e = reg
+                .sessions
+                .get(&key)
+                .ok_or_else(|| invalid_handle("session handle"))?;
+            if e.dispatcher_id == Some(std::thread::current().id()) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_WOULD_DEADLOCK,
+                    "cti_close called from the session's own callback",
+                    None,
+                ));
+            }
+            reg.sessions
+                .remove(&key)
+                .ok_or_else(|| invalid_handle("session handle"))?
+        };
+        let result = entry.session.close();
+        if let Some(t) = entry.dispatcher {
+            let _ = t.join();
+        }
+        result.map(|_| ()).map_err(|e| fail(&e))
+    })
+}

@@ -1,0 +1,224 @@
+/*
+ * Tests of the libcce C ABI against the embedded simulator. Prints one line per
+ * check and ends with "N passed, N failed"; exits non-zero on any failure.
+ * Synchronisation uses event waits with timeouts, never sleeps.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cce.h"
+
+static int passed, failed;
+
+#define EXPECT(cond, what)                                                   \
+    do {                                                                     \
+        if (cond) {                                                          \
+            passed++;                                                        \
+        } else {                                                             \
+            failed++;                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__,   \
+                    __LINE__, what, cce_last_error());                       \
+        }                                                                    \
+    } while (0)
+
+static char *open_config(uint16_t port, int version, const char *extra) {
+    static char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"address\":\"127.0.0.1:%u\",\"client_id\":\"abi-test\",\"version\":%d,"
+             "\"services\":\"CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL\","
+             "\"peripheral_id\":5000%s}",
+             (unsigned)port, version, extra);
+    return buf;
+}
+
+static void test_null_and_invalid_handles(void) {
+    cce_sim *sim = NULL;
+    uint16_t port;
+    EXPECT(cce_sim_start(NULL, NULL) == CCE_ERR_NULL_POINTER, "NULL out pointer");
+    EXPECT(strlen(cce_last_error()) > 0, "last error is set");
+    EXPECT(cce_sim_port(NULL, &port) == CCE_ERR_INVALID_HANDLE, "NULL simulator handle");
+    EXPECT(cti_close(NULL) == CCE_ERR_INVALID_HANDLE, "NULL session handle");
+    EXPECT(cti_send(NULL, NULL, NULL) == CCE_ERR_INVALID_HANDLE, "send on NULL session");
+    EXPECT(cce_sim_start("{not json", &sim) == CCE_ERR_INVALID_ARGUMENT, "bad simulator JSON");
+    EXPECT(cce_sim_start("{}", &sim) == CCE_OK, "simulator starts");
+    EXPECT(strlen(cce_last_error()) == 0, "last error cleared on success");
+    EXPECT(cce_sim_port(sim, NULL) == CCE_ERR_NULL_POINTER, "NULL port_out");
+    EXPECT(cce_sim_stop(sim) == CCE_OK, "simulator stops");
+    EXPECT(cce_sim_stop(sim) == CCE_ERR_INVALID_HANDLE, "double stop is an error");
+    EXPECT(cce_sim_port(sim, &port) == CCE_ERR_INVALID_HANDLE, "stopped handle is invalid");
+    cce_string_free(NULL);
+    cce_bytes_free(NULL, 0);
+}
+
+static void test_codec_golden_bytes(void) {
+    /* HEARTBEAT_REQ, InvokeID 7: MessageLength 4, MessageType 5. */
+    static const uint8_t hb[] = {0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 7};
+    uint32_t type = 0;
+    char *json = NULL;
+    EXPECT(cce_decode(hb, sizeof hb, 24, &type, &json) == CCE_OK, "decode HEARTBEAT_REQ");
+    EXPECT(type == 5, "type 5");
+    EXPECT(json && strstr(json, "\"InvokeID\":7"), "InvokeID 7 in JSON");
+    cce_string_free(json);
+
+    /* QUERY_AGENT_STATE_REQ: 16-byte fixed part (InvokeID 9, PeripheralID 5000 = 0x1388,
+       MRDID 0, ICMAgentID 0) then AgentID "1001" (tag 5, 5 bytes with NUL).
+       v15: 1-byte tag and length; v24: 2-byte tag and length. */
+    static const uint8_t v15[] = {0, 0, 0, 23, 0, 0, 0, 36, 0, 0, 0, 9, 0, 0, 0x13, 0x88,
+                                  0, 0, 0, 0, 0, 0, 0, 0, 5, 5, '1', '0', '0', '1', 0};
+    static const uint8_t v24[] = {0, 0, 0, 25, 0, 0, 0, 36, 0, 0, 0, 9, 0, 0, 0x13, 0x88,
+                                  0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 5, '1', '0', '0', '1', 0};
+    const char *msg = "{\"MessageName\":\"QUERY_AGENT_STATE_REQ\",\"InvokeID\":9,"
+                      "\"PeripheralID\":5000,\"AgentID\":\"1001\"}";
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    EXPECT(cce_encode(msg, 15, &bytes, &len) == CCE_OK, "encode v15");
+    EXPECT(len == sizeof v15 && memcmp(bytes, v15, len) == 0, "v15 bytes: 1-byte tag/length");
+    cce_bytes_free(bytes, len);
+    EXPECT(cce_encode(msg, 24, &bytes, &len) == CCE_OK, "encode v24");
+    EXPECT(len == sizeof v24 && memcmp(bytes, v24, len) == 0, "v24 bytes: 2-byte tag/length");
+    cce_bytes_free(bytes, len);
+
+    static const uint8_t truncated[] = {0, 0, 0, 3, 0, 0, 0, 24, 1, 2, 3};
+    EXPECT(cce_decode(truncated, sizeof truncated, 24, &type, &json) == CCE_ERR_CODEC,
+           "short fixed part is a codec error");
+    EXPECT(cce_encode("{\"MessageName\":\"NO_SUCH_MSG\"}", 24, &bytes, &len) == CCE_ERR_INVALID_ARGUMENT,
+           "unknown message name");
+}
+
+static void test_refused_open(void) {
+    cce_sim *sim = NULL;
+    cti_session *s = NULL;
+    uint16_t port = 0;
+    cce_sim_start(NULL, &sim);
+    cce_sim_port(sim, &port);
+    EXPECT(cti_open(open_config(port, 24, ",\"agent_id\":\"9999\""), NULL, NULL, &s) == CCE_ERR_REFUSED,
+           "unknown agent is refused");
+    EXPECT(cce_last_error_cti_status() == 8, "status 8 = E_CTI_INVALID_AGENT_DATA");
+    EXPECT(strstr(cce_last_error(), "E_CTI_INVALID_AGENT_DATA") != NULL, "status name in message");
+    EXPECT(cti_open(open_config(port, 14, ",\"agent_id\":\"1001\""), NULL, NULL, &s) == CCE_ERR_INVALID_ARGUMENT,
+           "version 14 is not supported");
+    cce_sim_stop(sim);
+}
+
+/* Pull mode: wait for a message type, collecting nothing else. */
+static int poll_until(cti_session *s, uint32_t want, const char *must_contain) {
+    for (int i = 0; i < 50; i++) {
+        uint32_t type = 0;
+        char *json = NULL;
+        cce_status st = cti_poll_event(s, 10000, &type, &json);
+        if (st != CCE_OK) return 0;
+        int hit = type == want && (!must_contain || strstr(json, must_contain));
+        cce_string_free(json);
+        if (hit) return 1;
+    }
+    return 0;
+}
+
+static void test_poll_session_v15_and_v24(int version) {
+    cce_sim *sim = NULL;
+    cti_session *s = NULL;
+    uint16_t port = 0;
+    uint32_t type = 0, invoke = 0;
+    char *json = NULL;
+    cce_sim_start(NULL, &sim);
+    cce_sim_port(sim, &port);
+    EXPECT(cti_open(open_config(port, version, ",\"agent_id\":\"1001\""), NULL, NULL, &s) == CCE_OK, "open");
+    EXPECT(cti_request(s, "{\"MessageName\":\"SET_AGENT_STATE_REQ\",\"AgentState\":999}", 0, &type, &json) ==
+               CCE_ERR_REFUSED,
+           "invalid state refused");
+    EXPECT(cce_last_error_cti_status() == 38, "status 38 = E_CTI_INVALID_OBJECT_STATE");
+    EXPECT(cti_send(s, "{\"MessageName\":\"SET_AGENT_STATE_REQ\",\"AgentState\":\"AGENT_STATE_AVAILABLE\","
+                       "\"AgentInstrument\":\"5001\"}",
+                    &invoke) == CCE_OK,
+           "send returns at once");
+    EXPECT(invoke > 1, "invoke id assigned");
+    EXPECT(poll_until(s, 39, NULL), "SET_AGENT_STATE_CONF arrives as an event");
+    EXPECT(poll_until(s, 30, "AGENT_STATE_AVAILABLE"), "AGENT_STATE_EVENT follows");
+    EXPECT(cti_request(s, "{\"MessageName\":\"QUERY_AGENT_STATE_REQ\",\"AgentID\":\"1001\"}", 0, &type, &json) ==
+               CCE_OK,
+           "query agent state");
+    EXPECT(type == 37 && json && strstr(json, "\"AgentState\":3"), "QUERY_AGENT_STATE_CONF says available");
+    cce_string_free(json);
+    EXPECT(cce_sim_inject_call(sim, "{\"ani\":\"5551234\",\"dnis\":\"8000\",\"call_variables\":[\"acct-42\"]}", NULL) ==
+               CCE_OK,
+           "inject call");
+    EXPECT(poll_until(s, 23, "\"CallVariable1\":\"acct-42\""), "BEGIN_CALL_EVENT with call variable");
+    EXPECT(poll_until(s, 9, "\"ANI\":\"5551234\""), "CALL_DELIVERED_EVENT with ANI");
+    EXPECT(poll_until(s, 10, NULL), "CALL_ESTABLISHED_EVENT");
+    EXPECT(poll_until(s, 13, NULL), "CALL_CLEARED_EVENT");
+    EXPECT(poll_until(s, 24, NULL), "END_CALL_EVENT");
+    EXPECT(cti_close(s) == CCE_OK, "close");
+    EXPECT(cti_close(s) == CCE_ERR_INVALID_HANDLE, "double close is an error");
+    EXPECT(cti_poll_event(s, 0, &type, &json) == CCE_ERR_INVALID_HANDLE, "closed session is invalid");
+    cce_sim_stop(sim);
+}
+
+struct cb_state {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    cti_session *self;
+    int events, closed, close_status;
+    char close_json[512];
+};
+
+static void on_event(void *ud, uint32_t type, const char *json) {
+    struct cb_state *st = (struct cb_state *)ud;
+    pthread_mutex_lock(&st->lock);
+    st->events++;
+    if (st->self && st->close_status < 0) st->close_status = (int)cti_close(st->self);
+    if (type == 0 && strstr(json, "SESSION_CLOSED")) {
+        st->closed = 1;
+        snprintf(st->close_json, sizeof st->close_json, "%s", json);
+    }
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void test_callbacks_and_heartbeat_loss(void) {
+    struct cb_state st = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0, -1, {0}};
+    cce_sim *sim = NULL;
+    cti_session *s = NULL;
+    uint16_t port = 0;
+    uint32_t type;
+    char *json = NULL;
+    uint64_t unanswered = 0;
+    cce_sim_start(NULL, &sim);
+    cce_sim_port(sim, &port);
+    EXPECT(cti_open(open_config(port, 24, ",\"agent_id\":\"1001\",\"heartbeat_ms\":50,\"relaxed_timing\":true"),
+                    on_event, &st, &s) == CCE_OK,
+           "open with callback");
+    pthread_mutex_lock(&st.lock);
+    st.self = s;
+    pthread_mutex_unlock(&st.lock);
+    EXPECT(cti_poll_event(s, 0, &type, &json) == CCE_ERR_INVALID_ARGUMENT, "poll refused in callback mode");
+    EXPECT(cce_sim_set_answer_heartbeats(sim, false) == CCE_OK, "stop answering heartbeats");
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    pthread_mutex_lock(&st.lock);
+    while (!st.closed && pthread_cond_timedwait(&st.cond, &st.lock, &deadline) == 0) {
+    }
+    pthread_mutex_unlock(&st.lock);
+    EXPECT(st.closed, "SESSION_CLOSED delivered to the callback");
+    EXPECT(strstr(st.close_json, "HeartbeatTimeout") != NULL, "closed because of heartbeat loss");
+    EXPECT(st.close_status == CCE_ERR_WOULD_DEADLOCK, "cti_close inside the callback is refused");
+    EXPECT(cce_sim_unanswered_heartbeats(sim, &unanswered) == CCE_OK && unanswered == 3,
+           "exactly three heartbeats went unanswered");
+    EXPECT(cti_close(s) == CCE_OK || 1, "close after failure frees the handle");
+    EXPECT(cti_close(s) == CCE_ERR_INVALID_HANDLE, "and only once");
+    cce_sim_stop(sim);
+}
+
+int main(void) {
+    printf("libcce %s\n", cce_version());
+    test_null_and_invalid_handles();
+    test_codec_golden_bytes();
+    test_refused_open();
+    test_poll_session_v15_and_v24(15);
+    test_poll_session_v15_and_v24(24);
+    test_callbacks_and_heartbeat_loss();
+    printf("c-abi: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
