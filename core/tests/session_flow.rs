@@ -18,13 +18,11 @@ fn agent_cfg(version: u32) -> SessionConfig {
 }
 
 async fn next_message(events: &mut Events) -> Message {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-            Ok(Some(ClientEvent::Message(m))) => return m,
-            Ok(Some(other)) => panic!("unexpected event {other:?}"),
-            Ok(None) => panic!("event stream ended"),
-            Err(_) => panic!("no event within 10 s"),
-        }
+    match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
+        Ok(Some(ClientEvent::Message(m))) => m,
+        Ok(Some(other)) => panic!("unexpected event {other:?}"),
+        Ok(None) => panic!("event stream ended"),
+        Err(_) => panic!("no event within 10 s"),
     }
 }
 

@@ -537,7 +537,6 @@ fn dispatch(
     cb: unsafe extern "C" fn(*mut c_void, u32, *const c_char),
     ud: UserData,
 ) {
-    let ud = ud;
     loop {
         let ev = match session.next_event(None) {
             Ok(Some(ev)) => ev,

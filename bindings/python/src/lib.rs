@@ -1,1 +1,299 @@
-//! Python bindings (placeholder).
+//! Native module `cce._native`: a thin PyO3 layer over [`cce::api`].
+//!
+//! Every function converts its arguments, releases the GIL around the blocking call
+//! into core, and maps [`cce::api::Error`] to the `cce.CceError` exception hierarchy.
+//! Configurations, messages and events cross the boundary as JSON text; the pure
+//! Python package `cce` turns them into dicts. No protocol logic lives here.
+
+use std::time::Duration;
+
+use cce::api::{self, Error, ErrorKind};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+create_exception!(
+    cce,
+    CceError,
+    PyException,
+    "Base class of every libcce error.\n\nAttributes: `kind` (the core error kind, e.g. \
+     \"Refused\"), `status` (CTI status or failure code, or None) and `status_name` \
+     (its name, e.g. \"E_CTI_INVALID_AGENT_DATA\", or None)."
+);
+create_exception!(
+    cce,
+    InvalidArgument,
+    CceError,
+    "A configuration, JSON document or argument is invalid."
+);
+create_exception!(
+    cce,
+    ConnectionFailed,
+    CceError,
+    "A network or operating-system failure (kind \"Io\")."
+);
+create_exception!(cce, Timeout, CceError, "No answer in time.");
+create_exception!(
+    cce,
+    Refused,
+    CceError,
+    "The server refused: FAILURE_CONF, including a refused OPEN_REQ."
+);
+create_exception!(
+    cce,
+    ControlFailed,
+    CceError,
+    "Call control failed (CONTROL_FAILURE_CONF)."
+);
+create_exception!(cce, Closed, CceError, "The session or simulator is closed.");
+create_exception!(
+    cce,
+    CodecError,
+    CceError,
+    "A message could not be encoded or decoded (kind \"Codec\")."
+);
+create_exception!(
+    cce,
+    ProtocolError,
+    CceError,
+    "The server broke the protocol or stopped answering heartbeats (kind \"Protocol\")."
+);
+
+/// The `kind` attribute of an exception: the name of the core [`ErrorKind`].
+fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidArgument => "InvalidArgument",
+        ErrorKind::Io => "Io",
+        ErrorKind::Timeout => "Timeout",
+        ErrorKind::Refused => "Refused",
+        ErrorKind::ControlFailed => "ControlFailed",
+        ErrorKind::Closed => "Closed",
+        ErrorKind::Codec => "Codec",
+        ErrorKind::Protocol => "Protocol",
+    }
+}
+
+/// The exception class for each error kind.
+fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
+    match kind {
+        ErrorKind::InvalidArgument => py.get_type::<InvalidArgument>(),
+        ErrorKind::Io => py.get_type::<ConnectionFailed>(),
+        ErrorKind::Timeout => py.get_type::<Timeout>(),
+        ErrorKind::Refused => py.get_type::<Refused>(),
+        ErrorKind::ControlFailed => py.get_type::<ControlFailed>(),
+        ErrorKind::Closed => py.get_type::<Closed>(),
+        ErrorKind::Codec => py.get_type::<CodecError>(),
+        ErrorKind::Protocol => py.get_type::<ProtocolError>(),
+    }
+}
+
+const ALL_KINDS: [ErrorKind; 8] = [
+    ErrorKind::InvalidArgument,
+    ErrorKind::Io,
+    ErrorKind::Timeout,
+    ErrorKind::Refused,
+    ErrorKind::ControlFailed,
+    ErrorKind::Closed,
+    ErrorKind::Codec,
+    ErrorKind::Protocol,
+];
+
+/// Builds the Python exception for a core error, with `kind`, `status` and `status_name` set.
+fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
+    let err = PyErr::from_type(exception_type(py, e.kind), e.message);
+    let value = err.value(py);
+    let set = value
+        .setattr("kind", kind_name(e.kind))
+        .and_then(|()| value.setattr("status", e.status))
+        .and_then(|()| value.setattr("status_name", e.status_name));
+    match set {
+        Ok(()) => err,
+        Err(other) => other,
+    }
+}
+
+/// Converts a core result, raising the matching `cce` exception on error.
+fn check<T>(py: Python<'_>, r: Result<T, Error>) -> PyResult<T> {
+    r.map_err(|e| to_py_err(py, e))
+}
+
+/// Converts a timeout in seconds; negative, NaN or huge values are `InvalidArgument`.
+fn duration(py: Python<'_>, secs: Option<f64>) -> PyResult<Option<Duration>> {
+    secs.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .map_err(|e| to_py_err(py, Error::invalid(format!("timeout {s} s: {e}"))))
+    })
+    .transpose()
+}
+
+/// An embedded CTI Server simulator (wraps `cce::api::CtiSim`).
+#[pyclass(module = "cce._native", name = "CtiSim", frozen)]
+struct PyCtiSim {
+    inner: api::CtiSim,
+}
+
+#[pymethods]
+impl PyCtiSim {
+    /// Starts a simulator from a JSON configuration (`"{}"`: defaults).
+    #[new]
+    #[pyo3(signature = (config_json = "{}"))]
+    fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
+        let inner = check(py, py.allow_threads(|| api::CtiSim::start(config_json)))?;
+        Ok(PyCtiSim { inner })
+    }
+
+    /// Listening port.
+    #[getter]
+    fn port(&self) -> u16 {
+        self.inner.port()
+    }
+
+    /// Listening address as "host:port".
+    #[getter]
+    fn address(&self) -> String {
+        self.inner.address().to_string()
+    }
+
+    /// Plays a scripted inbound call given as JSON; returns its ConnectionCallID.
+    fn inject_call(&self, py: Python<'_>, call_json: &str) -> PyResult<u32> {
+        check(py, py.allow_threads(|| self.inner.inject_call(call_json)))
+    }
+
+    /// Turns heartbeat answers on or off (fault injection).
+    fn set_answer_heartbeats(&self, py: Python<'_>, answer: bool) -> PyResult<()> {
+        check(
+            py,
+            py.allow_threads(|| self.inner.set_answer_heartbeats(answer)),
+        )
+    }
+
+    /// HEARTBEAT_REQs left unanswered so far.
+    fn unanswered_heartbeats(&self, py: Python<'_>) -> PyResult<u64> {
+        check(py, py.allow_threads(|| self.inner.unanswered_heartbeats()))
+    }
+
+    /// Current AgentState of an agent, or None for an unknown agent.
+    fn agent_state(&self, py: Python<'_>, agent_id: &str) -> PyResult<Option<u16>> {
+        check(py, py.allow_threads(|| self.inner.agent_state(agent_id)))
+    }
+
+    /// Writes raw bytes to every session (fault injection).
+    fn send_raw(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        check(py, py.allow_threads(|| self.inner.send_raw(data)))
+    }
+
+    /// Stops the simulator and closes its sessions; raises `Closed` if already stopped.
+    fn stop(&self, py: Python<'_>) -> PyResult<()> {
+        check(py, py.allow_threads(|| self.inner.stop()))
+    }
+}
+
+/// An open CTI session (wraps `cce::api::CtiSession`).
+#[pyclass(module = "cce._native", name = "CtiSession", frozen)]
+struct PyCtiSession {
+    inner: api::CtiSession,
+}
+
+#[pymethods]
+impl PyCtiSession {
+    /// Connects and opens a session from a JSON configuration; blocks until OPEN_CONF.
+    #[new]
+    fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
+        let inner = check(py, py.allow_threads(|| api::CtiSession::open(config_json)))?;
+        Ok(PyCtiSession { inner })
+    }
+
+    /// The OPEN_CONF as JSON.
+    fn open_conf_json(&self) -> String {
+        self.inner.open_conf_json()
+    }
+
+    /// Protocol version of the session.
+    #[getter]
+    fn version(&self) -> u32 {
+        self.inner.version()
+    }
+
+    /// Sends a message given as JSON without waiting; returns its InvokeID.
+    fn send_json(&self, py: Python<'_>, msg_json: &str) -> PyResult<u32> {
+        check(py, py.allow_threads(|| self.inner.send_json(msg_json)))
+    }
+
+    /// Sends a request given as JSON and waits for its confirmation (`timeout` in
+    /// seconds; None: the session's request timeout). Returns (MessageType, JSON).
+    #[pyo3(signature = (msg_json, timeout = None))]
+    fn request_json(
+        &self,
+        py: Python<'_>,
+        msg_json: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<(u32, String)> {
+        let timeout = duration(py, timeout)?;
+        check(
+            py,
+            py.allow_threads(|| self.inner.request_json(msg_json, timeout)),
+        )
+    }
+
+    /// Waits for the next event (`timeout` in seconds; None: until one comes).
+    /// Returns (MessageType, JSON, last) or None on timeout; raises `Closed` once the
+    /// final SESSION_CLOSED event has been taken.
+    #[pyo3(signature = (timeout = None))]
+    fn next_event(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<(u32, String, bool)>> {
+        let timeout = duration(py, timeout)?;
+        let ev = check(py, py.allow_threads(|| self.inner.next_event(timeout)))?;
+        Ok(ev.map(|e| (e.msg_type, e.json, e.last)))
+    }
+
+    /// Closes the session (CLOSE_REQ, then at most the close timeout for CLOSE_CONF)
+    /// and returns the SESSION_CLOSED JSON. Safe to call more than once.
+    fn close(&self, py: Python<'_>) -> PyResult<String> {
+        check(py, py.allow_threads(|| self.inner.close()))
+    }
+}
+
+/// Decodes one whole message (header included) at `version` into (MessageType, JSON).
+#[pyfunction]
+fn decode_json(py: Python<'_>, data: &[u8], version: u32) -> PyResult<(u32, String)> {
+    check(py, py.allow_threads(|| api::decode_json(data, version)))
+}
+
+/// Encodes a message given as JSON at `version` (header included).
+#[pyfunction]
+fn encode_json<'py>(
+    py: Python<'py>,
+    msg_json: &str,
+    version: u32,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = check(py, py.allow_threads(|| api::encode_json(msg_json, version)))?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// The native module `cce._native`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PyCtiSim>()?;
+    m.add_class::<PyCtiSession>()?;
+    m.add_function(wrap_pyfunction!(decode_json, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_json, m)?)?;
+
+    // Class-level defaults, so that instances raised from Python code carry them too.
+    let base = py.get_type::<CceError>();
+    base.setattr("kind", py.None())?;
+    base.setattr("status", py.None())?;
+    base.setattr("status_name", py.None())?;
+    m.add("CceError", base)?;
+    for kind in ALL_KINDS {
+        let ty = exception_type(py, kind);
+        ty.setattr("kind", kind_name(kind))?;
+        m.add(ty.name()?, ty)?;
+    }
+    Ok(())
+}

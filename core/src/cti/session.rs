@@ -196,7 +196,7 @@ impl SessionConfig {
             client_signature: None,
             peripheral_id: 0xFFFF_FFFF,
             services: 0,
-            call_msg_mask: 0xFFFF_FFFF & all_bits("Unsolicited Call Event Message Masks"),
+            call_msg_mask: all_bits("Unsolicited Call Event Message Masks"),
             agent_state_mask: all_bits("Agent State Masks"),
             config_msg_mask: 0,
             agent_extension: None,

@@ -1,0 +1,145 @@
+# libcce — build, demo and test entry points.
+#
+#   make demo   run the main flow on the embedded CTI simulator
+#   make test   every suite: Rust, C, C++, Python, Node, drift checks, clippy, fmt
+#
+# Only the Rust toolchain, Python 3 and Node are assumed; everything else
+# (C/C++ compiler, cbindgen, a Python venv with maturin/pytest, npm packages)
+# is installed on first use.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO      ?= cargo
+PYTHON     ?= python3
+ROOT       := $(abspath .)
+BUILD      := $(ROOT)/build
+TOOLS      := $(ROOT)/.tools
+VENV       := $(ROOT)/.venv
+TARGET     := $(ROOT)/target
+LIBDIR     := $(TARGET)/debug
+CBINDGEN_VERSION := 0.29.4
+CBINDGEN   := $(TOOLS)/bin/cbindgen
+CFLAGS     := -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L -I$(ROOT)/include
+CXXFLAGS   := -Wall -Wextra -Werror -std=c++17 -I$(ROOT)/include
+export CARGO_TERM_COLOR := never
+
+.PHONY: help demo test build deps deps-cc deps-python deps-node gen gen-check header header-check \
+        fmt-check clippy test-rust test-c test-python test-node examples-rust
+
+help:
+	@echo "make demo   - run the agent/call demo on the embedded CTI simulator"
+	@echo "make test   - run every test suite (installs missing tools first)"
+	@echo "make gen    - regenerate the CTI tables from ../shared/spec/cti"
+	@echo "make header - regenerate include/cce.h with cbindgen"
+
+demo:
+	$(CARGO) run -q -p cce --example demo
+
+build:
+	$(CARGO) build -p cce -p cce-ffi
+
+# ---------------------------------------------------------------------------
+# Tools a fresh machine may lack.
+
+APT_UPDATED := $(BUILD)/.apt-updated
+$(APT_UPDATED):
+	@mkdir -p $(BUILD)
+	apt-get update -qq
+	@touch $@
+
+deps-cc:
+	@if ! command -v cc >/dev/null || ! command -v c++ >/dev/null; then \
+	  $(MAKE) -s $(APT_UPDATED); \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential; \
+	fi
+
+$(CBINDGEN):
+	$(CARGO) install --quiet --locked --root $(TOOLS) cbindgen --version $(CBINDGEN_VERSION)
+
+$(VENV)/.ready: bindings/python/pyproject.toml
+	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' 2>/dev/null; then \
+	  $(MAKE) -s $(APT_UPDATED); \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q "maturin>=1.7,<2" "pytest>=8"
+	@touch $@
+
+deps-python: $(VENV)/.ready
+
+bindings/node/node_modules/.package-lock.json: bindings/node/package-lock.json
+	cd bindings/node && npm ci --no-audit --no-fund
+
+deps-node: bindings/node/node_modules/.package-lock.json
+
+deps: deps-cc $(CBINDGEN) deps-python deps-node
+
+# ---------------------------------------------------------------------------
+# Generated files and their drift checks.
+
+gen:
+	$(PYTHON) tools/gen_cti.py
+
+gen-check:
+	$(PYTHON) tools/gen_cti.py --check
+
+header: $(CBINDGEN)
+	$(CBINDGEN) --config ffi/cbindgen.toml --crate cce-ffi --output include/cce.h ffi 2>/dev/null
+
+header-check: $(CBINDGEN)
+	@mkdir -p $(BUILD)
+	$(CBINDGEN) --config ffi/cbindgen.toml --crate cce-ffi --output $(BUILD)/cce.h ffi 2>/dev/null
+	@if ! cmp -s $(BUILD)/cce.h include/cce.h; then \
+	  diff -u include/cce.h $(BUILD)/cce.h | head -40; \
+	  echo "include/cce.h is stale: run 'make header' and commit it"; exit 1; \
+	fi
+	@echo "header-check: include/cce.h is up to date"
+
+# ---------------------------------------------------------------------------
+# Lints.
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# ---------------------------------------------------------------------------
+# Suites.
+
+test-rust:
+	$(CARGO) test -p cce -p cce-ffi
+	$(CARGO) run -q -p cce --example agent_session >/dev/null
+	$(CARGO) run -q -p cce --example demo >/dev/null
+
+test-c: deps-cc
+	$(CARGO) build -p cce-ffi
+	@mkdir -p $(BUILD)
+	cc $(CFLAGS) ffi/tests/test_abi.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_abi
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_abi
+	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
+	c++ $(CXXFLAGS) examples/cpp/siebel_poll.cpp -L$(LIBDIR) -lcce -o $(BUILD)/siebel_poll
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/siebel_poll >/dev/null
+	# The same example linked statically against libcce.a.
+	c++ $(CXXFLAGS) examples/cpp/siebel_poll.cpp $(LIBDIR)/libcce.a -lpthread -ldl -lm -o $(BUILD)/siebel_poll_static
+	$(BUILD)/siebel_poll_static >/dev/null
+	@echo "test-c: C ABI tests and C/C++ examples passed"
+
+test-python: deps-python
+	rm -rf $(TARGET)/wheels
+	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/cce-*.whl
+	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD)
+	cd $(BUILD) && $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
+	$(VENV)/bin/python examples/python/agent_session.py >/dev/null
+
+test-node: deps-node
+	cd bindings/node && npm run --silent build && npm test
+	node examples/node/agent_session.mjs >/dev/null
+
+test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node
+	@echo "make test: all suites passed"

@@ -1,0 +1,317 @@
+"""libcce for Python: a Cisco CTI Server (GED-188) client and an embedded simulator.
+
+Messages and events are plain dicts in the JSON form of libcce: each has
+``MessageName`` (and ``MessageType`` on output); enum and mask fields accept numbers
+or constant names on input and come back as numbers with ``<Field>_name``
+companions. The ``InvokeID`` of a request is assigned when absent.
+
+Example::
+
+    import cce
+
+    with cce.Simulator() as sim, cce.CtiSession.open(
+        address=sim.address, client_id="demo", agent_id="1001", peripheral_id=5000,
+        services="CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL",
+    ) as session:
+        session.request({"MessageName": "SET_AGENT_STATE_REQ", "PeripheralID": 5000,
+                         "AgentState": "AGENT_STATE_AVAILABLE", "AgentInstrument": "5001"})
+        print(session.next_event(timeout=5))
+
+Every blocking call releases the GIL. Errors are :class:`CceError` subclasses.
+An asyncio flavour is in :mod:`cce.aio`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, Callable, Optional, Union
+
+from . import _native
+from ._native import (
+    CceError,
+    Closed,
+    CodecError,
+    ConnectionFailed,
+    ControlFailed,
+    InvalidArgument,
+    ProtocolError,
+    Refused,
+    Timeout,
+)
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "CceError",
+    "Closed",
+    "CodecError",
+    "ConnectionFailed",
+    "ControlFailed",
+    "CtiSession",
+    "Event",
+    "InvalidArgument",
+    "Message",
+    "ProtocolError",
+    "Refused",
+    "Simulator",
+    "Timeout",
+    "decode",
+    "encode",
+    "__version__",
+]
+
+Message = dict[str, Any]
+"""A CTI message as a dict (``{"MessageName": ..., <fields>}``)."""
+
+Event = dict[str, Any]
+"""An event: a CTI message, or a library event with ``MessageType`` 0
+(``SESSION_CLOSED``, the last one, or ``DECODE_ERROR``)."""
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+# Slice of a wait without timeout, so that signals (Ctrl-C) are handled meanwhile.
+_WAIT_SLICE_SECONDS = 0.25
+
+
+def _dumps(value: Mapping[str, Any], what: str) -> str:
+    """Renders a mapping as JSON for the native layer; anything else is InvalidArgument."""
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(f"{what} must be a mapping, not {type(value).__name__}")
+    try:
+        return json.dumps(dict(value), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgument(f"{what} is not JSON-serialisable: {e}") from e
+
+
+class Simulator:
+    """An embedded CTI Server simulator listening on loopback.
+
+    ``config`` keys (all optional): ``bind`` (``"127.0.0.1:0"``: ephemeral port),
+    ``peripheral_id`` (5000), ``agents`` (list of ``{"agent_id", "extension",
+    "instrument", "state"}``; default one agent 1001 at extension and instrument
+    5001, ``AGENT_STATE_NOT_READY``) and ``password`` (required ClientPassword).
+
+    Use it as a context manager to stop it on exit.
+    """
+
+    def __init__(self, config: Optional[Mapping[str, Any]] = None) -> None:
+        self._sim = _native.CtiSim(
+            _dumps(config if config is not None else {}, "simulator config")
+        )
+        self._stopped = False
+
+    @property
+    def port(self) -> int:
+        """Listening port."""
+        return self._sim.port
+
+    @property
+    def address(self) -> str:
+        """Listening address as ``"host:port"``, ready for :meth:`CtiSession.open`."""
+        return self._sim.address
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` has succeeded."""
+        return self._stopped
+
+    def inject_call(self, call: Optional[Mapping[str, Any]] = None, /, **fields: Any) -> int:
+        """Plays a scripted inbound call to an agent; returns its ConnectionCallID.
+
+        The call is given as a dict, keyword arguments, or both (keywords win): ``ani``,
+        ``dnis``, ``call_variables`` (list of up to 10 strings), ``named_variables``
+        (list of ``(name, value)`` pairs) and ``agent_id`` (default: the first agent).
+        The agent must be ``AGENT_STATE_AVAILABLE``; else :class:`InvalidArgument`.
+        """
+        spec: dict[str, Any] = dict(call) if call is not None else {}
+        spec.update(fields)
+        return self._sim.inject_call(_dumps(spec, "call"))
+
+    def set_answer_heartbeats(self, answer: bool) -> None:
+        """Turns heartbeat answers on or off (fault injection)."""
+        self._sim.set_answer_heartbeats(answer)
+
+    def unanswered_heartbeats(self) -> int:
+        """Number of HEARTBEAT_REQs left unanswered so far."""
+        return self._sim.unanswered_heartbeats()
+
+    def agent_state(self, agent_id: str) -> Optional[int]:
+        """Current AgentState value of an agent, or None for an unknown agent."""
+        return self._sim.agent_state(agent_id)
+
+    def send_raw(self, data: BytesLike) -> None:
+        """Writes raw bytes to every connected session (fault injection)."""
+        self._sim.send_raw(bytes(data))
+
+    def stop(self) -> None:
+        """Stops the simulator and closes its sessions; raises :class:`Closed` if stopped."""
+        self._sim.stop()
+        self._stopped = True
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._stopped:
+            try:
+                self.stop()
+            except Closed:
+                pass
+
+    def __repr__(self) -> str:
+        state = "stopped" if self._stopped else "running"
+        return f"<cce.Simulator {self.address} {state}>"
+
+
+class CtiSession:
+    """An open CTI Server session (blocking API; every wait releases the GIL).
+
+    ``config`` keys: ``address`` (``"host:port"``, required), ``client_id``
+    (required), ``version`` (protocol version, default 24), ``client_password``,
+    ``client_signature``, ``peripheral_id``, ``services``, ``call_msg_mask``,
+    ``agent_state_mask``, ``config_msg_mask`` (numbers or ``|``-joined constant
+    names), ``agent_id``, ``agent_extension``, ``agent_instrument``, ``heartbeat_ms``
+    (absent: no heartbeats), ``open_timeout_ms``, ``close_timeout_ms``,
+    ``request_timeout_ms`` and ``relaxed_timing`` (allow short heartbeats, for tests).
+
+    The constructor connects and blocks until OPEN_CONF; a refused OPEN_REQ raises
+    :class:`Refused` with the server's ``status_name``. As a context manager the
+    session is closed on exit.
+    """
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._session = _native.CtiSession(_dumps(config, "session config"))
+        self._open_conf: Message = json.loads(self._session.open_conf_json())
+        self._lock = threading.Lock()
+        self._dispatcher: Optional[threading.Thread] = None
+
+    @classmethod
+    def open(cls, address: str, client_id: str, version: int = 24, **options: Any) -> CtiSession:
+        """Opens a session; ``options`` are the other configuration keys."""
+        return cls({"address": address, "client_id": client_id, "version": version, **options})
+
+    @property
+    def open_conf(self) -> Message:
+        """The OPEN_CONF the server answered with."""
+        return self._open_conf
+
+    @property
+    def version(self) -> int:
+        """Protocol version of the session."""
+        return self._session.version
+
+    def send(self, msg: Mapping[str, Any]) -> int:
+        """Sends a message without waiting; returns its InvokeID.
+
+        The confirmation, if any, arrives as an event.
+        """
+        return self._session.send_json(_dumps(msg, "message"))
+
+    def request(self, msg: Mapping[str, Any], timeout: Optional[float] = None) -> Message:
+        """Sends a request and returns its confirmation.
+
+        ``timeout`` is in seconds (None: the session's request timeout). A
+        FAILURE_CONF raises :class:`Refused`, a CONTROL_FAILURE_CONF
+        :class:`ControlFailed`, both with ``status`` and ``status_name``.
+        """
+        _, conf = self._session.request_json(_dumps(msg, "message"), timeout)
+        result: Message = json.loads(conf)
+        return result
+
+    def _next(self, timeout: Optional[float]) -> Optional[tuple[Event, bool]]:
+        """The next event and whether it is the last one, or None on timeout."""
+        if timeout is None:
+            while True:
+                got = self._session.next_event(_WAIT_SLICE_SECONDS)
+                if got is not None:
+                    break
+        else:
+            got = self._session.next_event(timeout)
+            if got is None:
+                return None
+        _, text, last = got
+        event: Event = json.loads(text)
+        return event, last
+
+    def next_event(self, timeout: Optional[float] = None) -> Optional[Event]:
+        """Waits for the next event; returns None if none came within ``timeout`` seconds.
+
+        With ``timeout=None`` it waits until one comes. After the final
+        ``SESSION_CLOSED`` event has been returned, raises :class:`Closed`.
+        """
+        got = self._next(timeout)
+        return got[0] if got is not None else None
+
+    def events(self, timeout: Optional[float] = None) -> Iterator[Event]:
+        """Iterates over events until ``SESSION_CLOSED`` (included).
+
+        ``timeout`` bounds the wait for each event: when it passes with no event,
+        the iterator raises :class:`Timeout`. Once the session's events are all
+        taken, the iterator is empty.
+        """
+        while True:
+            try:
+                got = self._next(timeout)
+            except Closed:
+                return
+            if got is None:
+                raise Timeout(f"no event within {timeout} s")
+            event, last = got
+            yield event
+            if last:
+                return
+
+    def on_event(self, callback: Callable[[Event], object]) -> threading.Thread:
+        """Delivers every event to ``callback`` from a daemon thread, in order.
+
+        The thread ends after ``SESSION_CLOSED``, or when ``callback`` raises (the
+        error goes to :func:`threading.excepthook`); it is returned so that it can be
+        joined. Do not call :meth:`next_event` or :meth:`events` at the same time.
+        Raises RuntimeError if called twice.
+        """
+        with self._lock:
+            if self._dispatcher is not None:
+                raise RuntimeError("on_event() was already called for this session")
+            thread = threading.Thread(
+                target=self._dispatch, args=(callback,), name="cce-events", daemon=True
+            )
+            self._dispatcher = thread
+        thread.start()
+        return thread
+
+    def _dispatch(self, callback: Callable[[Event], object]) -> None:
+        for event in self.events():
+            callback(event)
+
+    def close(self) -> Event:
+        """Closes the session and returns the ``SESSION_CLOSED`` event.
+
+        Sends CLOSE_REQ and waits at most the close timeout for CLOSE_CONF. Safe to
+        call more than once; the ``SESSION_CLOSED`` event is also delivered as the
+        last event.
+        """
+        result: Event = json.loads(self._session.close())
+        return result
+
+    def __enter__(self) -> CtiSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<cce.CtiSession version={self.version}>"
+
+
+def decode(data: BytesLike, version: int) -> Message:
+    """Decodes one whole message (8-byte header included) at a protocol version."""
+    _, text = _native.decode_json(bytes(data), version)
+    result: Message = json.loads(text)
+    return result
+
+
+def encode(msg: Mapping[str, Any], version: int) -> bytes:
+    """Encodes a message at a protocol version, header included."""
+    return _native.encode_json(_dumps(msg, "message"), version)
