@@ -208,3 +208,23 @@ async fn malformed_frames_give_errors() {
     }
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn sending_on_a_closed_session_is_an_error_not_a_silent_drop() {
+    let sim = CtiSimulator::start(SimConfig::default()).await.unwrap();
+    let (client, _events) = Client::connect(sim.local_addr(), agent_cfg(24))
+        .await
+        .unwrap();
+    assert_eq!(client.close().await, CloseReason::Closed);
+    assert!(client.is_closed());
+    let msg = Message::new("QUERY_AGENT_STATE_REQ", 24).unwrap();
+    assert!(matches!(
+        client.send(msg.clone()),
+        Err(RequestError::SessionClosed(_))
+    ));
+    assert!(matches!(
+        client.request(msg, None).await,
+        Err(RequestError::SessionClosed(_))
+    ));
+    sim.stop().await;
+}

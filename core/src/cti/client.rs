@@ -14,6 +14,8 @@
 //! ```
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,6 +65,7 @@ pub struct Client {
     ids: InvokeIds,
     open_conf: Message,
     version: u32,
+    closed: Arc<AtomicBool>,
 }
 
 /// Receiver of a session's events.
@@ -94,7 +97,15 @@ impl Client {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let (open_tx, open_rx) = oneshot::channel();
-        tokio::spawn(drive(stream, session, cmd_rx, ev_tx, open_tx));
+        let closed = Arc::new(AtomicBool::new(false));
+        tokio::spawn(drive(
+            stream,
+            session,
+            cmd_rx,
+            ev_tx,
+            open_tx,
+            closed.clone(),
+        ));
         let open_conf = open_rx
             .await
             .map_err(|_| SessionError::ConnectionLost("driver stopped".into()))??;
@@ -104,6 +115,7 @@ impl Client {
                 ids,
                 open_conf,
                 version,
+                closed,
             },
             ev_rx,
         ))
@@ -117,6 +129,11 @@ impl Client {
     /// Protocol version of the session.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// Whether the session has ended (messages can no longer be sent).
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     fn assign(&self, msg: &mut Message) -> Result<u32, RequestError> {
@@ -134,6 +151,9 @@ impl Client {
     /// Sends a message without waiting. Returns its InvokeID (assigned when zero);
     /// the confirmation arrives as [`ClientEvent::Message`].
     pub fn send(&self, mut msg: Message) -> Result<u32, RequestError> {
+        if self.is_closed() {
+            return Err(RequestError::SessionClosed("session closed".into()));
+        }
         let id = self.assign(&mut msg)?;
         // Encode now so that a bad message fails here, not in the driver.
         super::codec::encode(&msg, self.version)?;
@@ -178,6 +198,7 @@ async fn drive(
     mut cmds: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<ClientEvent>,
     open_tx: oneshot::Sender<Result<Message, SessionError>>,
+    closed_flag: Arc<AtomicBool>,
 ) {
     let mut open_tx = Some(open_tx);
     let mut waiters: HashMap<u32, oneshot::Sender<Result<Message, RequestError>>> = HashMap::new();
@@ -224,6 +245,7 @@ async fn drive(
             }
         }
         if let Some(reason) = closed {
+            closed_flag.store(true, Ordering::Release);
             if let Some(tx) = open_tx.take() {
                 let err = match &reason {
                     CloseReason::Failed(e) => e.clone(),

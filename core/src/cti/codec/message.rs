@@ -112,6 +112,13 @@ impl Message {
     /// An empty message of the given catalogue entry for `version`.
     pub fn for_spec(spec: &'static MessageSpec, version: u32) -> Result<Self, CodecError> {
         check_version(version)?;
+        if spec.since > version {
+            return Err(CodecError::TypeNotInVersion {
+                message: spec.name,
+                version,
+                since: spec.since,
+            });
+        }
         if !spec.documented {
             return Ok(Message {
                 spec,

@@ -1,0 +1,354 @@
+//! Wire-format tests with bytes written by hand from the data sheet tables
+//! (messages.json / versions.json / conventions.md), not produced by the encoder.
+
+use cce::cti::codec::{decode, encode, CodecError, Floating, Message, Value};
+use cce::cti::spec::{self, MESSAGES};
+use proptest::prelude::*;
+
+fn be32(v: u32) -> [u8; 4] {
+    v.to_be_bytes()
+}
+
+/// OPEN_REQ: 44-byte fixed part, then ClientID "ab", empty ClientPassword, AgentID "1001".
+fn open_req_bytes(version: u8) -> Vec<u8> {
+    let mut fixed = Vec::new();
+    fixed.extend(be32(1)); // InvokeID
+    fixed.extend(be32(u32::from(version))); // VersionNumber
+    fixed.extend(be32(0xFFFF_FFFF)); // IdleTimeout
+    fixed.extend(be32(0xFFFF_FFFF)); // PeripheralID
+    fixed.extend(be32(0x0000_0005)); // ServicesRequested
+    fixed.extend([0u8; 24]); // CallMsgMask, AgentStateMask, ConfigMsgMask, Reserved1..3
+    assert_eq!(fixed.len(), 44);
+    let floating: Vec<u8> = if version < 20 {
+        vec![1, 3, b'a', b'b', 0, 2, 0, 5, 5, b'1', b'0', b'0', b'1', 0]
+    } else {
+        vec![
+            0, 1, 0, 3, b'a', b'b', 0, 0, 2, 0, 0, 0, 5, 0, 5, b'1', b'0', b'0', b'1', 0,
+        ]
+    };
+    let body_len = (fixed.len() + floating.len()) as u32;
+    let mut out = Vec::new();
+    out.extend(be32(body_len));
+    out.extend(be32(3));
+    out.extend(fixed);
+    out.extend(floating);
+    out
+}
+
+fn open_req(version: u32) -> Message {
+    let mut m = Message::new("OPEN_REQ", version).unwrap();
+    m.set_int("InvokeID", 1)
+        .unwrap()
+        .set_int("VersionNumber", version.into())
+        .unwrap()
+        .set_int("IdleTimeout", 0xFFFF_FFFF)
+        .unwrap()
+        .set_int("PeripheralID", 0xFFFF_FFFF)
+        .unwrap()
+        .set_int("ServicesRequested", 5)
+        .unwrap()
+        .set_str("ClientID", "ab")
+        .unwrap()
+        .set_bytes("ClientPassword", Vec::new())
+        .unwrap()
+        .set_str("AgentID", "1001")
+        .unwrap();
+    m
+}
+
+#[test]
+fn open_req_floating_framing_v15_is_one_byte_v24_is_two() {
+    let v15 = open_req_bytes(15);
+    assert_eq!(v15.len(), 8 + 44 + 14);
+    assert_eq!(&encode(&open_req(15), 15).unwrap()[..], &v15[..]);
+    assert_eq!(decode(&v15, 15).unwrap(), open_req(15));
+
+    let v24 = open_req_bytes(24);
+    assert_eq!(v24.len(), 8 + 44 + 20);
+    assert_eq!(&encode(&open_req(24), 24).unwrap()[..], &v24[..]);
+    assert_eq!(decode(&v24, 24).unwrap(), open_req(24));
+    // Reading v24 bytes with v15 framing must not succeed silently.
+    assert!(decode(&v24, 15).is_err());
+}
+
+/// AGENT_STATE_EVENT: v15 fixed part is 58 bytes; v19+ appends DepartmentID (62 bytes).
+fn agent_state_event_bytes(version: u8) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend(be32(0)); // MonitorID
+    f.extend(be32(5000)); // PeripheralID
+    f.extend(be32(77)); // SessionID
+    f.extend([0, 17]); // PeripheralType PT_ENTERPRISE_AGENT
+    f.extend([0, 3]); // SkillGroupState
+    f.extend(be32(0)); // StateDuration
+    f.extend(be32(0xFFFF_FFFF)); // SkillGroupNumber
+    f.extend(be32(0xFFFF_FFFF)); // SkillGroupID
+    f.extend([0, 0]); // SkillGroupPriority
+    f.extend([0, 3]); // AgentState AVAILABLE
+    f.extend([0, 0]); // EventReasonCode
+    f.extend(be32(1)); // MRDID
+    f.extend(be32(0)); // NumTasks
+    f.extend([0, 1]); // AgentMode
+    f.extend(be32(1)); // MaxTaskLimit
+    f.extend(be32(0xFFFF_FFFF)); // ICMAgentID (-1)
+    f.extend(be32(1)); // AgentAvailabilityStatus
+    f.extend([0, 0]); // NumFltSkillGroups
+    assert_eq!(f.len(), 58);
+    if version >= 19 {
+        f.extend(be32(42)); // DepartmentID
+    }
+    // AgentID "1001" (tag 5).
+    if version < 20 {
+        f.extend([5, 5, b'1', b'0', b'0', b'1', 0]);
+    } else {
+        f.extend([0, 5, 0, 5, b'1', b'0', b'0', b'1', 0]);
+    }
+    let mut out = Vec::new();
+    out.extend(be32(f.len() as u32));
+    out.extend(be32(30));
+    out.extend(f);
+    out
+}
+
+#[test]
+fn agent_state_event_layout_differs_between_v15_and_v24() {
+    let m15 = decode(&agent_state_event_bytes(15), 15).unwrap();
+    assert_eq!(m15.name(), "AGENT_STATE_EVENT");
+    assert_eq!(m15.u32("AgentState"), Some(3));
+    assert_eq!(m15.get("ICMAgentID"), Some(&Value::Int(-1)));
+    assert_eq!(m15.get("DepartmentID"), None);
+    assert_eq!(m15.str("AgentID"), Some("1001"));
+
+    let m24 = decode(&agent_state_event_bytes(24), 24).unwrap();
+    assert_eq!(m24.u32("DepartmentID"), Some(42));
+    assert_eq!(m24.str("AgentID"), Some("1001"));
+    for (bytes, v) in [
+        (agent_state_event_bytes(15), 15),
+        (agent_state_event_bytes(24), 24),
+    ] {
+        let m = decode(&bytes, v).unwrap();
+        assert_eq!(
+            &encode(&m, v).unwrap()[..],
+            &bytes[..],
+            "round trip at v{v}"
+        );
+    }
+}
+
+#[test]
+fn failure_conf_accepts_the_16_and_18_byte_forms() {
+    // 16-byte form: InvokeID 9, Status 1 (E_CTI_INVALID_VERSION).
+    let short = [0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 1];
+    let m = decode(&short, 24).unwrap();
+    assert_eq!((m.invoke_id(), m.u32("Status")), (Some(9), Some(1)));
+    // 18-byte form: InvokeID 9, FailureCode USHORT 10, PeripheralErrorCode 7.
+    let long = [0, 0, 0, 10, 0, 0, 0, 1, 0, 0, 0, 9, 0, 10, 0, 0, 0, 7];
+    let m = decode(&long, 24).unwrap();
+    assert_eq!(m.invoke_id(), Some(9));
+    assert_eq!(m.u32("FailureCode"), Some(10));
+    assert_eq!(m.u32("PeripheralErrorCode"), Some(7));
+    assert_eq!(&encode(&m, 24).unwrap()[..], &long[..]);
+}
+
+#[test]
+fn named_variables_and_unknown_tags_survive_a_round_trip() {
+    // END_CALL_EVENT v24: 16-byte fixed part, ConnectionDeviceID "5001" (tag 25),
+    // then an unknown tag 999 with two bytes.
+    let mut body = Vec::new();
+    body.extend(be32(0)); // MonitorID
+    body.extend(be32(5000)); // PeripheralID
+    body.extend([0, 17]); // PeripheralType
+    body.extend([0, 0]); // ConnectionDeviceIDType
+    body.extend(be32(0x0100_0001)); // ConnectionCallID
+    body.extend([0, 25, 0, 5, b'5', b'0', b'0', b'1', 0]);
+    body.extend([0x03, 0xE7, 0, 2, 0xAB, 0xCD]);
+    let mut wire = be32(body.len() as u32).to_vec();
+    wire.extend(be32(24));
+    wire.extend(&body);
+    let m = decode(&wire, 24).unwrap();
+    assert!(
+        matches!(m.floating().last(), Some(Floating::Unknown { tag: 999, data }) if &data[..] == [0xAB, 0xCD])
+    );
+    assert_eq!(&encode(&m, 24).unwrap()[..], &wire[..]);
+
+    // NAMEDVAR (tag 82): "user.x\0" "42\0", length 10, inside BEGIN_CALL_EVENT.
+    let mut b = Message::new("BEGIN_CALL_EVENT", 24).unwrap();
+    b.add_named_var("user.x", "42").unwrap();
+    let bytes = encode(&b, 24).unwrap();
+    let tail = &bytes[bytes.len() - 14..];
+    assert_eq!(
+        tail,
+        [0, 82, 0, 10, b'u', b's', b'e', b'r', b'.', b'x', 0, b'4', b'2', 0]
+    );
+    assert_eq!(
+        decode(&bytes, 24).unwrap().u32("NumNamedVariables"),
+        Some(1)
+    );
+}
+
+fn expect_err(bytes: &[u8], version: u32) -> CodecError {
+    decode(bytes, version).expect_err("must be refused")
+}
+
+#[test]
+fn malformed_input_gives_typed_errors() {
+    // HEARTBEAT_REQ body too short for its InvokeID.
+    assert_eq!(
+        expect_err(&[0, 0, 0, 2, 0, 0, 0, 5, 0, 0], 24).kind(),
+        "ShortFixedPart"
+    );
+    // Header shorter than 8 bytes, and a length claim beyond the buffer.
+    assert_eq!(expect_err(&[0, 0, 0], 24).kind(), "Truncated");
+    assert_eq!(
+        expect_err(&[0, 0, 0, 9, 0, 0, 0, 5, 0], 24).kind(),
+        "Truncated"
+    );
+    // Over 12,492 body bytes.
+    assert_eq!(
+        expect_err(&[0, 0, 0x30, 0xCD, 0, 0, 0, 5], 24).kind(),
+        "MessageTooLong"
+    );
+    // Unknown message type 60000.
+    assert_eq!(
+        expect_err(&[0, 0, 0, 0, 0, 0, 0xEA, 0x60], 24).kind(),
+        "UnknownType"
+    );
+    // CLOSE_REQ (type 7: InvokeID, Status) with a floating field running past the end.
+    let overrun = [0, 0, 0, 12, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7, 0, 9];
+    assert_eq!(expect_err(&overrun, 24).kind(), "FloatingOverrun");
+    // END_CALL_EVENT with a non-ASCII ConnectionDeviceID.
+    let mut body = vec![0u8; 16];
+    body.extend([0, 25, 0, 3, b'a', 0xE9, 0]);
+    let mut wire = be32(body.len() as u32).to_vec();
+    wire.extend(be32(24));
+    wire.extend(&body);
+    assert_eq!(expect_err(&wire, 24).kind(), "NonAscii");
+    // CALL_DELIVERED_EVENT: 54-byte fixed part, then TrunkNumber (tag 121, a UINT) of 3 bytes.
+    let mut body = vec![0u8; 54];
+    body.extend([0, 121, 0, 3, 1, 2, 3]);
+    let mut wire = be32(body.len() as u32).to_vec();
+    wire.extend(be32(9));
+    wire.extend(&body);
+    assert_eq!(expect_err(&wire, 24).kind(), "BadFieldLength");
+    // BEGIN_CALL_EVENT says NumNamedVariables = 2 but carries one.
+    let mut b = Message::new("BEGIN_CALL_EVENT", 24).unwrap();
+    b.add_named_var("a", "1").unwrap();
+    let mut bytes = encode(&b, 24).unwrap().to_vec();
+    // NumNamedVariables sits at body offset 12 (MonitorID, PeripheralID, PeripheralType, NumCTIClients).
+    bytes[8 + 12..8 + 14].copy_from_slice(&[0, 2]);
+    assert_eq!(expect_err(&bytes, 24).kind(), "CountMismatch");
+    // A NAMEDVAR without its second NUL.
+    let n = bytes.len();
+    bytes[8 + 12..8 + 14].copy_from_slice(&[0, 1]);
+    bytes[n - 1] = b'x';
+    assert_eq!(expect_err(&bytes, 24).kind(), "MissingNul");
+}
+
+#[test]
+fn encoder_refuses_what_the_version_cannot_carry() {
+    // ActiveTerminal uses tag 303, which a 1-byte tag cannot hold.
+    let mut m = Message::new("SET_AGENT_STATE_REQ", 15).unwrap();
+    m.set_str("ActiveTerminal", "T1").unwrap();
+    assert!(matches!(
+        encode(&m, 15),
+        Err(CodecError::TagNotInVersion { tag: 303, .. })
+    ));
+    // CONFIG_MRD_EVENT arrived in v20.
+    assert!(matches!(
+        Message::new("CONFIG_MRD_EVENT", 15),
+        Err(CodecError::TypeNotInVersion { since: 20, .. })
+    ));
+    // OPEN_REQ without ClientID.
+    let m = Message::new("OPEN_REQ", 24).unwrap();
+    assert!(matches!(
+        encode(&m, 24),
+        Err(CodecError::MissingField {
+            field: "ClientID",
+            ..
+        })
+    ));
+    // AgentID is STRING 12 (NUL included): 12 characters do not fit.
+    let mut m = Message::new("QUERY_AGENT_STATE_REQ", 24).unwrap();
+    m.set_str("AgentID", "123456789012").unwrap();
+    assert!(matches!(
+        encode(&m, 24),
+        Err(CodecError::FieldTooLong { max: 12, .. })
+    ));
+    // A message built for v24 cannot be sent on a v15 session if the layouts differ.
+    let m = Message::new("OPEN_CONF", 24).unwrap();
+    assert!(encode(&m, 15).is_err());
+    assert!(matches!(
+        Message::new("OPEN_REQ", 14),
+        Err(CodecError::UnsupportedVersion { version: 14 })
+    ));
+}
+
+#[test]
+fn every_documented_message_round_trips_empty_at_every_version() {
+    let mut checked = 0;
+    for spec in MESSAGES {
+        for v in spec::MIN_PROTOCOL_VERSION..=spec::MAX_PROTOCOL_VERSION {
+            let Ok(m) = Message::for_spec(spec, v) else {
+                assert!(v < spec.since, "{} should exist in v{v}", spec.name);
+                continue;
+            };
+            if spec.floating.iter().any(|f| f.required) {
+                continue;
+            }
+            let bytes = encode(&m, v).unwrap_or_else(|e| panic!("{} v{v}: {e}", spec.name));
+            let back = decode(&bytes, v).unwrap_or_else(|e| panic!("{} v{v}: {e}", spec.name));
+            assert_eq!(back, m, "{} v{v}", spec.name);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 2000,
+        "only {checked} message/version pairs checked"
+    );
+}
+
+proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(
+        ty in prop_oneof![1u32..300, any::<u32>()],
+        body in proptest::collection::vec(any::<u8>(), 0..300),
+        v in 15u32..=25,
+    ) {
+        let mut wire = (body.len() as u32).to_be_bytes().to_vec();
+        wire.extend(ty.to_be_bytes());
+        wire.extend(&body);
+        if let Ok(m) = decode(&wire, v) {
+            // Whatever decodes must re-encode to the same bytes.
+            if m.spec().since <= v && m.spec().layout(v).is_some_and(|l| std::ptr::eq(
+                l.fields,
+                match m.body() { cce::cti::codec::Body::Fields { layout, .. } => *layout, _ => l.fields },
+            )) {
+                let again = encode(&m, v);
+                if let Ok(again) = again {
+                    prop_assert_eq!(&again[..], &wire[..]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn frame_splitter_handles_any_chunking(
+        chunks in proptest::collection::vec(1usize..20, 1..40),
+    ) {
+        let one = open_req_bytes(24);
+        let stream: Vec<u8> = one.iter().chain(one.iter()).chain(one.iter()).copied().collect();
+        let mut s = cce::cti::codec::FrameSplitter::new();
+        let mut frames = 0;
+        let mut pos = 0;
+        for c in chunks.iter().cycle() {
+            if pos >= stream.len() { break; }
+            let end = (pos + c).min(stream.len());
+            s.push(&stream[pos..end]);
+            pos = end;
+            while let Some(f) = s.next_frame().unwrap() {
+                prop_assert_eq!(f.msg_type, 3);
+                frames += 1;
+            }
+        }
+        prop_assert_eq!(frames, 3);
+    }
+}
