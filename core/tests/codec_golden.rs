@@ -166,7 +166,7 @@ fn named_variables_and_unknown_tags_survive_a_round_trip() {
     wire.extend(&body);
     let m = decode(&wire, 24).unwrap();
     assert!(
-        matches!(m.floating().last(), Some(Floating::Unknown { tag: 999, data }) if &data[..] == [0xAB, 0xCD])
+        matches!(m.floating().last(), Some(Floating::Unknown { tag: 999, data }) if data[..] == [0xAB, 0xCD])
     );
     assert_eq!(&encode(&m, 24).unwrap()[..], &wire[..]);
 
