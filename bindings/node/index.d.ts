@@ -1,0 +1,249 @@
+// Type definitions for libcce (Node.js binding).
+/// <reference types="node" />
+
+import { EventEmitter } from 'node:events';
+
+/** The kind of a libcce error (`CceError.code`). `Internal` means a bug in libcce. */
+export type ErrorCode =
+  | 'InvalidArgument'
+  | 'Io'
+  | 'Timeout'
+  | 'Refused'
+  | 'ControlFailed'
+  | 'Closed'
+  | 'Codec'
+  | 'Protocol'
+  | 'Internal';
+
+/** An error from libcce. */
+export declare class CceError extends Error {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { status?: number | null; statusName?: string | null; cause?: unknown },
+  );
+  readonly name: 'CceError';
+  /** What went wrong. */
+  readonly code: ErrorCode;
+  /** CTI status or failure code, when the server sent one. */
+  readonly status: number | null;
+  /** Name of that code, e.g. `E_CTI_INVALID_AGENT_DATA`. */
+  readonly statusName: string | null;
+}
+
+/** Protocol version used by `encode()`/`decode()` when none is given (24). */
+export declare const DEFAULT_VERSION: number;
+
+/**
+ * A message to send. `MessageName` (or `MessageType`) selects the message; the
+ * other keys are the data sheet's field names. Enum and mask fields accept numbers
+ * or constant names (`"AGENT_STATE_AVAILABLE"`). `InvokeID` is assigned when absent.
+ */
+export interface OutgoingMessage {
+  MessageName?: string;
+  MessageType?: number;
+  InvokeID?: number;
+  [field: string]: unknown;
+}
+
+/**
+ * A message or event as libcce renders it: numbers are numbers, and a field
+ * described by a constants table also has `<field>_name`.
+ */
+export interface CtiEvent {
+  MessageType: number;
+  MessageName: string;
+  [field: string]: unknown;
+}
+
+/** The last event of a session. */
+export interface SessionClosedEvent extends CtiEvent {
+  MessageType: 0;
+  MessageName: 'SESSION_CLOSED';
+  /** `Closed` after close(), `CloseTimeout` when CLOSE_CONF did not come, `Failed` otherwise. */
+  reason: 'Closed' | 'CloseTimeout' | 'Failed';
+  /** For `Failed`: e.g. `HeartbeatTimeout`, `ConnectionLost`, `ServerOffline`, `Protocol`. */
+  error_kind?: string;
+  /** For `Failed`: description. */
+  error?: string;
+  /** For `Failed`: CTI status code, when there is one. */
+  status?: number | null;
+  /** For `Failed`: name of that status. */
+  status_name?: string | null;
+}
+
+/** A message that could not be decoded; the session goes on. */
+export interface DecodeErrorEvent extends CtiEvent {
+  MessageType: 0;
+  MessageName: 'DECODE_ERROR';
+  error_kind: string;
+  error: string;
+}
+
+/** A mask: a number, constant names joined with `|`, or an array of constant names. */
+export type Mask = number | string | string[];
+
+interface SessionConfigCommon {
+  /** "host:port" of the CTI Server. */
+  address: string;
+  /** GED-188 protocol version (default 24). */
+  version?: number;
+  /** Request timeout when `request()` is given none. */
+  request_timeout_ms?: number;
+  requestTimeoutMs?: number;
+  client_password?: string;
+  clientPassword?: string;
+  client_signature?: string;
+  clientSignature?: string;
+  peripheral_id?: number;
+  peripheralId?: number;
+  /** CTI Service Masks, e.g. `"CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL"`. */
+  services?: Mask;
+  call_msg_mask?: Mask;
+  callMsgMask?: Mask;
+  agent_state_mask?: Mask;
+  agentStateMask?: Mask;
+  config_msg_mask?: Mask;
+  configMsgMask?: Mask;
+  agent_extension?: string;
+  agentExtension?: string;
+  agent_id?: string;
+  agentId?: string;
+  agent_instrument?: string;
+  agentInstrument?: string;
+  /** Heartbeat interval; absent: no heartbeats. At least 5000 unless `relaxed_timing`. */
+  heartbeat_ms?: number;
+  heartbeatMs?: number;
+  open_timeout_ms?: number;
+  openTimeoutMs?: number;
+  close_timeout_ms?: number;
+  closeTimeoutMs?: number;
+  /** Allows timings below the protocol's minimums (tests). */
+  relaxed_timing?: boolean;
+  relaxedTiming?: boolean;
+}
+
+/**
+ * Session configuration. Keys are snake_case as in the library (camelCase is
+ * accepted too, but not both forms of one key). `address` and the client ID are required.
+ */
+export type SessionConfig = SessionConfigCommon & ({ client_id: string } | { clientId: string });
+
+/** One simulated agent. */
+export interface SimAgent {
+  agent_id?: string;
+  agentId?: string;
+  extension: string;
+  instrument?: string;
+  /** Initial state name (default `AGENT_STATE_NOT_READY`). */
+  state?: string;
+}
+
+/** Simulator settings; all optional. Default: agent 1001 at extension 5001, PeripheralID 5000. */
+export interface SimulatorConfig {
+  /** Address to listen on (default `127.0.0.1:0`, a free loopback port). */
+  bind?: string;
+  peripheral_id?: number;
+  peripheralId?: number;
+  agents?: SimAgent[];
+  /** When set, OPEN_REQ must carry this ClientPassword. */
+  password?: string;
+}
+
+/** A scripted inbound call. */
+export interface SimCall {
+  /** Agent to deliver the call to (default: the first agent). */
+  agent_id?: string;
+  agentId?: string;
+  ani?: string;
+  dnis?: string;
+  /** CallVariable1..10. */
+  call_variables?: string[];
+  callVariables?: string[];
+  /** Expanded call variables, as [name, value] pairs or a name -> value object. */
+  named_variables?: Array<[string, string]> | Record<string, string>;
+  namedVariables?: Array<[string, string]> | Record<string, string>;
+}
+
+/** Options of `CtiSession.request()`. */
+export interface RequestOptions {
+  /** How long to wait for the confirmation (default: the session's request timeout). */
+  timeoutMs?: number;
+}
+
+/** The embedded CTI Server simulator, listening on loopback. */
+export declare class Simulator {
+  /** Starts a simulator; throws `CceError` (`InvalidArgument`, `Io`) on failure. */
+  constructor(config?: SimulatorConfig);
+  /** Starts a simulator. */
+  static start(config?: SimulatorConfig): Simulator;
+  /** Listening port. */
+  readonly port: number;
+  /** Listening address, "127.0.0.1:PORT". */
+  readonly address: string;
+  /** Plays a call to an AVAILABLE agent: returns its ConnectionCallID. */
+  injectCall(call: SimCall): number;
+  /** Turns heartbeat answers on or off (fault injection). */
+  setAnswerHeartbeats(answer: boolean): void;
+  /** HEARTBEAT_REQs left unanswered so far. */
+  unansweredHeartbeats(): number;
+  /** Current AgentState of an agent, or null for an unknown agent. */
+  agentState(agentId: string): number | null;
+  /** Writes raw bytes to every session (fault injection). */
+  sendRaw(bytes: Uint8Array | number[]): void;
+  /** Stops the simulator and closes its sessions; throws code `Closed` if already stopped. */
+  stop(): void;
+}
+
+/**
+ * An open CTI session.
+ *
+ * Events, in order: `'event'` for every event; then `'message'` for CTI messages
+ * (MessageType != 0), `'decodeError'` for DECODE_ERROR, or `'closed'` for the final
+ * SESSION_CLOSED. Delivery starts when `open()` resolves and keeps the process alive
+ * until SESSION_CLOSED: attach listeners at once, or use `events()`, which buffers.
+ */
+export declare class CtiSession extends EventEmitter {
+  private constructor();
+  /** Connects and opens a session; resolves once OPEN_CONF has arrived. */
+  static open(config: SessionConfig): Promise<CtiSession>;
+  /** The OPEN_CONF the server answered with. */
+  readonly openConf: CtiEvent;
+  /** Protocol version of the session. */
+  readonly version: number;
+  /** True once SESSION_CLOSED has been emitted. */
+  readonly isClosed: boolean;
+  /** Resolves to SESSION_CLOSED once it has been emitted; never rejects. */
+  readonly closed: Promise<SessionClosedEvent>;
+  /** Sends without waiting; returns the InvokeID. The confirmation comes as an event. */
+  send(msg: OutgoingMessage | string): number;
+  /** Sends a request and resolves to its confirmation; rejects with a `CceError`. */
+  request(msg: OutgoingMessage | string, options?: RequestOptions): Promise<CtiEvent>;
+  /** Closes the session; resolves after `'closed'` has been emitted. Idempotent. */
+  close(): Promise<SessionClosedEvent>;
+  /** The events from now on, buffered, ending after SESSION_CLOSED. */
+  events(): AsyncIterableIterator<CtiEvent>;
+
+  on(event: 'event' | 'message', listener: (ev: CtiEvent) => void): this;
+  on(event: 'decodeError', listener: (ev: DecodeErrorEvent) => void): this;
+  on(event: 'closed', listener: (ev: SessionClosedEvent) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'event' | 'message', listener: (ev: CtiEvent) => void): this;
+  once(event: 'decodeError', listener: (ev: DecodeErrorEvent) => void): this;
+  once(event: 'closed', listener: (ev: SessionClosedEvent) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  addListener(event: 'event' | 'message', listener: (ev: CtiEvent) => void): this;
+  addListener(event: 'decodeError', listener: (ev: DecodeErrorEvent) => void): this;
+  addListener(event: 'closed', listener: (ev: SessionClosedEvent) => void): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  off(event: 'event' | 'message', listener: (ev: CtiEvent) => void): this;
+  off(event: 'decodeError', listener: (ev: DecodeErrorEvent) => void): this;
+  off(event: 'closed', listener: (ev: SessionClosedEvent) => void): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** Decodes one whole message (header included) at `version` (default 24). */
+export declare function decode(bytes: Uint8Array | number[], version?: number): CtiEvent;
+
+/** Encodes a message at `version` (default 24); returns the frame, header included. */
+export declare function encode(msg: OutgoingMessage | string, version?: number): Buffer;

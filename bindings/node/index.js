@@ -1,0 +1,452 @@
+// libcce for Node.js: CTI Server (GED-188) client sessions and an embedded
+// simulator. A thin JavaScript layer over the native addon `cce.node` (crate
+// `cce-node`), which forwards JSON to the Rust library.
+'use strict';
+
+const { EventEmitter } = require('node:events');
+const fs = require('node:fs');
+const path = require('node:path');
+
+/** Prefix of the message of errors raised by the addon (a JSON object follows). */
+const ERROR_PREFIX = 'cce-error:';
+
+/**
+ * How long one native wait for an event lasts before the pump asks again. The wait
+ * runs on the library's own thread pool, not libuv's, and an event ends it at once:
+ * this bounds how long a thread is held, and delays nothing.
+ */
+const EVENT_POLL_MS = 1000;
+
+/** Protocol version used by encode()/decode() when none is given. */
+const DEFAULT_VERSION = 24;
+
+const native = loadNative();
+
+function loadNative() {
+  const file = process.env.LIBCCE_NODE_ADDON || path.join(__dirname, 'cce.node');
+  if (!fs.existsSync(file)) {
+    throw new Error(
+      `libcce: native addon ${file} not found; build it with "npm run build" in bindings/node`,
+    );
+  }
+  return require(file);
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/**
+ * An error from libcce. `code` is the kind: InvalidArgument, Io, Timeout, Refused,
+ * ControlFailed, Closed, Codec, Protocol (or Internal for a bug in the library).
+ * `status`/`statusName` carry the CTI status of a refusal, when there is one.
+ */
+class CceError extends Error {
+  constructor(code, message, { status = null, statusName = null, cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'CceError';
+    this.code = code;
+    this.status = status;
+    this.statusName = statusName;
+  }
+}
+
+function invalid(message) {
+  return new CceError('InvalidArgument', message);
+}
+
+/** Turns an addon error into a CceError; anything else is returned unchanged. */
+function translate(err) {
+  if (!(err instanceof Error) || typeof err.message !== 'string') return err;
+  if (!err.message.startsWith(ERROR_PREFIX)) return err;
+  let detail;
+  try {
+    detail = JSON.parse(err.message.slice(ERROR_PREFIX.length));
+  } catch {
+    return err;
+  }
+  return new CceError(String(detail.kind), String(detail.message), {
+    status: detail.status ?? null,
+    statusName: detail.statusName ?? null,
+  });
+}
+
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw translate(e);
+  }
+}
+
+async function callAsync(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw translate(e);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Argument conversion
+
+function isPlainObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+function stringify(value, what) {
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    throw new CceError('InvalidArgument', `${what} cannot be serialised to JSON: ${e.message}`, {
+      cause: e,
+    });
+  }
+  return text;
+}
+
+/** `clientId` -> `client_id`; snake_case keys are kept as they are. */
+function snakeCase(key) {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** A copy of `obj` with snake_case keys (camelCase accepted); undefined values dropped. */
+function snakeKeys(obj, what) {
+  if (!isPlainObject(obj)) throw invalid(`${what} must be an object`);
+  const out = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (value === undefined) continue;
+    const k = snakeCase(key);
+    if (Object.prototype.hasOwnProperty.call(out, k)) {
+      throw invalid(`${what}: ${key} given twice (as ${k} and in camelCase)`);
+    }
+    out[k] = value;
+  }
+  return out;
+}
+
+const MASK_KEYS = ['services', 'call_msg_mask', 'agent_state_mask', 'config_msg_mask'];
+
+function sessionConfigJson(config) {
+  const c = snakeKeys(config, 'session config');
+  for (const k of MASK_KEYS) {
+    // ["CTI_SERVICE_CLIENT_EVENTS", "CTI_SERVICE_CLIENT_CONTROL"] -> "A|B".
+    if (Array.isArray(c[k])) c[k] = c[k].join('|');
+  }
+  return stringify(c, 'session config');
+}
+
+function simConfigJson(config) {
+  if (config === undefined || config === null) return '{}';
+  const c = snakeKeys(config, 'simulator config');
+  if (Array.isArray(c.agents)) {
+    c.agents = c.agents.map((a, i) => snakeKeys(a, `simulator config agents[${i}]`));
+  }
+  return stringify(c, 'simulator config');
+}
+
+function callJson(callSpec) {
+  const c = snakeKeys(callSpec, 'call');
+  // {"user.crm.id": "C-7"} -> [["user.crm.id", "C-7"]].
+  if (isPlainObject(c.named_variables)) c.named_variables = Object.entries(c.named_variables);
+  return stringify(c, 'call');
+}
+
+function messageJson(msg) {
+  if (typeof msg === 'string') return msg;
+  if (!isPlainObject(msg)) throw invalid('message must be an object (or a JSON string)');
+  return stringify(msg, 'message');
+}
+
+function timeoutMs(options) {
+  if (options === undefined || options === null) return undefined;
+  if (!isPlainObject(options)) throw invalid('options must be an object');
+  const t = options.timeoutMs;
+  if (t === undefined || t === null) return undefined;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
+    throw invalid(`timeoutMs must be a finite number >= 0, got ${String(t)}`);
+  }
+  return t;
+}
+
+function protocolVersion(version) {
+  if (version === undefined) return DEFAULT_VERSION;
+  if (!Number.isInteger(version) || version < 0 || version > 0xffffffff) {
+    throw invalid(`version must be an integer, got ${String(version)}`);
+  }
+  return version;
+}
+
+function toBuffer(bytes) {
+  if (Buffer.isBuffer(bytes)) return bytes;
+  if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (Array.isArray(bytes)) return Buffer.from(bytes);
+  throw invalid('bytes must be a Buffer, a Uint8Array or an array of bytes');
+}
+
+// ---------------------------------------------------------------------------
+// Codec
+
+/** Decodes one whole message (header included) into its JSON object. */
+function decode(bytes, version) {
+  const buf = toBuffer(bytes);
+  const v = protocolVersion(version);
+  return JSON.parse(call(() => native.decodeJson(buf, v)));
+}
+
+/** Encodes a message object into its bytes (header included). */
+function encode(msg, version) {
+  const json = messageJson(msg);
+  const v = protocolVersion(version);
+  return call(() => native.encodeJson(json, v));
+}
+
+// ---------------------------------------------------------------------------
+// Simulator
+
+/** The embedded CTI Server simulator, listening on loopback. */
+class Simulator {
+  #native;
+
+  /** Starts a simulator (see `Simulator.start`). */
+  constructor(config) {
+    const json = simConfigJson(config);
+    this.#native = call(() => native.NativeSimulator.start(json));
+  }
+
+  /** Starts a simulator; `{}` or nothing for the defaults. */
+  static start(config) {
+    return new Simulator(config);
+  }
+
+  /** Listening port. */
+  get port() {
+    return this.#native.port;
+  }
+
+  /** Listening address, "127.0.0.1:PORT". */
+  get address() {
+    return this.#native.address;
+  }
+
+  /** Plays a scripted inbound call to an AVAILABLE agent; returns its ConnectionCallID. */
+  injectCall(callSpec) {
+    const json = callJson(callSpec);
+    return call(() => this.#native.injectCall(json));
+  }
+
+  /** Turns heartbeat answers on or off (fault injection). */
+  setAnswerHeartbeats(answer) {
+    if (typeof answer !== 'boolean') throw invalid('answer must be a boolean');
+    call(() => this.#native.setAnswerHeartbeats(answer));
+  }
+
+  /** HEARTBEAT_REQs left unanswered so far. */
+  unansweredHeartbeats() {
+    return call(() => this.#native.unansweredHeartbeats());
+  }
+
+  /** Current AgentState of an agent (a number), or null for an unknown agent. */
+  agentState(agentId) {
+    if (typeof agentId !== 'string') throw invalid('agentId must be a string');
+    return call(() => this.#native.agentState(agentId));
+  }
+
+  /** Writes raw bytes to every session (fault injection). */
+  sendRaw(bytes) {
+    const buf = toBuffer(bytes);
+    call(() => this.#native.sendRaw(buf));
+  }
+
+  /** Stops the simulator and closes its sessions; throws code Closed if already stopped. */
+  stop() {
+    call(() => this.#native.stop());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Session
+
+const CONSTRUCT = Symbol('CtiSession.construct');
+
+function isSessionClosed(ev) {
+  return ev.MessageType === 0 && ev.MessageName === 'SESSION_CLOSED';
+}
+
+/**
+ * An open CTI session. Create it with `CtiSession.open(config)`.
+ *
+ * Events, in order: 'event' for every event object; then 'message' for CTI
+ * messages (MessageType != 0), 'decodeError' for DECODE_ERROR, or 'closed' for
+ * the final SESSION_CLOSED. A background pump delivers them from the moment the
+ * session is open, until SESSION_CLOSED; while it runs, it keeps the process
+ * alive, as an open socket does. Attach listeners as soon as `open()` resolves,
+ * or use `events()`, which buffers.
+ */
+class CtiSession extends EventEmitter {
+  #native;
+  #openConf = undefined;
+  #closeEvent = null;
+  #closed;
+  #resolveClosed;
+
+  /** @private Use `CtiSession.open(config)`. */
+  constructor(token, nativeSession) {
+    if (token !== CONSTRUCT) throw new TypeError('use CtiSession.open(config) to open a session');
+    super();
+    this.#native = nativeSession;
+    this.#closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#pump().catch((e) => this.#fail(e));
+  }
+
+  /** Connects and opens a session; resolves once OPEN_CONF has arrived. */
+  static async open(config) {
+    const json = sessionConfigJson(config);
+    const nativeSession = await callAsync(() => native.openSession(json));
+    return new CtiSession(CONSTRUCT, nativeSession);
+  }
+
+  /** The OPEN_CONF the server answered with. */
+  get openConf() {
+    if (this.#openConf === undefined) this.#openConf = JSON.parse(this.#native.openConfJson);
+    return this.#openConf;
+  }
+
+  /** Protocol version of the session. */
+  get version() {
+    return this.#native.version;
+  }
+
+  /** True once SESSION_CLOSED has been emitted. */
+  get isClosed() {
+    return this.#closeEvent !== null;
+  }
+
+  /** Resolves to the SESSION_CLOSED event once it has been emitted. Never rejects. */
+  get closed() {
+    return this.#closed;
+  }
+
+  /** Sends a message without waiting; returns its InvokeID (assigned when absent). */
+  send(msg) {
+    const json = messageJson(msg);
+    return call(() => this.#native.sendJson(json));
+  }
+
+  /** Sends a request and resolves to its confirmation. */
+  async request(msg, options) {
+    const json = messageJson(msg);
+    const t = timeoutMs(options);
+    const conf = await callAsync(() => this.#native.requestJson(json, t));
+    return JSON.parse(conf);
+  }
+
+  /**
+   * Closes the session (CLOSE_REQ, at most the close timeout for CLOSE_CONF).
+   * Resolves to the SESSION_CLOSED object after the 'closed' event has been
+   * emitted. Safe to call more than once, and after the session has failed.
+   */
+  async close() {
+    const result = JSON.parse(await callAsync(() => this.#native.close()));
+    await this.#closed;
+    return result;
+  }
+
+  /**
+   * An async iterator over the events from now on (buffered), ending after
+   * SESSION_CLOSED. Leaving a `for await` loop early unsubscribes it.
+   */
+  events() {
+    const queue = [];
+    const waiters = [];
+    let done = this.isClosed;
+    const finish = () => {
+      done = true;
+      this.off('event', onEvent);
+      for (const w of waiters.splice(0)) w({ value: undefined, done: true });
+    };
+    const onEvent = (ev) => {
+      const w = waiters.shift();
+      if (w) w({ value: ev, done: false });
+      else queue.push(ev);
+      if (isSessionClosed(ev)) finish();
+    };
+    if (!done) this.on('event', onEvent);
+    return {
+      next() {
+        if (queue.length > 0) return Promise.resolve({ value: queue.shift(), done: false });
+        if (done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => waiters.push(resolve));
+      },
+      return() {
+        queue.length = 0;
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Emits like EventEmitter#emit, but a throwing listener neither stops the pump nor is lost. */
+  #emit(name, ev) {
+    try {
+      this.emit(name, ev);
+    } catch (e) {
+      // As for a socket's listeners: an uncaught exception, raised outside the pump.
+      process.nextTick(() => {
+        throw e;
+      });
+    }
+  }
+
+  #finish(ev) {
+    this.#closeEvent = ev;
+    this.#emit('event', ev);
+    this.#emit('closed', ev);
+    this.#resolveClosed(ev);
+  }
+
+  /** Ends the events with a SESSION_CLOSED of our own: only if the library itself fails. */
+  #fail(e) {
+    if (this.isClosed) return;
+    const err = translate(e);
+    this.#finish({
+      MessageType: 0,
+      MessageName: 'SESSION_CLOSED',
+      reason: 'Failed',
+      error_kind: (err && err.code) || 'Internal',
+      error: String(err && err.message),
+      status: (err && err.status) ?? null,
+      status_name: (err && err.statusName) ?? null,
+    });
+  }
+
+  /** Takes events from the addon and emits them, until SESSION_CLOSED. */
+  async #pump() {
+    for (;;) {
+      const out = await this.#native.nextEvent(EVENT_POLL_MS);
+      if (out === null) continue;
+      const ev = JSON.parse(out.json);
+      if (out.last) {
+        this.#finish(ev);
+        return;
+      }
+      this.#emit('event', ev);
+      if (ev.MessageType !== 0) this.#emit('message', ev);
+      else if (ev.MessageName === 'DECODE_ERROR') this.#emit('decodeError', ev);
+    }
+  }
+}
+
+module.exports = {
+  CceError,
+  CtiSession,
+  Simulator,
+  decode,
+  encode,
+  DEFAULT_VERSION,
+};
