@@ -39,6 +39,22 @@ pub enum ErrorKind {
     Protocol,
 }
 
+impl ErrorKind {
+    /// Stable name of the kind, as bindings expose it (e.g. `"Refused"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "InvalidArgument",
+            ErrorKind::Io => "Io",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::Refused => "Refused",
+            ErrorKind::ControlFailed => "ControlFailed",
+            ErrorKind::Closed => "Closed",
+            ErrorKind::Codec => "Codec",
+            ErrorKind::Protocol => "Protocol",
+        }
+    }
+}
+
 /// An error with a kind, a message, and the CTI status when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

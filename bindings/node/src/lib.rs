@@ -28,24 +28,10 @@ use serde_json::json;
 /// Prefix of the message of every error raised by this addon; a JSON object follows.
 pub const ERROR_PREFIX: &str = "cce-error:";
 
-/// The name `index.js` exposes as the error's `code` for a kind.
-fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidArgument => "InvalidArgument",
-        ErrorKind::Io => "Io",
-        ErrorKind::Timeout => "Timeout",
-        ErrorKind::Refused => "Refused",
-        ErrorKind::ControlFailed => "ControlFailed",
-        ErrorKind::Closed => "Closed",
-        ErrorKind::Codec => "Codec",
-        ErrorKind::Protocol => "Protocol",
-    }
-}
-
 /// The message of the JavaScript error for a core error: prefix, then JSON.
 fn error_message(e: &api::Error) -> String {
     let detail = json!({
-        "kind": kind_name(e.kind),
+        "kind": e.kind.name(),
         "message": e.message,
         "status": e.status,
         "statusName": e.status_name,

@@ -60,20 +60,6 @@ create_exception!(
     "The server broke the protocol or stopped answering heartbeats (kind \"Protocol\")."
 );
 
-/// The `kind` attribute of an exception: the name of the core [`ErrorKind`].
-fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidArgument => "InvalidArgument",
-        ErrorKind::Io => "Io",
-        ErrorKind::Timeout => "Timeout",
-        ErrorKind::Refused => "Refused",
-        ErrorKind::ControlFailed => "ControlFailed",
-        ErrorKind::Closed => "Closed",
-        ErrorKind::Codec => "Codec",
-        ErrorKind::Protocol => "Protocol",
-    }
-}
-
 /// The exception class for each error kind.
 fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
     match kind {
@@ -104,7 +90,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     let err = PyErr::from_type(exception_type(py, e.kind), e.message);
     let value = err.value(py);
     let set = value
-        .setattr("kind", kind_name(e.kind))
+        .setattr("kind", e.kind.name())
         .and_then(|()| value.setattr("status", e.status))
         .and_then(|()| value.setattr("status_name", e.status_name));
     match set {
@@ -292,7 +278,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CceError", base)?;
     for kind in ALL_KINDS {
         let ty = exception_type(py, kind);
-        ty.setattr("kind", kind_name(kind))?;
+        ty.setattr("kind", kind.name())?;
         m.add(ty.name()?, ty)?;
     }
     Ok(())

@@ -290,156 +290,27 @@ impl CtiSimulator {
         }
         sh.next_call_id = sh.next_call_id.wrapping_add(1);
         let call_id = sh.next_call_id;
-        let periph = sh.cfg.peripheral_id;
-        let ext = sh.agents[idx].cfg.extension.clone();
-        let conn_dev = ext.clone();
-        let call = call.clone();
-
-        let header = move |m: &mut Message| -> Result<(), CodecError> {
-            m.set_int("PeripheralID", periph.into())?
-                .set_int(
-                    "PeripheralType",
-                    k("PeripheralType Values", "PT_ENTERPRISE_AGENT"),
-                )?
-                .set_int(
-                    "ConnectionDeviceIDType",
-                    k("ConnectionDeviceIDType Values", "CONNECTION_ID_STATIC"),
-                )?
-                .set_int("ConnectionCallID", call_id.into())?;
-            Ok(())
-        };
-        let dev = conn_dev.clone();
-        let c2 = call.clone();
-        self.emit(&mut sh, idx, move |v| {
-            let mut m = Message::new("BEGIN_CALL_EVENT", v)?;
-            header(&mut m)?;
-            m.set_int("CallType", k("CallType Values", "CALLTYPE_ACD_IN"))?
-                .set_str("ConnectionDeviceID", &dev)?
-                .set_str("ANI", &c2.ani)?
-                .set_str("DNIS", &c2.dnis)?;
-            for (i, cv) in c2.call_variables.iter().enumerate() {
-                m.set_str(&format!("CallVariable{}", i + 1), cv)?;
-            }
-            for (n, val) in &c2.named_variables {
-                m.add_named_var(n, val)?;
-            }
-            Ok(m)
+        let ctx = Arc::new(CallCtx {
+            periph: sh.cfg.peripheral_id,
+            call_id,
+            device: sh.agents[idx].cfg.extension.clone(),
+            call: call.clone(),
         });
-        let (dev, c2, ext2) = (conn_dev.clone(), call.clone(), ext.clone());
-        self.emit(&mut sh, idx, move |v| {
-            let mut m = Message::new("CALL_DELIVERED_EVENT", v)?;
-            header(&mut m)?;
-            m.set_int("LineType", k("LineType Values", "LINETYPE_INBOUND_ACD"))?
-                .set_int("ServiceNumber", 0xFFFF_FFFF)?
-                .set_int("ServiceID", 0xFFFF_FFFF)?
-                .set_int("SkillGroupNumber", 0xFFFF_FFFF)?
-                .set_int("SkillGroupID", 0xFFFF_FFFF)?
-                .set_int(
-                    "AlertingDeviceType",
-                    k("DeviceIDType Values", "DEVID_DEVICE_IDENTIFIER"),
-                )?
-                .set_int(
-                    "CallingDeviceType",
-                    k("DeviceIDType Values", "DEVID_DEVICE_IDENTIFIER"),
-                )?
-                .set_int(
-                    "CalledDeviceType",
-                    k("DeviceIDType Values", "DEVID_DEVICE_IDENTIFIER"),
-                )?
-                .set_int(
-                    "LastRedirectDeviceType",
-                    k("DeviceIDType Values", "DEVID_NONE"),
-                )?
-                .set_int(
-                    "LocalConnectionState",
-                    k("LocalConnectionState Values", "LCS_ALERTING"),
-                )?
-                .set_int("EventCause", k("EventCause Values", "CEC_NEW_CALL"))?
-                .set_str("ConnectionDeviceID", &dev)?
-                .set_str("AlertingDeviceID", &ext2)?
-                .set_str("CallingDeviceID", &c2.ani)?
-                .set_str("CalledDeviceID", &c2.dnis)?
-                .set_str("ANI", &c2.ani)?
-                .set_str("DNIS", &c2.dnis)?;
-            for (i, cv) in c2.call_variables.iter().enumerate() {
-                m.set_str(&format!("CallVariable{}", i + 1), cv)?;
-            }
-            for (n, val) in &c2.named_variables {
-                m.add_named_var(n, val)?;
-            }
-            Ok(m)
-        });
-        let (dev, c2, ext2) = (conn_dev.clone(), call.clone(), ext.clone());
-        self.emit(&mut sh, idx, move |v| {
-            let mut m = Message::new("CALL_ESTABLISHED_EVENT", v)?;
-            header(&mut m)?;
-            m.set_int("LineType", k("LineType Values", "LINETYPE_INBOUND_ACD"))?
-                .set_int("ServiceNumber", 0xFFFF_FFFF)?
-                .set_int("ServiceID", 0xFFFF_FFFF)?
-                .set_int("SkillGroupNumber", 0xFFFF_FFFF)?
-                .set_int("SkillGroupID", 0xFFFF_FFFF)?
-                .set_int(
-                    "AnsweringDeviceType",
-                    k("DeviceIDType Values", "DEVID_DEVICE_IDENTIFIER"),
-                )?
-                .set_int(
-                    "CallingDeviceType",
-                    k("DeviceIDType Values", "DEVID_DEVICE_IDENTIFIER"),
-                )?
-                .set_int(
-                    "CalledDeviceType",
-                    k("DeviceIDType Values", "DEVID_DEVICE_IDENTIFIER"),
-                )?
-                .set_int(
-                    "LastRedirectDeviceType",
-                    k("DeviceIDType Values", "DEVID_NONE"),
-                )?
-                .set_int(
-                    "LocalConnectionState",
-                    k("LocalConnectionState Values", "LCS_CONNECT"),
-                )?
-                .set_int("EventCause", k("EventCause Values", "CEC_NONE"))?
-                .set_str("ConnectionDeviceID", &dev)?
-                .set_str("AnsweringDeviceID", &ext2)?
-                .set_str("CallingDeviceID", &c2.ani)?
-                .set_str("CalledDeviceID", &c2.dnis)?;
-            Ok(m)
-        });
-        self.set_agent_state(&mut sh, idx, agent_state("AGENT_STATE_TALKING"), 0);
-        let dev = conn_dev.clone();
-        self.emit(&mut sh, idx, move |v| {
-            let mut m = Message::new("CALL_CLEARED_EVENT", v)?;
-            header(&mut m)?;
-            m.set_int(
-                "LocalConnectionState",
-                k("LocalConnectionState Values", "LCS_NULL"),
-            )?
-            .set_int("EventCause", k("EventCause Values", "CEC_NONE"))?
-            .set_str("ConnectionDeviceID", &dev)?;
-            Ok(m)
-        });
-        let dev = conn_dev;
-        self.emit(&mut sh, idx, move |v| {
-            let mut m = Message::new("END_CALL_EVENT", v)?;
-            header(&mut m)?;
-            m.set_str("ConnectionDeviceID", &dev)?;
-            Ok(m)
-        });
-        self.set_agent_state(&mut sh, idx, available, 0);
+        for name in [
+            "BEGIN_CALL_EVENT",
+            "CALL_DELIVERED_EVENT",
+            "CALL_ESTABLISHED_EVENT",
+        ] {
+            let c = ctx.clone();
+            emit_to(&mut sh, idx, move |v| call_event(&c, name, v));
+        }
+        change_agent_state(&mut sh, idx, agent_state("AGENT_STATE_TALKING"), 0);
+        for name in ["CALL_CLEARED_EVENT", "END_CALL_EVENT"] {
+            let c = ctx.clone();
+            emit_to(&mut sh, idx, move |v| call_event(&c, name, v));
+        }
+        change_agent_state(&mut sh, idx, available, 0);
         Ok(call_id)
-    }
-
-    fn emit(
-        &self,
-        sh: &mut Shared,
-        agent: usize,
-        build: impl Fn(u32) -> Result<Message, CodecError> + Send + Sync + Clone + 'static,
-    ) {
-        emit_to(sh, agent, build);
-    }
-
-    fn set_agent_state(&self, sh: &mut Shared, agent: usize, state: u16, reason: u16) {
-        change_agent_state(sh, agent, state, reason);
     }
 
     /// Stops listening, closes every session and waits for the tasks to end.
@@ -463,6 +334,93 @@ impl Drop for CtiSimulator {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// What the events of one scripted call share.
+struct CallCtx {
+    periph: u32,
+    call_id: u32,
+    device: String,
+    call: SimCall,
+}
+
+/// ANI, DNIS, call variables and named variables of a call.
+fn add_call_data(m: &mut Message, call: &SimCall) -> Result<(), CodecError> {
+    m.set_str("ANI", &call.ani)?.set_str("DNIS", &call.dnis)?;
+    for (i, cv) in call.call_variables.iter().enumerate() {
+        m.set_str(&format!("CallVariable{}", i + 1), cv)?;
+    }
+    for (n, val) in &call.named_variables {
+        m.add_named_var(n, val)?;
+    }
+    Ok(())
+}
+
+/// One event of the scripted inbound call, encoded for protocol version `v`.
+fn call_event(ctx: &CallCtx, name: &'static str, v: u32) -> Result<Message, CodecError> {
+    let mut m = Message::new(name, v)?;
+    m.set_int("PeripheralID", ctx.periph.into())?
+        .set_int(
+            "PeripheralType",
+            k("PeripheralType Values", "PT_ENTERPRISE_AGENT"),
+        )?
+        .set_int(
+            "ConnectionDeviceIDType",
+            k("ConnectionDeviceIDType Values", "CONNECTION_ID_STATIC"),
+        )?
+        .set_int("ConnectionCallID", ctx.call_id.into())?
+        .set_str("ConnectionDeviceID", &ctx.device)?;
+    let device_id = k("DeviceIDType Values", "DEVID_DEVICE_IDENTIFIER");
+    match name {
+        "BEGIN_CALL_EVENT" => {
+            m.set_int("CallType", k("CallType Values", "CALLTYPE_ACD_IN"))?;
+            add_call_data(&mut m, &ctx.call)?;
+        }
+        "CALL_DELIVERED_EVENT" | "CALL_ESTABLISHED_EVENT" => {
+            let delivered = name == "CALL_DELIVERED_EVENT";
+            let (party, lcs, cause) = if delivered {
+                ("Alerting", "LCS_ALERTING", "CEC_NEW_CALL")
+            } else {
+                ("Answering", "LCS_CONNECT", "CEC_NONE")
+            };
+            for f in [
+                "ServiceNumber",
+                "ServiceID",
+                "SkillGroupNumber",
+                "SkillGroupID",
+            ] {
+                m.set_int(f, 0xFFFF_FFFF)?;
+            }
+            m.set_int("LineType", k("LineType Values", "LINETYPE_INBOUND_ACD"))?
+                .set_int(&format!("{party}DeviceType"), device_id)?
+                .set_int("CallingDeviceType", device_id)?
+                .set_int("CalledDeviceType", device_id)?
+                .set_int(
+                    "LastRedirectDeviceType",
+                    k("DeviceIDType Values", "DEVID_NONE"),
+                )?
+                .set_int(
+                    "LocalConnectionState",
+                    k("LocalConnectionState Values", lcs),
+                )?
+                .set_int("EventCause", k("EventCause Values", cause))?
+                .set_str(&format!("{party}DeviceID"), &ctx.device)?
+                .set_str("CallingDeviceID", &ctx.call.ani)?
+                .set_str("CalledDeviceID", &ctx.call.dnis)?;
+            if delivered {
+                add_call_data(&mut m, &ctx.call)?;
+            }
+        }
+        "CALL_CLEARED_EVENT" => {
+            m.set_int(
+                "LocalConnectionState",
+                k("LocalConnectionState Values", "LCS_NULL"),
+            )?
+            .set_int("EventCause", k("EventCause Values", "CEC_NONE"))?;
+        }
+        _ => {}
+    }
+    Ok(m)
 }
 
 fn emit_to(
