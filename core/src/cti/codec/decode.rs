@@ -277,7 +277,19 @@ pub(crate) fn check_counts(msg: &Message) -> Result<(), CodecError> {
     counts.sort_unstable();
     counts.dedup();
     for count_field in counts {
-        let declared = msg.u32(count_field).unwrap_or(0);
+        // A count that is itself a per-record field (CONFIG_TERMINAL_EVENT.NumInstruments)
+        // counts across all records: the total is the sum of its occurrences.
+        let nested = spec
+            .float_by_name(count_field)
+            .is_some_and(|(_, f)| f.repeat.is_some());
+        let declared: u32 = if nested {
+            msg.get_all(count_field)
+                .iter()
+                .filter_map(|v| v.as_u32())
+                .fold(0u32, u32::saturating_add)
+        } else {
+            msg.u32(count_field).unwrap_or(0)
+        };
         let mut any = false;
         for f in spec
             .floating

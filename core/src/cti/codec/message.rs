@@ -399,7 +399,12 @@ impl Message {
         let fixed_has = matches!(&self.body, Body::Fields { layout, .. } if layout.iter().any(|f| f.name == count));
         if fixed_has {
             self.set_int(count, n)?;
-        } else if self.spec.float_by_name(count).is_some() {
+        } else if self
+            .spec
+            .float_by_name(count)
+            .is_some_and(|(_, f)| f.repeat.is_none())
+        {
+            // A per-record count (itself repeated) is the caller's to set, record by record.
             let (_, f) = self.float_field(count)?;
             let v = int_value(f.ty, n).ok_or_else(|| CodecError::BadValue {
                 message: self.spec.name,
