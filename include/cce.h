@@ -73,6 +73,9 @@ typedef enum {
 // A running CTI Server simulator (opaque).
 typedef struct cce_sim cce_sim;
 
+// A streaming decoder for partial reads (opaque).
+typedef struct cce_stream cce_stream;
+
 // An open CTI session (opaque).
 typedef struct cti_session cti_session;
 
@@ -125,6 +128,33 @@ cce_status cce_decode(const uint8_t *bytes,
 // # Safety
 // `json` must be a NUL-terminated string; the out pointers must be writable.
 cce_status cce_encode(const char *json, uint32_t version, uint8_t **bytes_out, size_t *len_out);
+
+// Creates a streaming decoder for a session at protocol `version`: push bytes as they
+// arrive with [`cce_stream_push`], take whole messages with [`cce_stream_next`], free
+// it with [`cce_stream_free`]. A stream is not thread-safe to share without your own lock
+// (calls are serialised internally, but message order then depends on your threads).
+//
+// # Safety
+// `out` must be writable.
+cce_status cce_stream_new(uint32_t version, cce_stream **out);
+
+// Appends `len` received bytes to the stream.
+//
+// # Safety
+// `bytes` must point to `len` readable bytes (may be NULL when `len` is 0).
+cce_status cce_stream_push(const cce_stream *stream, const uint8_t *bytes, size_t len);
+
+// Takes the next whole message: `CCE_OK` with its type and JSON (free with
+// [`cce_string_free`]), or `CCE_OK` with `*json_out` NULL when more bytes are needed.
+// `CCE_ERR_CODEC` for a message that cannot be decoded (the stream goes on) or a
+// broken stream (length over 12,492: every later call fails too).
+//
+// # Safety
+// Out pointers must be writable.
+cce_status cce_stream_next(const cce_stream *stream, uint32_t *msg_type_out, char **json_out);
+
+// Frees a stream. A second call returns `CCE_ERR_INVALID_HANDLE`.
+cce_status cce_stream_free(cce_stream *stream);
 
 // Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
 // defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,

@@ -515,3 +515,41 @@ pub fn encode_json(msg_json: &str, version: u32) -> Result<Vec<u8>, Error> {
     let m = cjson::from_json_str(msg_json, version)?;
     Ok(codec::encode(&m, version)?.to_vec())
 }
+
+/// Splits a byte stream (partial TCP reads) into messages and decodes them to JSON.
+pub struct StreamDecoder {
+    version: u32,
+    splitter: codec::FrameSplitter,
+}
+
+impl StreamDecoder {
+    /// A decoder for a session at `version` (15..=25).
+    pub fn new(version: u32) -> Result<Self, Error> {
+        codec::check_version(version)?;
+        Ok(StreamDecoder {
+            version,
+            splitter: codec::FrameSplitter::new(),
+        })
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.splitter.push(bytes);
+    }
+
+    /// The next whole message as (type, JSON), `Ok(None)` when more bytes are needed.
+    /// A framing error (length over 12,492) breaks the stream for good; a message that
+    /// cannot be decoded is an error for that message only.
+    pub fn next(&mut self) -> Result<Option<(u32, String)>, Error> {
+        let Some(frame) = self.splitter.next_frame()? else {
+            return Ok(None);
+        };
+        let m = codec::decode_frame(&frame, self.version, codec::DecodeOptions::default())?;
+        Ok(Some((m.msg_type(), cjson::to_json_string(&m))))
+    }
+
+    /// Bytes buffered while waiting for the rest of a message.
+    pub fn pending(&self) -> usize {
+        self.splitter.pending()
+    }
+}

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
-use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind};
+use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, StreamDecoder};
 
 /// Result of every libcce call.
 #[repr(C)]
@@ -59,6 +59,11 @@ pub enum cce_status {
 
 /// A running CTI Server simulator (opaque).
 pub struct cce_sim {
+    _private: [u8; 0],
+}
+
+/// A streaming decoder for partial reads (opaque).
+pub struct cce_stream {
     _private: [u8; 0],
 }
 
@@ -196,6 +201,7 @@ struct SessionEntry {
 
 #[derive(Default)]
 struct Registry {
+    streams: HashMap<usize, Arc<Mutex<StreamDecoder>>>,
     sims: HashMap<usize, Arc<CtiSim>>,
     sessions: HashMap<usize, SessionEntry>,
 }
@@ -348,6 +354,103 @@ pub unsafe extern "C" fn cce_encode(
             write_out(len_out, len, "len_out")?;
             write_out(bytes_out, ptr, "bytes_out")
         }
+    })
+}
+
+/// Creates a streaming decoder for a session at protocol `version`: push bytes as they
+/// arrive with [`cce_stream_push`], take whole messages with [`cce_stream_next`], free
+/// it with [`cce_stream_free`]. A stream is not thread-safe to share without your own lock
+/// (calls are serialised internally, but message order then depends on your threads).
+///
+/// # Safety
+/// `out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_stream_new(version: u32, out: *mut *mut cce_stream) -> cce_status {
+    guard(|| {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let s = StreamDecoder::new(version).map_err(|e| fail(&e))?;
+        let token = new_token();
+        registry().streams.insert(token, Arc::new(Mutex::new(s)));
+        // SAFETY: checked non-null above.
+        unsafe { write_out(out, token as *mut cce_stream, "out") }
+    })
+}
+
+fn stream_of(h: *const cce_stream) -> Result<Arc<Mutex<StreamDecoder>>, cce_status> {
+    registry()
+        .streams
+        .get(&(h as usize))
+        .cloned()
+        .ok_or_else(|| invalid_handle("stream handle"))
+}
+
+/// Appends `len` received bytes to the stream.
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes (may be NULL when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn cce_stream_push(
+    stream: *const cce_stream,
+    bytes: *const u8,
+    len: usize,
+) -> cce_status {
+    guard(|| {
+        let s = stream_of(stream)?;
+        if len == 0 {
+            return Ok(());
+        }
+        if bytes.is_null() {
+            return Err(null("bytes"));
+        }
+        // SAFETY: the caller promises `len` readable bytes.
+        let data = unsafe { std::slice::from_raw_parts(bytes, len) };
+        s.lock().unwrap_or_else(|p| p.into_inner()).push(data);
+        Ok(())
+    })
+}
+
+/// Takes the next whole message: `CCE_OK` with its type and JSON (free with
+/// [`cce_string_free`]), or `CCE_OK` with `*json_out` NULL when more bytes are needed.
+/// `CCE_ERR_CODEC` for a message that cannot be decoded (the stream goes on) or a
+/// broken stream (length over 12,492: every later call fails too).
+///
+/// # Safety
+/// Out pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_stream_next(
+    stream: *const cce_stream,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = stream_of(stream)?;
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        let next = s.lock().unwrap_or_else(|p| p.into_inner()).next();
+        let (t, j) = match next.map_err(|e| fail(&e))? {
+            Some((t, j)) => (t, to_c_string(j)),
+            None => (0, std::ptr::null_mut()),
+        };
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, t, "msg_type_out")?;
+            write_out(json_out, j, "json_out")
+        }
+    })
+}
+
+/// Frees a stream. A second call returns `CCE_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn cce_stream_free(stream: *mut cce_stream) -> cce_status {
+    guard(|| {
+        registry()
+            .streams
+            .remove(&(stream as usize))
+            .map(|_| ())
+            .ok_or_else(|| invalid_handle("stream handle"))
     })
 }
 

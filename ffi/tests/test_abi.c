@@ -87,6 +87,35 @@ static void test_codec_golden_bytes(void) {
            "unknown message name");
 }
 
+static void test_stream_decoder(void) {
+    /* Two HEARTBEAT_CONF frames (type 6, InvokeID 7 and 8) fed in awkward pieces. */
+    static const uint8_t wire[] = {0, 0, 0, 4, 0, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 6, 0, 0, 0, 8};
+    cce_stream *st = NULL;
+    uint32_t type = 0;
+    char *json = NULL;
+    int got = 0;
+    EXPECT(cce_stream_new(24, &st) == CCE_OK, "stream created");
+    for (size_t off = 0; off < sizeof wire; off += 5) {
+        size_t n = sizeof wire - off < 5 ? sizeof wire - off : 5;
+        EXPECT(cce_stream_push(st, wire + off, n) == CCE_OK, "push");
+        for (;;) {
+            EXPECT(cce_stream_next(st, &type, &json) == CCE_OK, "next");
+            if (!json) break;
+            got++;
+            EXPECT(type == 6, "HEARTBEAT_CONF");
+            EXPECT(strstr(json, got == 1 ? "\"InvokeID\":7" : "\"InvokeID\":8") != NULL, "invoke ids in order");
+            cce_string_free(json);
+        }
+    }
+    EXPECT(got == 2, "two frames");
+    static const uint8_t huge[] = {0, 0x10, 0, 0, 0, 0, 0, 9};
+    EXPECT(cce_stream_push(st, huge, sizeof huge) == CCE_OK, "push oversized header");
+    EXPECT(cce_stream_next(st, &type, &json) == CCE_ERR_CODEC, "oversized length breaks the stream");
+    EXPECT(cce_stream_free(st) == CCE_OK, "free");
+    EXPECT(cce_stream_free(st) == CCE_ERR_INVALID_HANDLE, "double free is an error");
+    EXPECT(cce_stream_new(14, &st) == CCE_ERR_INVALID_ARGUMENT, "version 14 refused");
+}
+
 static void test_refused_open(void) {
     cce_sim *sim = NULL;
     cti_session *s = NULL;
@@ -215,6 +244,7 @@ int main(void) {
     printf("libcce %s\n", cce_version());
     test_null_and_invalid_handles();
     test_codec_golden_bytes();
+    test_stream_decoder();
     test_refused_open();
     test_poll_session_v15_and_v24(15);
     test_poll_session_v15_and_v24(24);
