@@ -21,6 +21,35 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SPEC = os.path.join(ROOT, "..", "shared", "spec", "cti")
 OUT = os.path.join(ROOT, "core", "src", "cti", "spec", "generated.rs")
+TYPED_OUT = os.path.join(ROOT, "core", "src", "cti", "typed", "generated.rs")
+
+RUST_KEYWORDS = {"type", "match", "ref", "mod", "use", "fn", "loop", "move", "self", "struct",
+                 "enum", "trait", "impl", "where", "static", "const", "priority", "override"}
+
+RUST_TYPES = {
+    "UCHAR": "u8", "CHAR": "i8", "USHORT": "u16", "SHORT": "i16", "UINT": "u32", "INT": "i32",
+    "BOOL": "bool", "TIME": "u32", "STRING": "CtiString", "UNSPEC": "Bytes",
+    "NAMEDVAR": "NamedVar", "NAMEDARRAY": "NamedArray",
+}
+
+
+def snake(name):
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    s = s.lower().replace("__", "_")
+    return f"r#{s}" if s in RUST_KEYWORDS else s
+
+
+def camel(name):
+    parts = re.split(r"[^A-Za-z0-9]+", name)
+    out = "".join(p[:1].upper() + p[1:].lower() if p.isupper() or p.islower() else p[:1].upper() + p[1:]
+                  for p in parts if p)
+    return out if not out[:1].isdigit() else "T" + out
+
+
+def const_name(name):
+    s = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    return s if s and not s[0].isdigit() else "V_" + s
 
 MIN_VERSION = 15
 MAX_VERSION = 25
@@ -292,6 +321,185 @@ class Gen:
         return "\n".join(out)
 
 
+class TypedGen:
+    """Typed structs per documented message and newtypes per constants table."""
+
+    def __init__(self, gen):
+        self.g = gen
+
+    def table_type(self, idx):
+        t = self.g.tables[idx]
+        name = re.sub(r"\s*\(.*\)$", "", t["name"])
+        name = re.sub(r"\s+Values$", "", name)
+        return camel(name)
+
+    def render_tables(self, w):
+        for i, t in enumerate(self.g.tables):
+            ty = self.table_type(i)
+            kind = "bit mask" if t["kind"] == "mask" else "enumeration"
+            w(f"/// `{t['name']}` ({kind}). Unknown values are kept; [`ConstValue::name`] names known ones.")
+            w("#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]")
+            w(f"pub struct {ty}(pub u32);")
+            w("")
+            w(f"impl {ty} {{")
+            seen = set()
+            for e in t["entries"]:
+                c = const_name(e["name"])
+                while c in seen:
+                    c += "_"
+                seen.add(c)
+                w(f"    /// `{e['name']}`.")
+                w(f"    pub const {c}: Self = Self({int(e['value'])});")
+            w("}")
+            w("")
+            w(f"impl ConstValue for {ty} {{")
+            w(f"    const TABLE: usize = {i};")
+            w("    fn raw(self) -> u32 {")
+            w("        self.0")
+            w("    }")
+            w("    fn from_raw(v: u32) -> Self {")
+            w("        Self(v)")
+            w("    }")
+            w("}")
+            w("")
+            w(f"impl std::fmt::Debug for {ty} {{")
+            w("    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {")
+            w("        debug_const(*self, f)")
+            w("    }")
+            w("}")
+            w("")
+
+    def field_type(self, msg, f):
+        tables = self.g.field_tables(msg, f["name"])
+        idx = [self.g.table_index[t] for t in tables if t in self.g.table_index]
+        base = RUST_TYPES[f["type"]]
+        if idx and f["type"] in ("UCHAR", "USHORT", "UINT", "INT", "SHORT"):
+            return self.table_type(idx[0]), True
+        return base, False
+
+    def render_message(self, m, w):
+        name = m["name"]
+        sname = camel(name.lower())
+        layouts = self.g.layouts(m)
+        all_fixed = []
+        in_all = {}
+        for lo, hi, fields in layouts:
+            for f in fields:
+                if f["name"] not in [x["name"] for x in all_fixed]:
+                    all_fixed.append(f)
+        for f in all_fixed:
+            in_all[f["name"]] = all(any(x["name"] == f["name"] for x in fl) for _, _, fl in layouts)
+        plain_counts = {f["repeat"] for f in m["floating"] if f["repeat"]}
+        plain_counts -= {f["name"] for f in m["floating"] if f["repeat"]}
+        w(f"/// {name} (type {m['type']}): {m['summary']}")
+        w("#[derive(Debug, Clone, PartialEq, Default)]")
+        w(f"pub struct {sname} {{")
+        fixed_info = []
+        for f in all_fixed:
+            if f["name"] in plain_counts:
+                continue
+            ty, is_const = self.field_type(name, f)
+            opt = not in_all[f["name"]]
+            fixed_info.append((f, ty, is_const, opt))
+            w(f"    /// `{f['name']}` ({f['type']}){'; absent in some protocol versions' if opt else ''}.")
+            w(f"    pub {snake(f['name'])}: {'Option<' + ty + '>' if opt else ty},")
+        float_info = []
+        for f in m["floating"]:
+            if f["name"] in plain_counts:
+                continue
+            ty, is_const = self.field_type(name, f)
+            rep = f["repeat"] is not None
+            float_info.append((f, ty, is_const, rep))
+            w(f"    /// `{f['name']}` ({f['type']}, floating{', repeated per ' + f['repeat'] if rep else ''}).")
+            w(f"    pub {snake(f['name'])}: {'Vec<' + ty + '>' if rep else 'Option<' + ty + '>'},")
+        w("    /// Floating fields with tags the catalogue does not list for this message.")
+        w("    pub unknown: Vec<(u16, Bytes)>,")
+        w("}")
+        w("")
+        w(f"impl TypedMessage for {sname} {{")
+        w(f"    const NAME: &'static str = {rust_str(name)};")
+        w(f"    const TYPE: u32 = {m['type']};")
+        w("")
+        w("    fn from_message(m: &Message) -> Result<Self, CodecError> {")
+        w("        check_name(m, Self::NAME)?;")
+        w("        Ok(Self {")
+        for f, ty, is_const, opt in fixed_info:
+            conv = f"fixed(m, {rust_str(f['name'])})"
+            if opt:
+                w(f"            {snake(f['name'])}: opt_fixed(m, {rust_str(f['name'])})?,")
+            else:
+                w(f"            {snake(f['name'])}: {conv}?,")
+        for f, ty, is_const, rep in float_info:
+            fn = "many" if rep else "one"
+            w(f"            {snake(f['name'])}: {fn}(m, {rust_str(f['name'])})?,")
+        w("            unknown: unknown_fields(m),")
+        w("        })")
+        w("    }")
+        w("")
+        w("    fn to_message(&self, version: u32) -> Result<Message, CodecError> {")
+        w("        let mut m = Message::new(Self::NAME, version)?;")
+        for f, ty, is_const, opt in fixed_info:
+            if opt:
+                w(f"        set_opt_fixed(&mut m, {rust_str(f['name'])}, self.{snake(f['name'])})?;")
+            else:
+                w(f"        set_fixed(&mut m, {rust_str(f['name'])}, self.{snake(f['name'])})?;")
+        for f, ty, is_const, rep in float_info:
+            fn = "put_many" if rep else "put_one"
+            w(f"        {fn}(&mut m, {rust_str(f['name'])}, &self.{snake(f['name'])})?;")
+        w("        put_unknown(&mut m, &self.unknown)?;")
+        w("        Ok(m)")
+        w("    }")
+        w("}")
+        w("")
+        return sname
+
+    def render(self):
+        out = []
+        w = out.append
+        w("// @generated by tools/gen_cti.py from the GED-188 data sheet. Do not edit by hand;")
+        w("// run `python3 tools/gen_cti.py` (make gen) and commit the result.")
+        w("")
+        w("use super::*;")
+        w("")
+        self.render_tables(w)
+        structs = []
+        for m in self.g.messages["messages"]:
+            if m["layout"] == "documented":
+                structs.append((m, self.render_message(m, w)))
+        w("/// Any message in typed form; undocumented and unknown ones stay dynamic.")
+        w("#[derive(Debug, Clone, PartialEq)]")
+        w("#[allow(clippy::large_enum_variant)]")
+        w("pub enum Typed {")
+        for m, sname in structs:
+            w(f"    /// {m['name']}.")
+            w(f"    {sname}({sname}),")
+        w("    /// An undocumented message, in dynamic form.")
+        w("    Other(Message),")
+        w("}")
+        w("")
+        w("impl Typed {")
+        w("    /// Converts a dynamic message to its typed form.")
+        w("    pub fn from_message(m: &Message) -> Result<Self, CodecError> {")
+        w("        Ok(match m.msg_type() {")
+        for m, sname in structs:
+            w(f"            {m['type']} => Typed::{sname}({sname}::from_message(m)?),")
+        w("            _ => Typed::Other(m.clone()),")
+        w("        })")
+        w("    }")
+        w("")
+        w("    /// Converts back to the dynamic form for protocol `version`.")
+        w("    pub fn to_message(&self, version: u32) -> Result<Message, CodecError> {")
+        w("        match self {")
+        for m, sname in structs:
+            w(f"            Typed::{sname}(x) => x.to_message(version),")
+        w("            Typed::Other(m) => Ok(m.clone()),")
+        w("        }")
+        w("    }")
+        w("}")
+        w("")
+        return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default=DEFAULT_SPEC)
@@ -303,17 +511,21 @@ def main():
             print(msg + "; drift check skipped")
             return 0
         raise SystemExit(msg)
-    text = Gen(args.spec).render()
+    gen = Gen(args.spec)
+    outputs = [(OUT, gen.render()), (TYPED_OUT, TypedGen(gen).render())]
     if args.check:
-        current = open(OUT).read() if os.path.exists(OUT) else ""
-        if current != text:
-            print(f"gen_cti: {os.path.relpath(OUT, ROOT)} is stale; run `python3 tools/gen_cti.py`", file=sys.stderr)
+        stale = [p for p, text in outputs if (open(p).read() if os.path.exists(p) else "") != text]
+        for p in stale:
+            print(f"gen_cti: {os.path.relpath(p, ROOT)} is stale; run `python3 tools/gen_cti.py`", file=sys.stderr)
+        if stale:
             return 1
         print("gen_cti: generated tables are up to date")
         return 0
-    with open(OUT, "w") as fh:
-        fh.write(text)
-    print(f"gen_cti: wrote {os.path.relpath(OUT, ROOT)}")
+    for path, text in outputs:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as fh:
+            fh.write(text)
+        print(f"gen_cti: wrote {os.path.relpath(path, ROOT)}")
     return 0
 
 

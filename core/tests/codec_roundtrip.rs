@@ -3,6 +3,7 @@
 
 use cce::cti::codec::{decode, encode, CodecError, Message, NamedArray, NamedVar, Value};
 use cce::cti::spec::{self, FloatField, MessageSpec, WireType, MESSAGES, TAGS_REMOVED};
+use cce::cti::typed::Typed;
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -167,6 +168,20 @@ fn check(spec: &'static MessageSpec, version: u32, seed: u64) -> bool {
     assert_eq!(back, m, "{} v{version} seed {seed}", spec.name);
     let again = encode(&back, version).expect("re-encode");
     assert_eq!(again, bytes, "{} v{version} seed {seed}", spec.name);
+    // The typed form carries the same information.
+    let typed = Typed::from_message(&back)
+        .unwrap_or_else(|e| panic!("{} v{version} seed {seed}: typed: {e}", spec.name));
+    let rebuilt = typed
+        .to_message(version)
+        .unwrap_or_else(|e| panic!("{} v{version} seed {seed}: from typed: {e}", spec.name));
+    let reread =
+        decode(&encode(&rebuilt, version).expect("typed encodes"), version).expect("decodes");
+    assert_eq!(
+        Typed::from_message(&reread).expect("typed"),
+        typed,
+        "{} v{version} seed {seed}",
+        spec.name
+    );
     true
 }
 

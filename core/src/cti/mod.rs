@@ -4,3 +4,4 @@ pub mod client;
 pub mod codec;
 pub mod session;
 pub mod spec;
+pub mod typed;
