@@ -540,6 +540,8 @@ impl StreamDecoder {
     /// The next whole message as (type, JSON), `Ok(None)` when more bytes are needed.
     /// A framing error (length over 12,492) breaks the stream for good; a message that
     /// cannot be decoded is an error for that message only.
+    // Not an Iterator: each step can fail, and "no message yet" is not the end.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<(u32, String)>, Error> {
         let Some(frame) = self.splitter.next_frame()? else {
             return Ok(None);
