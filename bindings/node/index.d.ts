@@ -31,7 +31,7 @@ export declare class CceError extends Error {
   readonly statusName: string | null;
 }
 
-/** Protocol version used by `encode()`/`decode()` when none is given (24). */
+/** Protocol version used by `encode()`/`decode()`/`StreamDecoder` when none is given (24). */
 export declare const DEFAULT_VERSION: number;
 
 /**
@@ -247,3 +247,24 @@ export declare function decode(bytes: Uint8Array | number[], version?: number): 
 
 /** Encodes a message at `version` (default 24); returns the frame, header included. */
 export declare function encode(msg: OutgoingMessage | string, version?: number): Buffer;
+
+/**
+ * Decodes the messages of a byte stream received in arbitrary pieces. A message that
+ * cannot be decoded throws a `CceError` with code `Codec` once and the stream goes on;
+ * a length over 12,492 throws code `Codec` and breaks the stream: every later call throws.
+ */
+export declare class StreamDecoder {
+  /** A decoder at `version` (default 24); throws code `InvalidArgument` outside 15..25. */
+  constructor(version?: number);
+  /** Bytes buffered while waiting for the rest of a message. */
+  readonly pending: number;
+  /** Appends received bytes. */
+  push(bytes: Uint8Array | number[]): void;
+  /** The next whole message, or null when more bytes are needed. */
+  next(): CtiEvent | null;
+  /**
+   * Pushes `bytes` and returns every message now complete, in order. An error after
+   * some messages in one call is thrown by the next `next()`/`feed()` instead.
+   */
+  feed(bytes: Uint8Array | number[]): CtiEvent[];
+}

@@ -17,7 +17,7 @@ const ERROR_PREFIX = 'cce-error:';
  */
 const EVENT_POLL_MS = 1000;
 
-/** Protocol version used by encode()/decode() when none is given. */
+/** Protocol version used by encode()/decode()/StreamDecoder when none is given. */
 const DEFAULT_VERSION = 24;
 
 const native = loadNative();
@@ -199,6 +199,70 @@ function encode(msg, version) {
   const json = messageJson(msg);
   const v = protocolVersion(version);
   return call(() => native.encodeJson(json, v));
+}
+
+/**
+ * Decodes the messages of a byte stream received in arbitrary pieces (a connection
+ * you read yourself): `push()` bytes as they arrive and take whole messages with
+ * `next()`, or do both with `feed()`. A message that cannot be decoded throws code
+ * Codec once and the stream goes on; a length over 12,492 throws code Codec and
+ * breaks the stream: every later call throws too.
+ */
+class StreamDecoder {
+  #native;
+  #deferred = null;
+
+  /** A decoder at protocol `version` (default 24; 15 to 25, else InvalidArgument). */
+  constructor(version) {
+    const v = protocolVersion(version);
+    this.#native = call(() => native.NativeStreamDecoder.create(v));
+  }
+
+  /** Bytes buffered while waiting for the rest of a message. */
+  get pending() {
+    return this.#native.pending;
+  }
+
+  /** Appends received bytes. */
+  push(bytes) {
+    const buf = toBuffer(bytes);
+    call(() => this.#native.push(buf));
+  }
+
+  /** The next whole message object, or null when more bytes are needed. */
+  next() {
+    if (this.#deferred !== null) {
+      const err = this.#deferred;
+      this.#deferred = null;
+      throw err;
+    }
+    const json = call(() => this.#native.nextJson());
+    return json === null ? null : JSON.parse(json);
+  }
+
+  /**
+   * Pushes `bytes` and returns every message now complete, in order. When a message
+   * cannot be decoded after others were taken in the same call, those are returned
+   * and the error is thrown by the next call to next() or feed() (which pushes its
+   * bytes first), so that no message is lost.
+   */
+  feed(bytes) {
+    this.push(bytes);
+    const messages = [];
+    for (;;) {
+      let msg;
+      try {
+        msg = this.next();
+      } catch (e) {
+        if (messages.length === 0 || !(e instanceof CceError)) throw e;
+        this.#deferred = e;
+        break;
+      }
+      if (msg === null) break;
+      messages.push(msg);
+    }
+    return messages;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -446,6 +510,7 @@ module.exports = {
   CceError,
   CtiSession,
   Simulator,
+  StreamDecoder,
   decode,
   encode,
   DEFAULT_VERSION,

@@ -111,6 +111,7 @@ static void test_stream_decoder(void) {
     static const uint8_t huge[] = {0, 0x10, 0, 0, 0, 0, 0, 9};
     EXPECT(cce_stream_push(st, huge, sizeof huge) == CCE_OK, "push oversized header");
     EXPECT(cce_stream_next(st, &type, &json) == CCE_ERR_CODEC, "oversized length breaks the stream");
+    EXPECT(cce_stream_next(st, &type, &json) == CCE_ERR_CODEC, "and it stays broken");
     EXPECT(cce_stream_free(st) == CCE_OK, "free");
     EXPECT(cce_stream_free(st) == CCE_ERR_INVALID_HANDLE, "double free is an error");
     EXPECT(cce_stream_new(14, &st) == CCE_ERR_INVALID_ARGUMENT, "version 14 refused");

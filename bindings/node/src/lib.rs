@@ -110,6 +110,46 @@ pub fn encode_json(msg_json: String, version: u32) -> napi::Result<Buffer> {
     guarded(|| api::encode_json(&msg_json, version)).map(Buffer::from)
 }
 
+/// A streaming decoder for messages received in pieces (synchronous; wraps
+/// [`api::StreamDecoder`]).
+#[napi]
+pub struct NativeStreamDecoder {
+    inner: api::StreamDecoder,
+}
+
+#[napi]
+impl NativeStreamDecoder {
+    /// A decoder for a session at `version` (15..=25; else `InvalidArgument`).
+    #[napi(factory)]
+    pub fn create(version: u32) -> napi::Result<Self> {
+        guarded(|| api::StreamDecoder::new(version)).map(|inner| NativeStreamDecoder { inner })
+    }
+
+    /// Appends received bytes.
+    #[napi]
+    pub fn push(&mut self, bytes: Buffer) -> napi::Result<()> {
+        guarded(|| {
+            self.inner.push(&bytes);
+            Ok(())
+        })
+    }
+
+    /// The next whole message's JSON, or null when more bytes are needed. Fails with
+    /// kind `Codec` for a message that cannot be decoded (the stream goes on) or a
+    /// length over 12,492, which breaks the stream: every later call fails too.
+    #[napi]
+    pub fn next_json(&mut self) -> napi::Result<Option<String>> {
+        guarded(|| self.inner.next().map(|m| m.map(|(_, j)| j)))
+    }
+
+    /// Bytes buffered while waiting for the rest of a message.
+    #[napi(getter)]
+    pub fn pending(&self) -> f64 {
+        // A count that will never reach 2^53: a plain JavaScript number.
+        self.inner.pending() as f64
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Simulator
 

@@ -1,5 +1,5 @@
 // Compile-only check of index.d.ts (run by types.test.mjs with tsc --noEmit).
-import { CceError, CtiSession, Simulator, decode, encode, DEFAULT_VERSION } from '../index.js';
+import { CceError, CtiSession, Simulator, StreamDecoder, decode, encode, DEFAULT_VERSION } from '../index.js';
 import type { CtiEvent, SessionClosedEvent, SessionConfig, SimCall } from '../index.js';
 
 async function main(): Promise<void> {
@@ -29,6 +29,12 @@ async function main(): Promise<void> {
   const bytes: Buffer = encode({ MessageName: 'HEARTBEAT_REQ', InvokeID: callId }, DEFAULT_VERSION);
   decode(bytes).InvokeID;
   decode(new Uint8Array(bytes), 15);
+  const stream = new StreamDecoder(DEFAULT_VERSION);
+  stream.push(bytes);
+  const first: CtiEvent | null = stream.next();
+  const rest: CtiEvent[] = stream.feed([0, 0]);
+  const pending: number = stream.pending + rest.length + (first?.MessageType ?? 0);
+  new StreamDecoder().feed(new Uint8Array(pending));
   sim.setAnswerHeartbeats(state === null && closed.reason === 'Closed');
   sim.stop();
   try {
@@ -44,6 +50,8 @@ async function main(): Promise<void> {
 
 // @ts-expect-error: sessions come from CtiSession.open().
 new CtiSession();
+// @ts-expect-error: bytes, not a string.
+new StreamDecoder().push('00');
 // @ts-expect-error: a client ID is required.
 const noClient: SessionConfig = { address: '127.0.0.1:1' };
 void noClient;

@@ -5,6 +5,7 @@
 //! Configurations, messages and events cross the boundary as JSON text; the pure
 //! Python package `cce` turns them into dicts. No protocol logic lives here.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use cce::api::{self, Error, ErrorKind};
@@ -260,6 +261,52 @@ fn encode_json<'py>(
     Ok(PyBytes::new(py, &bytes))
 }
 
+/// A streaming decoder for messages received in pieces (wraps
+/// `cce::api::StreamDecoder`). Calls are serialised by a lock, so sharing one between
+/// threads is safe, but message order then depends on the threads.
+#[pyclass(module = "cce._native", name = "StreamDecoder", frozen)]
+struct PyStreamDecoder {
+    inner: Mutex<api::StreamDecoder>,
+}
+
+impl PyStreamDecoder {
+    /// The decoder; a panic while it was held leaves it usable (as in the C ABI).
+    fn lock(&self) -> MutexGuard<'_, api::StreamDecoder> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[pymethods]
+impl PyStreamDecoder {
+    /// A decoder for a session at protocol `version` (15..=25; else `InvalidArgument`).
+    #[new]
+    fn new(py: Python<'_>, version: u32) -> PyResult<Self> {
+        let inner = check(py, api::StreamDecoder::new(version))?;
+        Ok(PyStreamDecoder {
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// Appends received bytes.
+    fn push(&self, py: Python<'_>, data: &[u8]) {
+        py.allow_threads(|| self.lock().push(data));
+    }
+
+    /// The next whole message as (MessageType, JSON), or None when more bytes are
+    /// needed. Raises `CodecError` for a message that cannot be decoded (the stream
+    /// goes on) or a length over 12,492, which breaks the stream: every later call
+    /// raises too.
+    fn next(&self, py: Python<'_>) -> PyResult<Option<(u32, String)>> {
+        check(py, py.allow_threads(|| self.lock().next()))
+    }
+
+    /// Bytes buffered while waiting for the rest of a message.
+    #[getter]
+    fn pending(&self) -> usize {
+        self.lock().pending()
+    }
+}
+
 /// The native module `cce._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -267,6 +314,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<PyCtiSim>()?;
     m.add_class::<PyCtiSession>()?;
+    m.add_class::<PyStreamDecoder>()?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;
 

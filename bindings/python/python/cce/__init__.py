@@ -17,6 +17,8 @@ Example::
                          "AgentState": "AGENT_STATE_AVAILABLE", "AgentInstrument": "5001"})
         print(session.next_event(timeout=5))
 
+To decode messages from bytes you read yourself, use :class:`StreamDecoder`.
+
 Every blocking call releases the GIL. Errors are :class:`CceError` subclasses.
 An asyncio flavour is in :mod:`cce.aio`.
 """
@@ -56,6 +58,7 @@ __all__ = [
     "ProtocolError",
     "Refused",
     "Simulator",
+    "StreamDecoder",
     "Timeout",
     "decode",
     "encode",
@@ -303,6 +306,68 @@ class CtiSession:
 
     def __repr__(self) -> str:
         return f"<cce.CtiSession version={self.version}>"
+
+
+class StreamDecoder:
+    """Decodes the messages of a byte stream received in arbitrary pieces.
+
+    For a connection you read yourself: :meth:`push` the bytes as they arrive and take
+    whole messages with :meth:`next`, or do both with :meth:`feed`. ``version`` is the
+    protocol version of the session (15 to 25; else :class:`InvalidArgument`).
+
+    A message that cannot be decoded raises :class:`CodecError` once and the stream goes
+    on; a length over 12,492 bytes raises :class:`CodecError` and breaks the stream:
+    every later call raises too.
+    """
+
+    def __init__(self, version: int) -> None:
+        self._decoder = _native.StreamDecoder(version)
+        self._deferred: Optional[CceError] = None
+
+    @property
+    def pending(self) -> int:
+        """Bytes buffered while waiting for the rest of a message."""
+        return self._decoder.pending
+
+    def push(self, data: BytesLike) -> None:
+        """Appends received bytes."""
+        self._decoder.push(bytes(data))
+
+    def next(self) -> Optional[Message]:
+        """The next whole message, or None when more bytes are needed."""
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
+        got = self._decoder.next()
+        if got is None:
+            return None
+        result: Message = json.loads(got[1])
+        return result
+
+    def feed(self, data: BytesLike) -> list[Message]:
+        """Pushes ``data`` and returns every message now complete, in order.
+
+        When a message cannot be decoded after others were taken in the same call,
+        those are returned and the error is raised by the next call to :meth:`next`
+        or :meth:`feed` (which pushes its bytes first), so that no message is lost.
+        """
+        self.push(data)
+        messages: list[Message] = []
+        while True:
+            try:
+                msg = self.next()
+            except CceError as e:
+                if not messages:
+                    raise
+                self._deferred = e
+                break
+            if msg is None:
+                break
+            messages.append(msg)
+        return messages
+
+    def __repr__(self) -> str:
+        return f"<cce.StreamDecoder pending={self.pending}>"
 
 
 def decode(data: BytesLike, version: int) -> Message:

@@ -176,6 +176,9 @@ pub enum CodecError {
         /// Message name.
         message: &'static str,
     },
+    /// An earlier framing error broke the stream; it cannot be resynchronised.
+    #[error("stream is broken after an earlier framing error; reconnect")]
+    BrokenStream,
     /// A JSON document does not describe a message.
     #[error("invalid message JSON: {0}")]
     Json(String),
@@ -204,6 +207,7 @@ impl CodecError {
             CodecError::NoSuchField { .. } => "NoSuchField",
             CodecError::BadValue { .. } => "BadValue",
             CodecError::RawOnly { .. } => "RawOnly",
+            CodecError::BrokenStream => "BrokenStream",
             CodecError::Json(_) => "Json",
         }
     }

@@ -103,11 +103,7 @@ impl FrameSplitter {
     /// The next complete frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, CodecError> {
         if self.failed {
-            return Err(CodecError::BadValue {
-                message: "MHDR",
-                field: "stream".into(),
-                reason: "stream is broken after an earlier framing error".into(),
-            });
+            return Err(CodecError::BrokenStream);
         }
         if self.buf.len() < HEADER_LEN {
             return Ok(None);
@@ -162,7 +158,11 @@ mod tests {
             s.next_frame(),
             Err(CodecError::MessageTooLong { length: 12_501, .. })
         ));
-        assert!(s.next_frame().is_err(), "a broken stream stays broken");
+        assert_eq!(
+            s.next_frame(),
+            Err(CodecError::BrokenStream),
+            "a broken stream stays broken"
+        );
         let mut ok = FrameSplitter::new();
         ok.push(&[0, 0, 0x30, 0xCC, 0, 0, 0, 9]); // exactly 12,492: accepted, waits for body
         assert_eq!(ok.next_frame(), Ok(None));
