@@ -26,13 +26,15 @@ CXXFLAGS   := -Wall -Wextra -Werror -std=c++17 -I$(ROOT)/include
 export CARGO_TERM_COLOR := never
 
 .PHONY: help demo test build deps deps-cc deps-python deps-node gen gen-check header header-check \
-        fmt-check clippy test-rust test-c test-python test-node examples-rust
+        fmt-check clippy test-rust test-c test-python test-node test-fuzz fuzz bench
 
 help:
 	@echo "make demo   - run the agent/call demo on the embedded CTI simulator"
 	@echo "make test   - run every test suite (installs missing tools first)"
 	@echo "make gen    - regenerate the CTI tables from ../shared/spec/cti"
 	@echo "make header - regenerate include/cce.h with cbindgen"
+	@echo "make fuzz   - run every fuzz target for 10 minutes (make test runs 30 s each)"
+	@echo "make bench  - criterion benchmarks of the codec (see docs/PERFORMANCE.md)"
 
 demo:
 	$(CARGO) run -q -p cce --example demo
@@ -141,5 +143,15 @@ test-node: deps-node
 	cd bindings/node && npm run --silent build && npm test
 	node examples/node/agent_session.mjs >/dev/null
 
-test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node
+test-fuzz: deps-cc
+	bash fuzz/run.sh 30
+
+fuzz: deps-cc
+	bash fuzz/run.sh 600
+
+bench:
+	$(CARGO) bench -p cce --bench codec
+	$(PYTHON) core/benches/summary.py
+
+test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-fuzz
 	@echo "make test: all suites passed"

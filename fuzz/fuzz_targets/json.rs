@@ -1,0 +1,67 @@
+//! Builds messages from arbitrary JSON text.
+//!
+//! Input layout: `[ctl] [UTF-8 text ...]`; `ctl % 11` picks the protocol version.
+//! Non-UTF-8 input is ignored (the API takes `&str`).
+//!
+//! Invariants (a panic here is a finding):
+//! * `json::from_json_str` never panics, whatever the text;
+//! * a message it accepts either fails to encode with an error, or encodes to
+//!   bytes that decode again at the same version and re-encode identically.
+#![no_main]
+
+use cce::cti::codec::{decode, encode, json, Floating};
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+#[global_allocator]
+static ALLOC: common::Counting = common::Counting;
+
+/// Largest single allocation allowed per input byte (a JSON value is 72 bytes,
+/// a floating field 64, and vectors grow by doubling), plus room for what the
+/// message type alone needs: a message holds every fixed field of its type (up
+/// to 149) and its JSON rendering a key for each, whatever the input's size.
+const ALLOC_PER_BYTE: usize = 80;
+const ALLOC_SLACK: usize = 128 * 1024;
+
+fuzz_target!(|data: &[u8]| {
+    common::reset();
+    run(data);
+    common::check(data.len(), ALLOC_PER_BYTE, ALLOC_SLACK);
+});
+
+fn run(data: &[u8]) {
+    let Some((&ctl, rest)) = data.split_first() else {
+        return;
+    };
+    let version = 15 + u32::from(ctl % 11);
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let Ok(msg) = json::from_json_str(text, version) else {
+        return;
+    };
+    let _ = json::to_json_string(&msg);
+    let Ok(wire) = encode(&msg, version) else {
+        return;
+    };
+    if msg.floating().iter().any(
+        |f| matches!(f, Floating::Unknown { tag, .. } if msg.spec().float_by_tag(*tag).is_some()),
+    ) {
+        // KNOWN ISSUE (reported, not fixed here): `from_json` accepts `_unknown`
+        // entries whose tag the message does know, and `encode` sends them as they
+        // are, so the receiver reads them as that field, which may not decode
+        // (e.g. FAILURE_CONF `"_unknown":[{"tag":7,"data":"ff"}]` gives a Text with
+        // byte 0xFF). Remove this skip once the codec refuses such entries.
+        return;
+    }
+    let back = decode(&wire, version).unwrap_or_else(|e| {
+        panic!(
+            "{} v{version}: JSON-built message encodes to bytes that do not decode: {e}",
+            msg.name()
+        )
+    });
+    let again = encode(&back, version)
+        .unwrap_or_else(|e| panic!("{} v{version}: decoded copy fails encode: {e}", msg.name()));
+    assert_eq!(again, wire, "{} v{version}: bytes changed", msg.name());
+}
