@@ -352,3 +352,35 @@ proptest! {
         prop_assert_eq!(frames, 3);
     }
 }
+
+#[test]
+fn json_refuses_unknown_entries_for_known_tags_and_computes_counts() {
+    use cce::cti::codec::json::from_json_str;
+    let err = from_json_str(
+        r#"{"MessageName":"FAILURE_CONF","_unknown":[{"tag":7,"data":"ff"}]}"#,
+        24,
+    )
+    .expect_err("tag 7 is FAILURE_CONF.Text");
+    assert_eq!(err.kind(), "BadValue");
+    // A truly unknown tag is kept.
+    let m = from_json_str(
+        r#"{"MessageName":"FAILURE_CONF","_unknown":[{"tag":999,"data":"ff"}]}"#,
+        24,
+    )
+    .unwrap();
+    assert_eq!(m.floating().len(), 1);
+    // Counts are computed once from the arrays given; an explicit count must agree.
+    let items: Vec<String> = (0..5000).map(|_| "0".to_owned()).collect();
+    let doc = format!(
+        r#"{{"MessageName":"BEGIN_CALL_EVENT","CTIClientTimestamp":[{}]}}"#,
+        items.join(",")
+    );
+    let m = from_json_str(&doc, 24).unwrap();
+    assert_eq!(m.u32("NumCTIClients"), Some(5000));
+    let bad = from_json_str(
+        r#"{"MessageName":"BEGIN_CALL_EVENT","NumNamedVariables":2,"NamedVariable":[{"Name":"a","Value":"1"}]}"#,
+        24,
+    )
+    .unwrap();
+    assert_eq!(encode(&bad, 24).unwrap_err().kind(), "CountMismatch");
+}

@@ -281,13 +281,15 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
                 .ok_or_else(|| bad(&msg, fs.name, "a repeated field takes an array"))?;
             for item in items {
                 let v = float_value(&msg, fs, item)?;
-                msg.push_floating(fs.name, v)?;
+                msg.push_floating_uncounted(fs.name, v)?;
             }
         } else {
             let v = float_value(&msg, fs, j)?;
             msg.put_floating(fs.name, v)?;
         }
     }
+    // Counts once, after all repeated items (linear, not per item).
+    msg.update_counts()?;
     let layout = match msg.body() {
         Body::Fields { layout, .. } => *layout,
         Body::Raw(_) => &[],

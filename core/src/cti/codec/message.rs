@@ -353,6 +353,59 @@ impl Message {
         Ok(self)
     }
 
+    /// Appends one occurrence of a floating field without touching its count field
+    /// (bulk builders set counts once at the end with [`Message::update_counts`]).
+    pub(crate) fn push_floating_uncounted(
+        &mut self,
+        name: &str,
+        value: Value,
+    ) -> Result<(), CodecError> {
+        let (idx, f) = self.float_field(name)?;
+        let tag = f.tag.ok_or(CodecError::NoTag {
+            message: self.spec.name,
+            field: f.name,
+        })?;
+        check_type(self.spec.name, f.name, f.ty, &value)?;
+        self.floating_mut()?.push(Floating::Known {
+            tag,
+            field: idx as u16,
+            value,
+        });
+        Ok(())
+    }
+
+    /// Sets every plain count field to the number of occurrences of the fields it counts
+    /// (one pass over the floating fields; per-record counts are left to the caller).
+    pub fn update_counts(&mut self) -> Result<(), CodecError> {
+        let spec = self.spec;
+        let mut occurrences = vec![0usize; spec.floating.len()];
+        for f in self.floating() {
+            if let Floating::Known { field, .. } = f {
+                if let Some(n) = occurrences.get_mut(usize::from(*field)) {
+                    *n += 1;
+                }
+            }
+        }
+        let mut done: Vec<&str> = Vec::new();
+        for f in spec.floating {
+            let Some(count) = f.repeat else { continue };
+            if done.contains(&count) {
+                continue;
+            }
+            let n = spec
+                .floating
+                .iter()
+                .zip(&occurrences)
+                .filter(|(g, _)| g.repeat == Some(count))
+                .map(|(_, n)| *n)
+                .max()
+                .unwrap_or(0);
+            self.set_count(count, n)?;
+            done.push(count);
+        }
+        Ok(())
+    }
+
     /// Adds a named variable (NAMEDVAR) and updates NumNamedVariables.
     pub fn add_named_var(&mut self, name: &str, value: &str) -> Result<&mut Self, CodecError> {
         self.push_floating(
@@ -382,11 +435,22 @@ impl Message {
     }
 
     /// Appends a floating field the catalogue does not know, as raw bytes.
+    /// A tag the catalogue lists for this message is refused: set that field instead.
     pub fn push_unknown(
         &mut self,
         tag: u16,
         data: impl Into<Bytes>,
     ) -> Result<&mut Self, CodecError> {
+        if let Some((_, f)) = self.spec.float_by_tag(tag) {
+            return Err(CodecError::BadValue {
+                message: self.spec.name,
+                field: f.name.to_owned(),
+                reason: format!(
+                    "tag {tag} is this message's {} field; set it by name",
+                    f.name
+                ),
+            });
+        }
         self.floating_mut()?.push(Floating::Unknown {
             tag,
             data: data.into(),
@@ -404,7 +468,8 @@ impl Message {
             .float_by_name(count)
             .is_some_and(|(_, f)| f.repeat.is_none())
         {
-            // A per-record count (itself repeated) is the caller's to set, record by record.
+            // A floating count (OPEN_CONF.NumPeripherals). A per-record count (itself
+            // repeated, CONFIG_TERMINAL_EVENT.NumInstruments) is the caller's to set.
             let (_, f) = self.float_field(count)?;
             let v = int_value(f.ty, n).ok_or_else(|| CodecError::BadValue {
                 message: self.spec.name,
