@@ -384,3 +384,14 @@ fn json_refuses_unknown_entries_for_known_tags_and_computes_counts() {
     .unwrap();
     assert_eq!(encode(&bad, 24).unwrap_err().kind(), "CountMismatch");
 }
+
+#[test]
+fn json_round_trip_does_not_invent_a_floating_count() {
+    // Regression (fuzz): OPEN_CONF without peripherals must not grow NumPeripherals = 0.
+    use cce::cti::codec::json::{from_json, to_json};
+    let m = Message::new("OPEN_CONF", 15).unwrap();
+    let j = to_json(&m);
+    let back = from_json(&j, 15).unwrap();
+    assert_eq!(to_json(&back), j);
+    assert_eq!(back, m);
+}

@@ -400,7 +400,11 @@ impl Message {
                 .map(|(_, n)| *n)
                 .max()
                 .unwrap_or(0);
-            self.set_count(count, n)?;
+            // A floating count (OPEN_CONF.NumPeripherals) is only sent with its list.
+            let floating_count = spec.float_by_name(count).is_some();
+            if n > 0 || !floating_count {
+                self.set_count(count, n)?;
+            }
             done.push(count);
         }
         Ok(())
