@@ -6,7 +6,7 @@ use super::frame::{split_frame, Frame};
 use super::message::{check_version, Body, Floating, Message};
 use super::value::{CtiString, NamedArray, NamedVar, Value};
 use super::CodecError;
-use crate::cti::spec::{self, FixedField, MessageSpec, WireType, WIDE_FLOATING_SINCE};
+use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType, WIDE_FLOATING_SINCE};
 
 /// How strictly received data is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,17 +97,23 @@ fn decode_with(
         fixed.push(read_number(f.ty, &body[off..off + size]));
         off += size;
     }
-    let floating = decode_floating(spec, body, off, version, opts)?;
-    let msg = Message::from_parts(
+    let mut counts = CountCheck::new();
+    let floating = decode_floating(spec, body, off, version, opts, &mut counts)?;
+    counts.verify(spec, |name| {
+        layout
+            .iter()
+            .position(|f| f.name == name)
+            .and_then(|i| fixed.get(i))
+            .and_then(Value::as_u32)
+    })?;
+    Ok(Message::from_parts(
         spec,
         Body::Fields {
             layout,
             fixed,
             floating,
         },
-    );
-    check_counts(&msg)?;
-    Ok(msg)
+    ))
 }
 
 fn read_number(ty: WireType, b: &[u8]) -> Value {
@@ -127,17 +133,22 @@ fn read_number(ty: WireType, b: &[u8]) -> Value {
     }
 }
 
-fn decode_floating(
+/// Walks the floating part of `body` from `off`, validating every field, and calls
+/// `visit(tag, known field, data range)` for each. Allocates nothing.
+pub(crate) fn walk_floating(
     spec: &'static MessageSpec,
-    body: &Bytes,
+    body: &[u8],
     mut off: usize,
     version: u32,
     opts: DecodeOptions,
-) -> Result<Vec<Floating>, CodecError> {
+    mut visit: impl FnMut(
+        u16,
+        Option<(usize, &'static FloatField)>,
+        std::ops::Range<usize>,
+    ) -> Result<(), CodecError>,
+) -> Result<(), CodecError> {
     let wide = version >= WIDE_FLOATING_SINCE;
     let head = if wide { 4 } else { 2 };
-    // Each field takes at least `head` bytes, which bounds the allocation.
-    let mut out = Vec::with_capacity((body.len() - off) / head);
     while off < body.len() {
         if body.len() - off < head {
             return Err(CodecError::FloatingOverrun {
@@ -160,53 +171,200 @@ fn decode_floating(
                 offset: off,
             });
         }
-        let data = body.slice(start..start + len);
+        let range = start..start + len;
         off = start + len;
-        match spec.float_by_tag(tag) {
-            Some((idx, f)) => {
-                if opts.enforce_max {
-                    if let Some(max) = f.max_at(version) {
-                        if len > usize::from(max) && f.ty.fixed_size().is_none() {
-                            return Err(CodecError::FieldTooLong {
-                                message: spec.name,
-                                field: f.name,
-                                length: len,
-                                max: usize::from(max),
-                            });
-                        }
+        let known = spec.float_by_tag(tag);
+        if let Some((_, f)) = known {
+            if opts.enforce_max && f.ty.fixed_size().is_none() {
+                if let Some(max) = f.max_at(version) {
+                    if len > usize::from(max) {
+                        return Err(CodecError::FieldTooLong {
+                            message: spec.name,
+                            field: f.name,
+                            length: len,
+                            max: usize::from(max),
+                        });
                     }
                 }
-                let value = decode_value(spec.name, f.name, f.ty, data)?;
+            }
+            check_value(spec.name, f.name, f.ty, &body[range.clone()])?;
+        }
+        visit(tag, known, range)?;
+    }
+    Ok(())
+}
+
+/// Largest number of floating fields a catalogue message declares (checked by a test).
+pub(crate) const MAX_FLOAT_FIELDS: usize = 64;
+
+/// Counts occurrences of repeated fields during a walk and checks them against their
+/// count fields, without allocating.
+pub(crate) struct CountCheck {
+    occurrences: [u32; MAX_FLOAT_FIELDS],
+    /// Sum of the values of each numeric floating field (for floating and nested counts).
+    sums: [u32; MAX_FLOAT_FIELDS],
+}
+
+impl CountCheck {
+    pub(crate) fn new() -> Self {
+        CountCheck {
+            occurrences: [0; MAX_FLOAT_FIELDS],
+            sums: [0; MAX_FLOAT_FIELDS],
+        }
+    }
+
+    pub(crate) fn add(&mut self, idx: usize, value: Option<u32>) {
+        if let Some(n) = self.occurrences.get_mut(idx) {
+            *n = n.saturating_add(1);
+        }
+        if let (Some(v), Some(s)) = (value, self.sums.get_mut(idx)) {
+            *s = s.saturating_add(v);
+        }
+    }
+
+    /// Each repeated field occurs as often as its count says or not at all; at least one
+    /// occurs when the count is non-zero; optional per-record fields of configuration
+    /// events (counted by `NumRecords`) may occur less often. A count that is itself a
+    /// floating field counts across records: the total is the sum of its occurrences.
+    pub(crate) fn verify(
+        &self,
+        spec: &'static MessageSpec,
+        fixed_value: impl Fn(&str) -> Option<u32>,
+    ) -> Result<(), CodecError> {
+        for (i, f) in spec.floating.iter().enumerate() {
+            let Some(count_field) = f.repeat else {
+                continue;
+            };
+            // Handle each count field once, at its first repeated field.
+            if spec.floating[..i]
+                .iter()
+                .any(|g| g.repeat == Some(count_field))
+            {
+                continue;
+            }
+            let declared = match spec.float_by_name(count_field) {
+                Some((ci, _)) => self.sums.get(ci).copied().unwrap_or(0),
+                None => fixed_value(count_field).unwrap_or(0),
+            };
+            let mut any = false;
+            for (j, g) in spec.floating.iter().enumerate().skip(i) {
+                if g.repeat != Some(count_field) {
+                    continue;
+                }
+                let present = self.occurrences.get(j).copied().unwrap_or(0);
+                if present == 0 {
+                    continue;
+                }
+                any = true;
+                let fits = if count_field == "NumRecords" && g.optional {
+                    present <= declared
+                } else {
+                    present == declared
+                };
+                if !fits {
+                    return Err(CodecError::CountMismatch {
+                        message: spec.name,
+                        count_field,
+                        field: g.name,
+                        declared,
+                        present: present as usize,
+                    });
+                }
+            }
+            if !any && declared != 0 {
+                return Err(CodecError::CountMismatch {
+                    message: spec.name,
+                    count_field,
+                    field: f.name,
+                    declared,
+                    present: 0,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn numeric(ty: WireType, data: &[u8]) -> Option<u32> {
+    ty.fixed_size().and_then(|_| read_number(ty, data).as_u32())
+}
+
+fn decode_floating(
+    spec: &'static MessageSpec,
+    body: &Bytes,
+    off: usize,
+    version: u32,
+    opts: DecodeOptions,
+    counts: &mut CountCheck,
+) -> Result<Vec<Floating>, CodecError> {
+    let head = if version >= WIDE_FLOATING_SINCE { 4 } else { 2 };
+    // Each field takes at least `head` bytes, which bounds the allocation.
+    let mut out = Vec::with_capacity((body.len() - off) / head);
+    walk_floating(spec, body, off, version, opts, |tag, known, range| {
+        match known {
+            Some((idx, f)) => {
+                let data = &body[range.clone()];
+                counts.add(idx, numeric(f.ty, data));
+                let value = match f.ty.fixed_size() {
+                    Some(_) => read_number(f.ty, data),
+                    None => decode_value(spec.name, f.name, f.ty, body.slice(range))?,
+                };
                 out.push(Floating::Known {
                     tag,
                     field: idx as u16,
                     value,
                 });
             }
-            None => out.push(Floating::Unknown { tag, data }),
+            None => out.push(Floating::Unknown {
+                tag,
+                data: body.slice(range),
+            }),
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
-fn check_ascii(message: &'static str, field: &'static str, b: &[u8]) -> Result<(), CodecError> {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    match b[..end].iter().find(|c| !c.is_ascii()) {
-        Some(&byte) => Err(CodecError::NonAscii {
-            message,
-            field,
-            byte,
-        }),
-        None => Ok(()),
+/// Checks a floating field's data against its type without building a value.
+pub(crate) fn check_value(
+    message: &'static str,
+    field: &'static str,
+    ty: WireType,
+    data: &[u8],
+) -> Result<(), CodecError> {
+    if let Some(size) = ty.fixed_size() {
+        if data.len() != size {
+            return Err(CodecError::BadFieldLength {
+                message,
+                field,
+                ty: ty.name(),
+                length: data.len(),
+            });
+        }
+        return Ok(());
+    }
+    match ty {
+        WireType::String => check_ascii(message, field, data),
+        WireType::NamedVar => split_pair_ref(message, field, data).map(|_| ()),
+        WireType::NamedArray => match data.split_first() {
+            Some((_, rest)) => split_pair_ref(message, field, rest).map(|_| ()),
+            None => Err(CodecError::BadFieldLength {
+                message,
+                field,
+                ty: ty.name(),
+                length: 0,
+            }),
+        },
+        _ => Ok(()),
     }
 }
 
-/// Splits `name\0value\0` (exactly two NUL-terminated ASCII strings).
-fn split_pair(
+/// Splits `name\0value\0` (exactly two NUL-terminated ASCII strings) into borrowed text.
+pub(crate) fn split_pair_ref<'a>(
     message: &'static str,
     field: &'static str,
-    b: &[u8],
-) -> Result<(String, String), CodecError> {
+    b: &'a [u8],
+) -> Result<(&'a str, &'a str), CodecError> {
     let missing = || CodecError::MissingNul { message, field };
     let n1 = b.iter().position(|&c| c == 0).ok_or_else(missing)?;
     let rest = &b[n1 + 1..];
@@ -218,11 +376,40 @@ fn split_pair(
             reason: "bytes after the value's NUL".into(),
         });
     }
-    let text = |s: &[u8]| -> Result<String, CodecError> {
+    let text = |s: &'a [u8]| -> Result<&'a str, CodecError> {
         check_ascii(message, field, s)?;
-        Ok(String::from_utf8_lossy(s).into_owned())
+        // ASCII is valid UTF-8.
+        std::str::from_utf8(s).map_err(|_| CodecError::BadValue {
+            message,
+            field: field.to_owned(),
+            reason: "not ASCII".into(),
+        })
     };
     Ok((text(&b[..n1])?, text(&rest[..n2])?))
+}
+
+fn check_ascii(message: &'static str, field: &'static str, b: &[u8]) -> Result<(), CodecError> {
+    if b.is_ascii() {
+        return Ok(());
+    }
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    match b[..end].iter().find(|c| !c.is_ascii()) {
+        Some(&byte) => Err(CodecError::NonAscii {
+            message,
+            field,
+            byte,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn split_pair(
+    message: &'static str,
+    field: &'static str,
+    b: &[u8],
+) -> Result<(String, String), CodecError> {
+    let (n, v) = split_pair_ref(message, field, b)?;
+    Ok((n.to_owned(), v.to_owned()))
 }
 
 fn decode_value(
@@ -267,72 +454,26 @@ fn decode_value(
     }
 }
 
-/// Checks every count field against the repeated fields it counts: each
-/// repeated field occurs either as often as its count says or not at all, and
-/// at least one of them occurs when the count is non-zero. Optional per-record
-/// fields of configuration events (counted by `NumRecords`) may occur less often.
+/// Checks every count field of an owned message against the repeated fields it counts
+/// (see [`CountCheck::verify`]).
 pub(crate) fn check_counts(msg: &Message) -> Result<(), CodecError> {
-    let spec = msg.spec();
-    let mut counts: Vec<&'static str> = spec.floating.iter().filter_map(|f| f.repeat).collect();
-    counts.sort_unstable();
-    counts.dedup();
-    for count_field in counts {
-        // A count that is itself a per-record field (CONFIG_TERMINAL_EVENT.NumInstruments)
-        // counts across all records: the total is the sum of its occurrences.
-        let nested = spec
-            .float_by_name(count_field)
-            .is_some_and(|(_, f)| f.repeat.is_some());
-        let declared: u32 = if nested {
-            msg.get_all(count_field)
-                .iter()
-                .filter_map(|v| v.as_u32())
-                .fold(0u32, u32::saturating_add)
-        } else {
-            msg.u32(count_field).unwrap_or(0)
-        };
-        let mut any = false;
-        for f in spec
-            .floating
-            .iter()
-            .filter(|f| f.repeat == Some(count_field))
-        {
-            let present = msg.get_all(f.name).len();
-            if present == 0 {
-                continue;
-            }
-            any = true;
-            // Configuration events carry per-record fields that a record may omit.
-            let per_record_optional = count_field == "NumRecords" && f.optional;
-            let fits = if per_record_optional {
-                present as u64 <= u64::from(declared)
-            } else {
-                present as u64 == u64::from(declared)
-            };
-            if !fits {
-                return Err(CodecError::CountMismatch {
-                    message: spec.name,
-                    count_field,
-                    field: f.name,
-                    declared,
-                    present,
-                });
-            }
-        }
-        if !any && declared != 0 {
-            let field = spec
-                .floating
-                .iter()
-                .find(|f| f.repeat == Some(count_field))
-                .map(|f| f.name)
-                .unwrap_or(count_field);
-            return Err(CodecError::CountMismatch {
-                message: spec.name,
-                count_field,
-                field,
-                declared,
-                present: 0,
-            });
+    let mut counts = CountCheck::new();
+    for f in msg.floating() {
+        if let Floating::Known { field, value, .. } = f {
+            counts.add(usize::from(*field), value.as_u32());
         }
     }
-    Ok(())
+    counts.verify(msg.spec(), |name| msg.u32(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MAX_FLOAT_FIELDS;
+    use crate::cti::spec::MESSAGES;
+
+    #[test]
+    fn count_arrays_cover_every_message() {
+        let widest = MESSAGES.iter().map(|m| m.floating.len()).max().unwrap_or(0);
+        assert!(widest <= MAX_FLOAT_FIELDS, "{widest} floating fields");
+    }
 }
