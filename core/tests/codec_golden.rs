@@ -316,6 +316,15 @@ proptest! {
         let mut wire = (body.len() as u32).to_be_bytes().to_vec();
         wire.extend(ty.to_be_bytes());
         wire.extend(&body);
+        // The borrowed view accepts exactly what the owned decoder accepts.
+        let view_ok = cce::cti::codec::MessageRef::parse(
+            ty,
+            &body,
+            v,
+            cce::cti::codec::DecodeOptions::default(),
+        )
+        .is_ok();
+        prop_assert_eq!(view_ok, decode(&wire, v).is_ok());
         if let Ok(m) = decode(&wire, v) {
             // Whatever decodes must re-encode to the same bytes.
             if m.spec().since <= v && m.spec().layout(v).is_some_and(|l| std::ptr::eq(

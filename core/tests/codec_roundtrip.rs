@@ -168,6 +168,28 @@ fn check(spec: &'static MessageSpec, version: u32, seed: u64) -> bool {
     assert_eq!(back, m, "{} v{version} seed {seed}", spec.name);
     let again = encode(&back, version).expect("re-encode");
     assert_eq!(again, bytes, "{} v{version} seed {seed}", spec.name);
+    // The borrowed view accepts the same bytes and reads the same values.
+    let frame = cce::cti::codec::frame::split_frame(&bytes).expect("frame");
+    let view = cce::cti::codec::MessageRef::parse(
+        frame.msg_type,
+        &frame.body,
+        version,
+        cce::cti::codec::DecodeOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{} v{version} seed {seed}: view: {e}", spec.name));
+    if let Some(layout) = spec.layout(version) {
+        for f in layout.fields {
+            assert_eq!(
+                view.u32(f.name),
+                back.u32(f.name),
+                "{}.{}",
+                spec.name,
+                f.name
+            );
+        }
+    }
+    assert_eq!(view.fields().count(), back.floating().len());
+    assert_eq!(view.to_owned_message().expect("owned"), back);
     // The typed form carries the same information.
     let typed = Typed::from_message(&back)
         .unwrap_or_else(|e| panic!("{} v{version} seed {seed}: typed: {e}", spec.name));

@@ -19,6 +19,7 @@ pub mod frame;
 pub mod json;
 mod message;
 mod value;
+mod view;
 
 pub use decode::{decode, decode_body, decode_frame, DecodeOptions};
 pub use encode::{encode, encode_into};
@@ -27,3 +28,4 @@ pub use frame::{Frame, FrameSplitter, HEADER_LEN, MAX_BODY_LEN, MAX_MESSAGE_LEN}
 pub(crate) use message::int_value;
 pub use message::{check_version, Body, Floating, Message};
 pub use value::{CtiString, NamedArray, NamedVar, Value};
+pub use view::{FieldRef, MessageRef};

@@ -1,0 +1,264 @@
+//! A borrowed, allocation-free view of a message: the fast path for readers that
+//! only need some fields (bridges, recorders, routers).
+//!
+//! [`MessageRef::parse`] validates the whole body exactly as [`super::decode`] does
+//! (fixed part, every floating field, counts) without allocating or copying; field
+//! accessors then read straight from the received bytes.
+//!
+//! ```
+//! use cce::cti::codec::{encode, Message, MessageRef, DecodeOptions, frame::split_frame};
+//! let mut m = Message::new("END_CALL_EVENT", 24)?;
+//! m.set_int("ConnectionCallID", 7)?.set_str("ConnectionDeviceID", "5001")?;
+//! let wire = encode(&m, 24)?;
+//! let frame = split_frame(&wire)?;
+//! let view = MessageRef::parse(frame.msg_type, &frame.body, 24, DecodeOptions::default())?;
+//! assert_eq!(view.u32("ConnectionCallID"), Some(7));
+//! assert_eq!(view.str("ConnectionDeviceID"), Some("5001"));
+//! assert_eq!(view.to_owned_message()?, m);
+//! # Ok::<(), cce::cti::codec::CodecError>(())
+//! ```
+
+use super::decode::{check_value, split_pair_ref, walk_floating, CountCheck};
+use super::{decode_body, CodecError, DecodeOptions, Message};
+use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType};
+
+/// One floating field of a view: its tag, the catalogue field if known, and its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldRef<'a> {
+    /// Tag as received.
+    pub tag: u16,
+    /// The catalogue's field for this tag, `None` for an unknown tag.
+    pub field: Option<&'static FloatField>,
+    /// The data bytes.
+    pub data: &'a [u8],
+}
+
+impl<'a> FieldRef<'a> {
+    /// Numeric value (bit pattern) of a fixed-size field.
+    pub fn u32(&self) -> Option<u32> {
+        let ty = self.field?.ty;
+        read_u32(ty, self.data)
+    }
+
+    /// Text of a STRING field, up to its first NUL.
+    pub fn str(&self) -> Option<&'a str> {
+        match self.field?.ty {
+            WireType::String => Some(text(self.data)),
+            _ => None,
+        }
+    }
+
+    /// Name and value of a NAMEDVAR field.
+    pub fn named_var(&self) -> Option<(&'a str, &'a str)> {
+        match self.field? {
+            f if f.ty == WireType::NamedVar => split_pair_ref("", f.name, self.data).ok(),
+            _ => None,
+        }
+    }
+
+    /// Index, name and value of a NAMEDARRAY field.
+    pub fn named_array(&self) -> Option<(u8, &'a str, &'a str)> {
+        let f = self.field?;
+        if f.ty != WireType::NamedArray {
+            return None;
+        }
+        let (&index, rest) = self.data.split_first()?;
+        let (n, v) = split_pair_ref("", f.name, rest).ok()?;
+        Some((index, n, v))
+    }
+}
+
+fn read_u32(ty: WireType, b: &[u8]) -> Option<u32> {
+    Some(match (ty, b.len()) {
+        (WireType::UChar, 1) => u32::from(b[0]),
+        (WireType::Char, 1) => b[0] as i8 as u32,
+        (WireType::UShort | WireType::Bool, 2) => u32::from(u16::from_be_bytes([b[0], b[1]])),
+        (WireType::Short, 2) => i16::from_be_bytes([b[0], b[1]]) as u32,
+        (WireType::UInt | WireType::Int | WireType::Time, 4) => {
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        }
+        _ => return None,
+    })
+}
+
+fn text(b: &[u8]) -> &str {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    // Validated ASCII during parse.
+    std::str::from_utf8(&b[..end]).unwrap_or("")
+}
+
+/// A validated message borrowed from its received bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageRef<'a> {
+    spec: &'static MessageSpec,
+    layout: &'static [FixedField],
+    body: &'a [u8],
+    floating_at: usize,
+    version: u32,
+}
+
+impl<'a> MessageRef<'a> {
+    /// Validates a message body of type `msg_type` at `version` and borrows it.
+    /// Undocumented messages are accepted with an empty layout (the body is opaque).
+    pub fn parse(
+        msg_type: u32,
+        body: &'a [u8],
+        version: u32,
+        opts: DecodeOptions,
+    ) -> Result<Self, CodecError> {
+        super::check_version(version)?;
+        let spec = spec::message_by_type(msg_type).ok_or(CodecError::UnknownType { msg_type })?;
+        if !spec.documented {
+            return Ok(MessageRef {
+                spec,
+                layout: &[],
+                body,
+                floating_at: body.len(),
+                version,
+            });
+        }
+        let layout = spec
+            .layout(version)
+            .or_else(|| spec.layouts.last())
+            .ok_or(CodecError::UnknownType { msg_type })?;
+        let primary = Self::parse_with(spec, layout.fields, body, version, opts);
+        if primary.is_ok() || spec.alt_fixed.is_empty() {
+            return primary;
+        }
+        spec.alt_fixed
+            .iter()
+            .find_map(|alt| Self::parse_with(spec, alt, body, version, opts).ok())
+            .map_or(primary, Ok)
+    }
+
+    fn parse_with(
+        spec: &'static MessageSpec,
+        layout: &'static [FixedField],
+        body: &'a [u8],
+        version: u32,
+        opts: DecodeOptions,
+    ) -> Result<Self, CodecError> {
+        let need = spec::fixed_size(layout);
+        if body.len() < need {
+            return Err(CodecError::ShortFixedPart {
+                message: spec.name,
+                have: body.len(),
+                need,
+            });
+        }
+        let view = MessageRef {
+            spec,
+            layout,
+            body,
+            floating_at: need,
+            version,
+        };
+        let mut counts = CountCheck::new();
+        walk_floating(spec, body, need, version, opts, |_, known, range| {
+            if let Some((idx, f)) = known {
+                counts.add(idx, read_u32(f.ty, &body[range]));
+            }
+            Ok(())
+        })?;
+        counts.verify(spec, |name| view.u32(name))?;
+        Ok(view)
+    }
+
+    /// Catalogue entry.
+    pub fn spec(&self) -> &'static MessageSpec {
+        self.spec
+    }
+
+    /// Canonical message name.
+    pub fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    /// MessageType.
+    pub fn msg_type(&self) -> u32 {
+        self.spec.msg_type
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// A fixed field's value (bit pattern), or the first occurrence of a numeric floating field.
+    pub fn u32(&self, name: &str) -> Option<u32> {
+        let mut off = 0;
+        for f in self.layout {
+            let size = f.ty.fixed_size().unwrap_or(0);
+            if f.name == name {
+                return read_u32(f.ty, self.body.get(off..off + size)?);
+            }
+            off += size;
+        }
+        self.field(name).and_then(|f| f.u32())
+    }
+
+    /// A STRING floating field's text (first occurrence).
+    pub fn str(&self, name: &str) -> Option<&'a str> {
+        self.field(name).and_then(|f| f.str())
+    }
+
+    /// The first occurrence of a floating field.
+    pub fn field(&self, name: &str) -> Option<FieldRef<'a>> {
+        self.fields()
+            .find(|f| f.field.is_some_and(|x| x.name == name))
+    }
+
+    /// Every floating field in wire order.
+    pub fn fields(&self) -> impl Iterator<Item = FieldRef<'a>> + 'a {
+        FieldIter {
+            spec: self.spec,
+            body: self.body,
+            off: self.floating_at,
+            wide: self.version >= spec::WIDE_FLOATING_SINCE,
+        }
+    }
+
+    /// Copies the view into an owned [`Message`].
+    pub fn to_owned_message(&self) -> Result<Message, CodecError> {
+        decode_body(
+            self.spec.msg_type,
+            bytes::Bytes::copy_from_slice(self.body),
+            self.version,
+            DecodeOptions::tolerant(),
+        )
+    }
+}
+
+/// Iterates floating fields of an already validated body.
+struct FieldIter<'a> {
+    spec: &'static MessageSpec,
+    body: &'a [u8],
+    off: usize,
+    wide: bool,
+}
+
+impl<'a> Iterator for FieldIter<'a> {
+    type Item = FieldRef<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.body;
+        let o = self.off;
+        let (tag, len, head) = if self.wide {
+            let h = b.get(o..o + 4)?;
+            (
+                u16::from_be_bytes([h[0], h[1]]),
+                usize::from(u16::from_be_bytes([h[2], h[3]])),
+                4,
+            )
+        } else {
+            let h = b.get(o..o + 2)?;
+            (u16::from(h[0]), usize::from(h[1]), 2)
+        };
+        let data = b.get(o + head..o + head + len)?;
+        self.off = o + head + len;
+        let field = self.spec.float_by_tag(tag).map(|(_, f)| f);
+        // Parse validated the data; re-check cheaply so a view never yields garbage.
+        let field = field.filter(|f| check_value(self.spec.name, f.name, f.ty, data).is_ok());
+        Some(FieldRef { tag, field, data })
+    }
+}
