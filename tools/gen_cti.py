@@ -237,6 +237,18 @@ class Gen:
             )
         return "&[\n        " + ",\n        ".join(parts) + ",\n    ]" if parts else "&[]"
 
+    def tag_index(self, m):
+        """(tag, field index) sorted by tag; main tags win over alternative ones."""
+        tag_names = {e["name"]: e["value"] for e in self.tag_table["entries"]}
+        index = {}
+        for i, f in enumerate(m["floating"]):
+            if f["tag_value"] is not None:
+                index.setdefault(int(f["tag_value"]), i)
+        for i, f in enumerate(m["floating"]):
+            for a in f.get("alt_tags") or []:
+                index.setdefault(tag_names[a], i)
+        return "&[" + ", ".join(f"({t}, {i})" for t, i in sorted(index.items())) + "]"
+
     def direction(self, m):
         return {"to_server": "ToServer", "to_client": "ToClient", "both": "Both", None: "Unknown"}[m["direction"]]
 
@@ -302,6 +314,7 @@ class Gen:
             w(f"        summary: {rust_str(m['summary'])},")
             w(f"        documented: {'true' if documented else 'false'},")
             w(f"        since: {self.since(m)},")
+            w(f"        tag_index: {self.tag_index(m)},")
             if documented:
                 lay = ", ".join(
                     f"FixedLayout {{ from: {lo}, to: {hi}, fields: {self.fixed_fields(m['name'], f)} }}"

@@ -24,7 +24,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use cce::cti::codec::json::to_json_string;
 use cce::cti::codec::{
-    decode_frame, encode_into, DecodeOptions, Frame, FrameSplitter, Message, Value,
+    decode_frame, encode_into, DecodeOptions, Frame, FrameSplitter, Message, MessageRef, Value,
 };
 use cce::cti::spec;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -456,6 +456,37 @@ fn bench_version(c: &mut Criterion, version: u32) {
             }
             debug_assert_eq!(n, count);
             n
+        })
+    });
+
+    // Socket-style reads + framing + the borrowed, validated view (no allocation per
+    // message); reads one field per message as a bridge routing on the call ID would.
+    g.bench_function("view_stream", |b| {
+        b.iter(|| {
+            let mut sp = FrameSplitter::new();
+            let mut n = 0usize;
+            for chunk in wire.chunks(CHUNK) {
+                sp.push(chunk);
+                while let Some(f) = sp.next_frame().expect("valid stream") {
+                    let m = MessageRef::parse(f.msg_type, &f.body, v, DecodeOptions::tolerant())
+                        .expect("valid");
+                    black_box(m.u32("ConnectionCallID"));
+                    n += 1;
+                }
+            }
+            debug_assert_eq!(n, count);
+            n
+        })
+    });
+
+    // The view alone, from frames split beforehand.
+    g.bench_function("view_frames", |b| {
+        b.iter(|| {
+            for f in &fx.frames {
+                let m = MessageRef::parse(f.msg_type, &f.body, v, DecodeOptions::tolerant())
+                    .expect("valid");
+                black_box(&m);
+            }
         })
     });
 

@@ -191,6 +191,8 @@ pub struct MessageSpec {
     pub documented: bool,
     /// First protocol version that has this message.
     pub since: u32,
+    /// (tag, index into `floating`) sorted by tag, alternative tags included.
+    pub tag_index: &'static [(u16, u16)],
     /// Fixed-part layouts by version range.
     pub layouts: &'static [FixedLayout],
     /// Alternative fixed parts a tolerant decoder may try.
@@ -207,18 +209,15 @@ impl MessageSpec {
             .find(|l| (l.from..=l.to).contains(&version))
     }
 
-    /// The floating field that `tag` identifies in this message.
+    /// The floating field that `tag` identifies in this message (main tag first,
+    /// then alternative tags).
     pub fn float_by_tag(&self, tag: u16) -> Option<(usize, &'static FloatField)> {
-        self.floating
-            .iter()
-            .enumerate()
-            .find(|(_, f)| f.tag == Some(tag))
-            .or_else(|| {
-                self.floating
-                    .iter()
-                    .enumerate()
-                    .find(|(_, f)| f.alt_tags.contains(&tag))
-            })
+        let i = self
+            .tag_index
+            .binary_search_by_key(&tag, |&(t, _)| t)
+            .ok()?;
+        let idx = usize::from(self.tag_index[i].1);
+        self.floating.get(idx).map(|f| (idx, f))
     }
 
     /// The floating field called `name`.
@@ -374,6 +373,33 @@ mod tests {
         assert_eq!(conf.layout(20).map(FixedLayout::size), Some(30));
         assert_eq!(conf.layout(24).map(FixedLayout::size), Some(32));
         assert!(conf.layout(14).is_none());
+    }
+
+    #[test]
+    fn tag_index_agrees_with_the_field_list() {
+        for m in MESSAGES {
+            for (i, f) in m.floating.iter().enumerate() {
+                if let Some(t) = f.tag {
+                    assert_eq!(
+                        m.float_by_tag(t).map(|(j, _)| j),
+                        Some(i),
+                        "{}.{}",
+                        m.name,
+                        f.name
+                    );
+                }
+                for &a in f.alt_tags {
+                    let owner = m.float_by_tag(a).map(|(j, _)| j);
+                    let main_elsewhere = m.floating.iter().any(|g| g.tag == Some(a));
+                    assert!(
+                        owner == Some(i) || main_elsewhere,
+                        "{}.{} alt {a}",
+                        m.name,
+                        f.name
+                    );
+                }
+            }
+        }
     }
 
     #[test]
