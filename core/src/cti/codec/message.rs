@@ -335,17 +335,8 @@ impl Message {
 
     /// Appends one occurrence of a floating field and updates its count field.
     pub fn push_floating(&mut self, name: &str, value: Value) -> Result<&mut Self, CodecError> {
-        let (idx, f) = self.float_field(name)?;
-        let tag = f.tag.ok_or(CodecError::NoTag {
-            message: self.spec.name,
-            field: f.name,
-        })?;
-        check_type(self.spec.name, f.name, f.ty, &value)?;
-        self.floating_mut()?.push(Floating::Known {
-            tag,
-            field: idx as u16,
-            value,
-        });
+        self.push_floating_uncounted(name, value)?;
+        let (_, f) = self.float_field(name)?;
         if let Some(count) = f.repeat {
             let n = self.get_all(name).len();
             self.set_count(count, n)?;
