@@ -57,22 +57,34 @@ pub fn decode_body(
     if !spec.documented {
         return Ok(Message::raw(spec, body));
     }
-    // A message may arrive in a version the sheet does not list it for; read it
-    // with the nearest layout rather than refusing what the server sent.
-    let layout = spec
-        .layout(version)
-        .or_else(|| spec.layouts.last())
-        .ok_or(CodecError::UnknownType { msg_type })?;
-    let primary = decode_with(spec, layout.fields, &body, version, opts);
-    if primary.is_ok() || spec.alt_fixed.is_empty() {
+    with_layouts(spec, version, |layout| {
+        decode_with(spec, layout, &body, version, opts)
+    })
+}
+
+/// Reads a documented message with its version's fixed layout; a message arriving in a
+/// version the sheet does not list it for is read with the nearest layout rather than
+/// refused. When that fails and the sheet records alternative fixed parts
+/// (FAILURE_CONF's 18-byte form, DECISIONS.md #13/#15), the first that reads wins.
+pub(crate) fn with_layouts<T>(
+    spec: &'static MessageSpec,
+    version: u32,
+    read: impl Fn(&'static [FixedField]) -> Result<T, CodecError>,
+) -> Result<T, CodecError> {
+    let layout =
+        spec.layout(version)
+            .or_else(|| spec.layouts.last())
+            .ok_or(CodecError::UnknownType {
+                msg_type: spec.msg_type,
+            })?;
+    let primary = read(layout.fields);
+    if primary.is_ok() {
         return primary;
     }
-    for alt in spec.alt_fixed {
-        if let Ok(m) = decode_with(spec, alt, &body, version, opts) {
-            return Ok(m);
-        }
-    }
-    primary
+    spec.alt_fixed
+        .iter()
+        .find_map(|alt| read(alt).ok())
+        .map_or(primary, Ok)
 }
 
 fn decode_with(
@@ -307,7 +319,7 @@ fn decode_floating(
                 counts.add(idx, numeric(f.ty, data));
                 let value = match f.ty.fixed_size() {
                     Some(_) => read_number(f.ty, data),
-                    None => decode_value(spec.name, f.name, f.ty, body.slice(range))?,
+                    None => build_value(spec.name, f.name, f.ty, body.slice(range))?,
                 };
                 out.push(Floating::Known {
                     tag,
@@ -403,55 +415,34 @@ fn check_ascii(message: &'static str, field: &'static str, b: &[u8]) -> Result<(
     }
 }
 
-fn split_pair(
-    message: &'static str,
-    field: &'static str,
-    b: &[u8],
-) -> Result<(String, String), CodecError> {
-    let (n, v) = split_pair_ref(message, field, b)?;
-    Ok((n.to_owned(), v.to_owned()))
-}
-
-fn decode_value(
+/// Builds the value of a variable-length field whose data [`walk_floating`] has
+/// already validated (so this only converts; it checks nothing twice).
+fn build_value(
     message: &'static str,
     field: &'static str,
     ty: WireType,
     data: Bytes,
 ) -> Result<Value, CodecError> {
-    if let Some(size) = ty.fixed_size() {
-        if data.len() != size {
-            return Err(CodecError::BadFieldLength {
-                message,
-                field,
-                ty: ty.name(),
-                length: data.len(),
-            });
-        }
-        return Ok(read_number(ty, &data));
-    }
-    match ty {
-        WireType::String => {
-            check_ascii(message, field, &data)?;
-            Ok(Value::Str(CtiString::from_wire(data)))
-        }
+    Ok(match ty {
+        WireType::String => Value::Str(CtiString::from_wire(data)),
         WireType::NamedVar => {
-            let (name, value) = split_pair(message, field, &data)?;
-            Ok(Value::NamedVar(NamedVar { name, value }))
+            let (name, value) = split_pair_ref(message, field, &data)?;
+            Value::NamedVar(NamedVar {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            })
         }
         WireType::NamedArray => {
-            let Some((&index, rest)) = data.split_first() else {
-                return Err(CodecError::BadFieldLength {
-                    message,
-                    field,
-                    ty: ty.name(),
-                    length: 0,
-                });
-            };
-            let (name, value) = split_pair(message, field, rest)?;
-            Ok(Value::NamedArray(NamedArray { index, name, value }))
+            let (index, rest) = data.split_first().map_or((0, &data[..0]), |(i, r)| (*i, r));
+            let (name, value) = split_pair_ref(message, field, rest)?;
+            Value::NamedArray(NamedArray {
+                index,
+                name: name.to_owned(),
+                value: value.to_owned(),
+            })
         }
-        _ => Ok(Value::Unspec(data)),
-    }
+        _ => Value::Unspec(data),
+    })
 }
 
 /// Checks every count field of an owned message against the repeated fields it counts

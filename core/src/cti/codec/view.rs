@@ -18,7 +18,7 @@
 //! # Ok::<(), cce::cti::codec::CodecError>(())
 //! ```
 
-use super::decode::{check_value, split_pair_ref, walk_floating, CountCheck};
+use super::decode::{check_value, split_pair_ref, walk_floating, with_layouts, CountCheck};
 use super::{decode_body, CodecError, DecodeOptions, Message};
 use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType};
 
@@ -117,18 +117,9 @@ impl<'a> MessageRef<'a> {
                 version,
             });
         }
-        let layout = spec
-            .layout(version)
-            .or_else(|| spec.layouts.last())
-            .ok_or(CodecError::UnknownType { msg_type })?;
-        let primary = Self::parse_with(spec, layout.fields, body, version, opts);
-        if primary.is_ok() || spec.alt_fixed.is_empty() {
-            return primary;
-        }
-        spec.alt_fixed
-            .iter()
-            .find_map(|alt| Self::parse_with(spec, alt, body, version, opts).ok())
-            .map_or(primary, Ok)
+        with_layouts(spec, version, |layout| {
+            Self::parse_with(spec, layout, body, version, opts)
+        })
     }
 
     fn parse_with(
