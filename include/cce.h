@@ -156,44 +156,6 @@ cce_status cce_stream_next(const cce_stream *stream, uint32_t *msg_type_out, cha
 // Frees a stream. A second call returns `CCE_ERR_INVALID_HANDLE`.
 cce_status cce_stream_free(cce_stream *stream);
 
-// Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
-// defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,
-// peripheral 5000). On success `*out` is the handle; stop it with [`cce_sim_stop`].
-//
-// # Safety
-// `config_json` must be NULL or NUL-terminated; `out` must be writable.
-cce_status cce_sim_start(const char *config_json, cce_sim **out);
-
-// The TCP port the simulator listens on (on 127.0.0.1 unless configured otherwise).
-//
-// # Safety
-// `port_out` must be writable.
-cce_status cce_sim_port(const cce_sim *sim, uint16_t *port_out);
-
-// Plays a scripted inbound call to an AVAILABLE agent, e.g.
-// `{"ani":"5551234","dnis":"8000","call_variables":["acct-42"],"named_variables":[["user.id","7"]]}`.
-// Events: BEGIN_CALL, CALL_DELIVERED, CALL_ESTABLISHED, AGENT_STATE (talking),
-// CALL_CLEARED, END_CALL, AGENT_STATE (available). `call_id_out` may be NULL.
-//
-// # Safety
-// `call_json` must be NUL-terminated; `call_id_out` NULL or writable.
-cce_status cce_sim_inject_call(const cce_sim *sim,
-                               const char *call_json,
-                               uint32_t *call_id_out);
-
-// Fault injection: stop (`answer` = false) or resume answering HEARTBEAT_REQ.
-cce_status cce_sim_set_answer_heartbeats(const cce_sim *sim, bool answer);
-
-// Number of HEARTBEAT_REQs the simulator received and left unanswered.
-//
-// # Safety
-// `count_out` must be writable.
-cce_status cce_sim_unanswered_heartbeats(const cce_sim *sim, uint64_t *count_out);
-
-// Stops the simulator, closes its client sessions and frees the handle.
-// A second call with the same handle returns `CCE_ERR_INVALID_HANDLE`.
-cce_status cce_sim_stop(cce_sim *sim);
-
 // Opens a CTI session and blocks until OPEN_CONF or failure.
 //
 // `config_json` keys: `address` ("host:port", required), `client_id` (required),
@@ -265,6 +227,44 @@ cce_status cti_poll_event(const cti_session *session,
 // handle. A second call returns `CCE_ERR_INVALID_HANDLE`. Calling it from the session's
 // own callback returns `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
 cce_status cti_close(cti_session *session);
+
+// Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
+// defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,
+// peripheral 5000). On success `*out` is the handle; stop it with [`cce_sim_stop`].
+//
+// # Safety
+// `config_json` must be NULL or NUL-terminated; `out` must be writable.
+cce_status cce_sim_start(const char *config_json, cce_sim **out);
+
+// The TCP port the simulator listens on (on 127.0.0.1 unless configured otherwise).
+//
+// # Safety
+// `port_out` must be writable.
+cce_status cce_sim_port(const cce_sim *sim, uint16_t *port_out);
+
+// Plays a scripted inbound call to an AVAILABLE agent, e.g.
+// `{"ani":"5551234","dnis":"8000","call_variables":["acct-42"],"named_variables":[["user.id","7"]]}`.
+// Events: BEGIN_CALL, CALL_DELIVERED, CALL_ESTABLISHED, AGENT_STATE (talking),
+// CALL_CLEARED, END_CALL, AGENT_STATE (available). `call_id_out` may be NULL.
+//
+// # Safety
+// `call_json` must be NUL-terminated; `call_id_out` NULL or writable.
+cce_status cce_sim_inject_call(const cce_sim *sim,
+                               const char *call_json,
+                               uint32_t *call_id_out);
+
+// Fault injection: stop (`answer` = false) or resume answering HEARTBEAT_REQ.
+cce_status cce_sim_set_answer_heartbeats(const cce_sim *sim, bool answer);
+
+// Number of HEARTBEAT_REQs the simulator received and left unanswered.
+//
+// # Safety
+// `count_out` must be writable.
+cce_status cce_sim_unanswered_heartbeats(const cce_sim *sim, uint64_t *count_out);
+
+// Stops the simulator, closes its client sessions and frees the handle.
+// A second call with the same handle returns `CCE_ERR_INVALID_HANDLE`.
+cce_status cce_sim_stop(cce_sim *sim);
 
 #ifdef __cplusplus
 }  // extern "C"
