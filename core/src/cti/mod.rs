@@ -2,6 +2,8 @@
 
 pub mod client;
 pub mod codec;
+pub mod model;
+pub mod reconnect;
 pub mod session;
 pub mod spec;
 pub mod typed;
