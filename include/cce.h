@@ -68,6 +68,8 @@ typedef enum {
   CCE_ERR_WOULD_DEADLOCK = 11,
   // An internal error was caught at the boundary (a bug: please report it).
   CCE_ERR_PANIC = 12,
+  // The link to the server is down and being re-established; retry later.
+  CCE_ERR_DISCONNECTED = 13,
 } cce_status;
 
 // A running CTI Server simulator (opaque).

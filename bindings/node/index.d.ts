@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'Closed'
   | 'Codec'
   | 'Protocol'
+  | 'Disconnected'
   | 'Internal';
 
 /** An error from libcce. */

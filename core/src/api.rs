@@ -40,6 +40,8 @@ pub enum ErrorKind {
     Codec,
     /// The server broke the protocol or stopped answering heartbeats.
     Protocol,
+    /// The link to the server is down and being re-established; retry later.
+    Disconnected,
 }
 
 impl ErrorKind {
@@ -54,6 +56,7 @@ impl ErrorKind {
             ErrorKind::Closed => "Closed",
             ErrorKind::Codec => "Codec",
             ErrorKind::Protocol => "Protocol",
+            ErrorKind::Disconnected => "Disconnected",
         }
     }
 }
@@ -139,6 +142,9 @@ impl From<RequestError> for Error {
             ),
             RequestError::Timeout(_) => (ErrorKind::Timeout, None, None),
             RequestError::SessionClosed(_) => (ErrorKind::Closed, None, None),
+            RequestError::NotConnected(_) | RequestError::ConnectionLost(_) => {
+                (ErrorKind::Disconnected, None, None)
+            }
             RequestError::Codec(_) => (ErrorKind::Codec, None, None),
         };
         Error {

@@ -57,6 +57,8 @@ pub enum cce_status {
     CCE_ERR_WOULD_DEADLOCK = 11,
     /// An internal error was caught at the boundary (a bug: please report it).
     CCE_ERR_PANIC = 12,
+    /// The link to the server is down and being re-established; retry later.
+    CCE_ERR_DISCONNECTED = 13,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -119,6 +121,7 @@ fn status_of(kind: ErrorKind) -> cce_status {
         ErrorKind::Closed => cce_status::CCE_ERR_CLOSED,
         ErrorKind::Codec => cce_status::CCE_ERR_CODEC,
         ErrorKind::Protocol => cce_status::CCE_ERR_PROTOCOL,
+        ErrorKind::Disconnected => cce_status::CCE_ERR_DISCONNECTED,
     }
 }
 

@@ -64,6 +64,13 @@ create_exception!(
     "The server broke the protocol or stopped answering heartbeats (kind \"Protocol\")."
 );
 
+create_exception!(
+    cce,
+    Disconnected,
+    CceError,
+    "The link to the server is down and being re-established; retry later."
+);
+
 /// The exception class for each error kind.
 fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
     match kind {
@@ -75,10 +82,11 @@ fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyT
         ErrorKind::Closed => py.get_type::<Closed>(),
         ErrorKind::Codec => py.get_type::<CodecError>(),
         ErrorKind::Protocol => py.get_type::<ProtocolError>(),
+        ErrorKind::Disconnected => py.get_type::<Disconnected>(),
     }
 }
 
-const ALL_KINDS: [ErrorKind; 8] = [
+const ALL_KINDS: [ErrorKind; 9] = [
     ErrorKind::InvalidArgument,
     ErrorKind::Io,
     ErrorKind::Timeout,
@@ -87,6 +95,7 @@ const ALL_KINDS: [ErrorKind; 8] = [
     ErrorKind::Closed,
     ErrorKind::Codec,
     ErrorKind::Protocol,
+    ErrorKind::Disconnected,
 ];
 
 /// Builds the Python exception for a core error, with `kind`, `status` and `status_name` set.

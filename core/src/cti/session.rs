@@ -25,6 +25,14 @@ pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 pub const MAX_MISSED_HEARTBEATS: u32 = 3;
 /// IdleTimeout value meaning "this client sends no heartbeats".
 pub const NO_IDLE_TIMEOUT: u32 = 0xFFFF_FFFF;
+/// OPEN_CONF SessionType: active CTI Server.
+pub const SESSION_ACTIVE: u16 = 1;
+/// OPEN_CONF SessionType: standby CTI Server.
+pub const SESSION_STANDBY: u16 = 2;
+/// CTI_SERVICE_ACTIVE_STANDBY (conventions.md 11.4; absent from the CTI Service Masks table).
+pub const CTI_SERVICE_ACTIVE_STANDBY: u32 = 0x0200_0000;
+/// First protocol version with active/standby CTI Servers.
+pub const ACTIVE_STANDBY_MIN_VERSION: u32 = 24;
 
 /// A status code from FAILURE_CONF, FAILURE_EVENT or CLOSE_REQ, with its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +88,12 @@ pub enum RequestError {
     /// The request could not be encoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// The link is down (a reconnect is in progress); the request was not sent.
+    #[error("not connected to a CTI Server: {0}")]
+    NotConnected(String),
+    /// The link dropped after the request was sent; whether the server acted on it is unknown.
+    #[error("connection lost before the confirmation arrived: {0}")]
+    ConnectionLost(String),
 }
 
 /// Why a session ended.
@@ -184,6 +198,11 @@ pub struct SessionConfig {
     pub request_timeout: Duration,
     /// Allow heartbeat intervals under 5 s. For tests against the simulator only.
     pub relaxed_timing: bool,
+    /// Request CTI_SERVICE_ACTIVE_STANDBY (protocol 24+): the session may land on a
+    /// standby CTI Server and is told when it becomes active.
+    pub active_standby: bool,
+    /// Answer ACTIVE_MAINTENANCE_REQ with "accepted" (true) or "rejected" (false).
+    pub accept_maintenance: bool,
 }
 
 impl SessionConfig {
@@ -207,6 +226,8 @@ impl SessionConfig {
             close_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             relaxed_timing: false,
+            active_standby: false,
+            accept_maintenance: true,
         }
     }
 
@@ -237,6 +258,16 @@ impl SessionConfig {
         Ok(())
     }
 
+    /// ServicesRequested as sent: `services`, plus CTI_SERVICE_ACTIVE_STANDBY when
+    /// `active_standby` is set and the version supports it.
+    pub fn services_requested(&self) -> u32 {
+        if self.active_standby && self.version >= ACTIVE_STANDBY_MIN_VERSION {
+            self.services | CTI_SERVICE_ACTIVE_STANDBY
+        } else {
+            self.services
+        }
+    }
+
     /// The OPEN_REQ this configuration sends.
     pub fn open_req(&self, invoke_id: u32) -> Result<Message, CodecError> {
         let mut m = Message::new("OPEN_REQ", self.version)?;
@@ -244,7 +275,7 @@ impl SessionConfig {
             .set_int("VersionNumber", self.version.into())?
             .set_int("IdleTimeout", self.idle_timeout_secs().into())?
             .set_int("PeripheralID", self.peripheral_id.into())?
-            .set_int("ServicesRequested", self.services.into())?
+            .set_int("ServicesRequested", self.services_requested().into())?
             .set_int("CallMsgMask", self.call_msg_mask.into())?
             .set_int("AgentStateMask", self.agent_state_mask.into())?
             .set_int("ConfigMsgMask", self.config_msg_mask.into())?
@@ -351,6 +382,8 @@ pub struct Session {
     heartbeat_due: Option<Instant>,
     heartbeats_outstanding: u32,
     heartbeat_ids: Vec<u32>,
+    session_type: Option<u16>,
+    maintenance: Option<bool>,
 }
 
 impl Session {
@@ -371,6 +404,8 @@ impl Session {
             heartbeat_due: None,
             heartbeats_outstanding: 0,
             heartbeat_ids: Vec::new(),
+            session_type: None,
+            maintenance: None,
         })
     }
 
@@ -382,6 +417,33 @@ impl Session {
     /// Current state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// OPEN_CONF SessionType (0 unknown, 1 active, 2 standby; v24+), updated to active
+    /// by STANDBY_ACTIVE_EVENT. `None` before OPEN_CONF or below v24.
+    pub fn session_type(&self) -> Option<u16> {
+        self.session_type
+    }
+
+    /// Whether the session is on a standby CTI Server (SessionType 2).
+    pub fn is_standby(&self) -> bool {
+        self.session_type == Some(SESSION_STANDBY)
+    }
+
+    /// The last ACTIVE_MAINTENANCE_EVENT status: `Some(true)` when this side is going
+    /// into maintenance (move requests to the other side), `Some(false)` if cancelled.
+    pub fn maintenance(&self) -> Option<bool> {
+        self.maintenance
+    }
+
+    /// Sends STOPPING_REQUESTS_TO_THIS_SIDE_IND (empty body, DECISIONS #11): tells a side
+    /// entering maintenance that this client has moved to the other side. The server
+    /// closes the connection afterwards.
+    pub fn stop_requests_to_this_side(&mut self) -> Result<(), RequestError> {
+        let spec = spec::message_by_name("STOPPING_REQUESTS_TO_THIS_SIDE_IND")
+            .ok_or_else(|| RequestError::SessionClosed("message not in catalogue".into()))?;
+        let msg = Message::raw(spec, Bytes::new());
+        self.send(msg).map(|_| ())
     }
 
     /// The invoke ID allocator (share it with handles that build requests).
@@ -565,6 +627,7 @@ impl Session {
                 self.state = State::Open;
                 self.open_deadline = None;
                 self.heartbeat_due = self.cfg.heartbeat_interval.map(|d| now + d);
+                self.session_type = msg.u32("SessionType").map(|v| v as u16);
                 self.events.push_back(SessionEvent::Opened(msg));
             }
             "FAILURE_CONF" => self.on_failure_conf(msg),
@@ -583,6 +646,30 @@ impl Session {
                 self.heartbeat_ids.retain(|x| *x != id);
             }
             "CLOSE_CONF" if self.state == State::Closing => self.finish(CloseReason::Closed),
+            "ACTIVE_MAINTENANCE_REQ_MSG" => {
+                // Answer at once (the server waits at most 5 s; silence is a rejection).
+                let id = msg.invoke_id().unwrap_or(0);
+                let accept = i64::from(self.cfg.accept_maintenance);
+                let resp = Message::new("ACTIVE_MAINTENANCE_RESP_MSG", self.cfg.version).and_then(
+                    |mut r| {
+                        r.set_int("InvokeID", id.into())?
+                            .set_int("MaintenanceModeAccepted", accept)?;
+                        Ok(r)
+                    },
+                );
+                if let Err(e) = resp.and_then(|r| self.queue(&r)) {
+                    self.events.push_back(SessionEvent::DecodeError(e));
+                }
+                self.events.push_back(SessionEvent::Message(msg));
+            }
+            "ACTIVE_MAINTENANCE_EVENT_MSG" => {
+                self.maintenance = msg.u32("MaintenanceModeStatus").map(|v| v == 1);
+                self.events.push_back(SessionEvent::Message(msg));
+            }
+            "STANDBY_ACTIVE_EVENT_MSG" => {
+                self.session_type = Some(SESSION_ACTIVE);
+                self.events.push_back(SessionEvent::Message(msg));
+            }
             "CONTROL_FAILURE_CONF" => {
                 let id = msg.invoke_id().unwrap_or(0);
                 if self.pending.remove(&id).is_some() {

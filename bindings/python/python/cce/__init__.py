@@ -39,6 +39,7 @@ from ._native import (
     ControlFailed,
     InvalidArgument,
     ProtocolError,
+    Disconnected,
     Refused,
     Timeout,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "InvalidArgument",
     "Message",
     "ProtocolError",
+    "Disconnected",
     "Refused",
     "Simulator",
     "StreamDecoder",

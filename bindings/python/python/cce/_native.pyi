@@ -21,6 +21,7 @@ __all__ = [
     "Closed",
     "CodecError",
     "ProtocolError",
+    "Disconnected",
 ]
 
 __version__: str
@@ -59,6 +60,9 @@ class CodecError(CceError):
 
 class ProtocolError(CceError):
     """The server broke the protocol or stopped answering heartbeats (kind "Protocol")."""
+
+class Disconnected(CceError):
+    """The link to the server is down and being re-established; retry later (kind "Disconnected")."""
 
 @final
 class CtiSim:
