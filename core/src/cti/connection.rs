@@ -171,6 +171,7 @@ struct Shared {
     current: Mutex<Option<(Client, Side)>>,
     model: Mutex<Model>,
     closed: AtomicBool,
+    final_reason: Mutex<Option<CloseReason>>,
     version: u32,
 }
 
@@ -267,6 +268,7 @@ impl CtiConnection {
             current: Mutex::new(Some((client.clone(), side))),
             model: Mutex::new(model),
             closed: AtomicBool::new(false),
+            final_reason: Mutex::new(None),
             version: cfg.session.version,
         });
         let (app_tx, app_rx) = mpsc::unbounded_channel();
@@ -366,13 +368,23 @@ impl CtiConnection {
         Ok(R::Conf::from_message(&conf)?)
     }
 
-    /// Closes the session (CLOSE_REQ) and stops reconnecting.
+    /// Closes the session (CLOSE_REQ) and stops reconnecting. Returns how the
+    /// connection ended (also when it had already ended, e.g. after a failure with
+    /// reconnection off).
     pub async fn close(&self) -> CloseReason {
+        let ended = || {
+            lock(&self.shared.final_reason)
+                .clone()
+                .unwrap_or(CloseReason::Closed)
+        };
         let (tx, rx) = oneshot::channel();
         if self.close_tx.send(tx).is_err() {
-            return CloseReason::Closed;
+            return ended();
         }
-        rx.await.unwrap_or(CloseReason::Closed)
+        match rx.await {
+            Ok(r) => r,
+            Err(_) => ended(),
+        }
     }
 }
 
@@ -417,6 +429,7 @@ impl Manager {
     }
 
     fn finish(&self, reason: CloseReason) {
+        *lock(&self.shared.final_reason) = Some(reason.clone());
         self.shared.closed.store(true, Ordering::Release);
         *lock(&self.shared.current) = None;
         self.emit(CtiEvent::Closed(reason));
