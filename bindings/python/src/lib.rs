@@ -173,6 +173,33 @@ impl PyCtiSession {
         )
     }
 
+    /// Sends the request `name` (message name or helper name, see `requests_json`)
+    /// with its fields as a JSON object and waits for the confirmation.
+    #[pyo3(signature = (name, fields_json, timeout = None))]
+    fn call_json(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        fields_json: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<(u32, String)> {
+        let timeout = duration(py, timeout)?;
+        check(
+            py,
+            py.allow_threads(|| self.inner.call_json(name, fields_json, timeout)),
+        )
+    }
+
+    /// The live agent/call model as JSON.
+    fn model_json(&self, py: Python<'_>) -> String {
+        py.allow_threads(|| self.inner.model_json())
+    }
+
+    /// The link state as JSON (`connected`, `closed`, `side`).
+    fn state_json(&self) -> String {
+        self.inner.state_json()
+    }
+
     /// Waits for the next event (`timeout` in seconds; None: until one comes).
     /// Returns (MessageType, JSON, last) or None on timeout; raises `Closed` once the
     /// final SESSION_CLOSED event has been taken.
@@ -192,6 +219,12 @@ impl PyCtiSession {
     fn close(&self, py: Python<'_>) -> PyResult<String> {
         check(py, py.allow_threads(|| self.inner.close()))
     }
+}
+
+/// Every request of the catalogue as JSON (`request`, `confirmation`, `helper`, `service`).
+#[pyfunction]
+fn requests_json() -> String {
+    api::requests_json()
 }
 
 /// Decodes one whole message (header included) at `version` into (MessageType, JSON).
@@ -266,6 +299,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCtiSession>()?;
     m.add_class::<PyStreamDecoder>()?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
+    m.add_function(wrap_pyfunction!(requests_json, m)?)?;
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;
 
     // Class-level defaults, so that instances raised from Python code carry them too.
