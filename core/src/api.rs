@@ -17,7 +17,7 @@ use crate::cti::connection::{
     ConnectionConfig, ConnectionEvent, CtiConnection, CtiEvent, CtiEvents,
 };
 use crate::cti::requests::{request_info, REQUESTS};
-use crate::cti::session::{CloseReason, RequestError, SessionConfig, SessionError};
+use crate::cti::session::{CloseReason, Mode, RequestError, SessionConfig, SessionError};
 use crate::cti::spec;
 use crate::runtime::runtime;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
@@ -221,6 +221,7 @@ struct SessionJson {
     #[serde(default)]
     relaxed_timing: bool,
     address_b: Option<String>,
+    mode: Option<String>,
     reconnect: Option<bool>,
     #[serde(default)]
     model_events: bool,
@@ -243,7 +244,8 @@ fn default_version() -> u32 {
 /// (numbers or `|`-joined constant names), `agent_extension`, `agent_id`,
 /// `agent_instrument`, `heartbeat_ms` (absent: no heartbeats), `open_timeout_ms`,
 /// `close_timeout_ms`, `request_timeout_ms`, `relaxed_timing`, `active_standby`,
-/// `accept_maintenance`.
+/// `accept_maintenance`, `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
+/// adds that mode's service bits to `services`).
 pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), Error> {
     let j = parse_session_json(text)?;
     let addr = j.address.clone();
@@ -325,6 +327,14 @@ fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
         cfg.request_timeout = Duration::from_millis(ms);
     }
     cfg.relaxed_timing = j.relaxed_timing;
+    if let Some(m) = &j.mode {
+        let mode = Mode::from_name(m).ok_or_else(|| {
+            Error::invalid(format!(
+                "mode {m:?}: expected agent, bridge, monitor, supervisor or server"
+            ))
+        })?;
+        cfg.services |= mode.services();
+    }
     cfg.active_standby = j.active_standby;
     if let Some(a) = j.accept_maintenance {
         cfg.accept_maintenance = a;

@@ -29,7 +29,7 @@ pub const NO_IDLE_TIMEOUT: u32 = 0xFFFF_FFFF;
 pub const SESSION_ACTIVE: u16 = 1;
 /// OPEN_CONF SessionType: standby CTI Server.
 pub const SESSION_STANDBY: u16 = 2;
-/// CTI_SERVICE_ACTIVE_STANDBY (conventions.md 11.4; absent from the CTI Service Masks table).
+/// CTI_SERVICE_ACTIVE_STANDBY (conventions.md 11.4; also in the CTI Service Masks table).
 pub const CTI_SERVICE_ACTIVE_STANDBY: u32 = 0x0200_0000;
 /// First protocol version with active/standby CTI Servers.
 pub const ACTIVE_STANDBY_MIN_VERSION: u32 = 24;
@@ -258,6 +258,12 @@ impl SessionConfig {
         Ok(())
     }
 
+    /// Adds the service bits of `mode` to `services`.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.services |= mode.services();
+        self
+    }
+
     /// ServicesRequested as sent: `services`, plus CTI_SERVICE_ACTIVE_STANDBY when
     /// `active_standby` is set and the version supports it.
     pub fn services_requested(&self) -> u32 {
@@ -294,6 +300,67 @@ impl SessionConfig {
             m.set_str("AgentInstrument", s)?;
         }
         Ok(m)
+    }
+}
+
+/// What kind of CTI client a session is; sets the CTI service bits it requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Client events and control for one agent (an agent desktop).
+    Agent,
+    /// All events of the peripheral (a CTI bridge, recorder or CRM hub).
+    Bridge,
+    /// Peripheral monitoring (monitors started with MONITOR_START_REQ).
+    Monitor,
+    /// An agent desktop with supervisor features (team monitoring, barge-in, intercept).
+    Supervisor,
+    /// A server application acting on behalf of agents (CTI_SERVICE_SERVER).
+    Server,
+}
+
+impl Mode {
+    /// Parses `agent`, `bridge`, `monitor`, `supervisor` or `server`.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Some(match name {
+            "agent" => Mode::Agent,
+            "bridge" => Mode::Bridge,
+            "monitor" => Mode::Monitor,
+            "supervisor" => Mode::Supervisor,
+            "server" => Mode::Server,
+            _ => return None,
+        })
+    }
+
+    /// The CTI Service Masks bits this mode requests.
+    pub fn services(self) -> u32 {
+        let names: &[&str] = match self {
+            Mode::Agent => &[
+                "CTI_SERVICE_CLIENT_EVENTS",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+            ],
+            Mode::Bridge => &[
+                "CTI_SERVICE_ALL_EVENTS",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+            ],
+            Mode::Monitor => &["CTI_SERVICE_PERIPHERAL_MONITOR"],
+            Mode::Supervisor => &[
+                "CTI_SERVICE_CLIENT_EVENTS",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+                "CTI_SERVICE_SUPERVISOR",
+            ],
+            Mode::Server => &[
+                "CTI_SERVICE_SERVER",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+            ],
+        };
+        names
+            .iter()
+            .filter_map(|n| spec::constant("CTI Service Masks", n))
+            .fold(0, |a, b| a | b)
     }
 }
 
@@ -833,6 +900,64 @@ mod tests {
     }
 
     #[test]
+    fn maintenance_request_is_answered_at_once_and_standby_becomes_active() {
+        let (mut s, t0) = open_session(24);
+        let mut req = Message::new("ACTIVE_MAINTENANCE_REQ_MSG", 24).expect("msg");
+        req.set_int("InvokeID", 77).expect("set");
+        s.receive(&codec::encode(&req, 24).expect("encode"), t0);
+        let resp = codec::decode(&s.poll_transmit().expect("RESP queued"), 24).expect("decodes");
+        assert_eq!(resp.name(), "ACTIVE_MAINTENANCE_RESP_MSG");
+        assert_eq!(resp.invoke_id(), Some(77));
+        assert_eq!(resp.u32("MaintenanceModeAccepted"), Some(1));
+        assert!(
+            matches!(s.poll_event(), Some(SessionEvent::Message(m)) if m.name() == "ACTIVE_MAINTENANCE_REQ_MSG")
+        );
+
+        let mut ev = Message::new("ACTIVE_MAINTENANCE_EVENT_MSG", 24).expect("msg");
+        ev.set_int("MaintenanceModeStatus", 1).expect("set");
+        s.receive(&codec::encode(&ev, 24).expect("encode"), t0);
+        assert_eq!(s.maintenance(), Some(true));
+
+        assert!(!s.is_standby());
+        let sa = spec::message_by_name("STANDBY_ACTIVE_EVENT_MSG").expect("in catalogue");
+        s.receive(
+            &codec::encode(&Message::raw(sa, Bytes::new()), 24).expect("encode"),
+            t0,
+        );
+        assert_eq!(s.session_type(), Some(SESSION_ACTIVE));
+
+        s.stop_requests_to_this_side().expect("sent");
+        let ind = s.poll_transmit().expect("IND queued");
+        assert_eq!(
+            &ind[..],
+            &[0, 0, 0, 0, 0, 0, 1, 25],
+            "281 with an empty body"
+        );
+    }
+
+    #[test]
+    fn maintenance_can_be_rejected_by_configuration() {
+        let mut cfg = SessionConfig::new("tester", 24);
+        cfg.accept_maintenance = false;
+        let mut s = Session::new(cfg).expect("valid");
+        let t0 = Instant::now();
+        s.start(t0).expect("start");
+        let open = codec::decode(&s.poll_transmit().expect("OPEN_REQ"), 24).expect("decodes");
+        let mut conf = Message::new("OPEN_CONF", 24).expect("OPEN_CONF");
+        conf.set_int("InvokeID", open.invoke_id().expect("id").into())
+            .expect("set");
+        conf.set_int("SessionType", i64::from(SESSION_STANDBY))
+            .expect("set");
+        s.receive(&codec::encode(&conf, 24).expect("encode"), t0);
+        assert!(s.is_standby());
+        let mut req = Message::new("ACTIVE_MAINTENANCE_REQ_MSG", 24).expect("msg");
+        req.set_int("InvokeID", 5).expect("set");
+        s.receive(&codec::encode(&req, 24).expect("encode"), t0);
+        let resp = codec::decode(&s.poll_transmit().expect("RESP"), 24).expect("decodes");
+        assert_eq!(resp.u32("MaintenanceModeAccepted"), Some(0));
+    }
+
+    #[test]
     fn three_missed_heartbeats_fail_the_session() {
         let (mut s, t0) = open_session(24);
         let mut sent = 0;
@@ -927,5 +1052,32 @@ mod tests {
             )
             .expect("b");
         assert_eq!(b, a + 1);
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn modes_request_the_documented_service_bits() {
+        let k = |n| spec::constant("CTI Service Masks", n).unwrap();
+        assert_eq!(
+            Mode::Bridge.services() & k("CTI_SERVICE_ALL_EVENTS"),
+            k("CTI_SERVICE_ALL_EVENTS")
+        );
+        assert_eq!(Mode::Agent.services() & k("CTI_SERVICE_ALL_EVENTS"), 0);
+        assert_ne!(Mode::Supervisor.services() & k("CTI_SERVICE_SUPERVISOR"), 0);
+        assert_eq!(Mode::from_name("server"), Some(Mode::Server));
+        assert_eq!(Mode::from_name("Server"), None);
+        assert_eq!(CTI_SERVICE_ACTIVE_STANDBY, k("CTI_SERVICE_ACTIVE_STANDBY"));
+        let mut cfg = SessionConfig::new("x", 24).with_mode(Mode::Agent);
+        cfg.active_standby = true;
+        assert_eq!(
+            cfg.services_requested() & CTI_SERVICE_ACTIVE_STANDBY,
+            CTI_SERVICE_ACTIVE_STANDBY
+        );
+        cfg.version = 23;
+        assert_eq!(cfg.services_requested() & CTI_SERVICE_ACTIVE_STANDBY, 0);
     }
 }
