@@ -341,3 +341,65 @@ fn every_request_of_the_catalogue_has_a_helper() {
         assert_eq!(request_info(r.helper), Some(r));
     }
 }
+
+/// A server that opens the session, reads one request and drops the connection
+/// without answering it.
+async fn server_that_drops_after_a_request() -> (String, tokio::task::JoinHandle<u32>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut splitter = cce::cti::codec::FrameSplitter::new();
+        let mut buf = [0u8; 4096];
+        let mut frames = Vec::new();
+        while frames.len() < 2 {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0, "client went away");
+            splitter.push(&buf[..n]);
+            while let Some(f) = splitter.next_frame().unwrap() {
+                if frames.is_empty() {
+                    // OPEN_REQ: answer OPEN_CONF.
+                    let req = cce::cti::codec::decode_frame(&f, 24, Default::default()).unwrap();
+                    let mut conf = Message::new("OPEN_CONF", 24).unwrap();
+                    conf.set_int("InvokeID", req.invoke_id().unwrap().into())
+                        .unwrap();
+                    sock.write_all(&encode(&conf, 24).unwrap()).await.unwrap();
+                }
+                frames.push(f.msg_type);
+            }
+        }
+        // Drop the connection with the request unanswered.
+        frames[1]
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn a_request_in_flight_when_the_link_drops_fails_with_connection_lost() {
+    let (addr, server) = server_that_drops_after_a_request().await;
+    let mut cfg = fast(ConnectionConfig::new(
+        SessionConfig::new("inflight", 24),
+        addr,
+    ));
+    cfg.reconnect.time_scale = 1.0; // stay down during the check
+    let (conn, mut events) = CtiConnection::connect(cfg).await.unwrap();
+    let err = conn
+        .query_agent_state(&QueryAgentStateReq::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RequestError::ConnectionLost(_)), "{err:?}");
+    let req_type = server.await.unwrap();
+    assert_eq!(
+        req_type,
+        spec::message_by_name("QUERY_AGENT_STATE_REQ")
+            .unwrap()
+            .msg_type
+    );
+    until(&mut events, |e| match e {
+        CtiEvent::Connection(ConnectionEvent::Disconnected { .. }) => Some(()),
+        _ => None,
+    })
+    .await;
+    conn.close().await;
+}
