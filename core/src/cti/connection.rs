@@ -532,6 +532,35 @@ impl Manager {
         }
     }
 
+    /// After a reconnect in agent mode: QUERY_AGENT_STATE_REQ, so that the model has
+    /// the agent's state even if it changed while the link was down.
+    fn refresh_agent(&self, client: &Client) {
+        let s = &self.cfg.session;
+        if s.agent_id.is_none() && s.agent_extension.is_none() && s.agent_instrument.is_none() {
+            return;
+        }
+        let query = Message::new("QUERY_AGENT_STATE_REQ", s.version).and_then(|mut m| {
+            m.set_int("PeripheralID", s.peripheral_id.into())?;
+            for (field, value) in [
+                ("AgentID", &s.agent_id),
+                ("AgentExtension", &s.agent_extension),
+                ("AgentInstrument", &s.agent_instrument),
+            ] {
+                if let Some(v) = value {
+                    m.set_str(field, v)?;
+                }
+            }
+            Ok(m)
+        });
+        let Ok(query) = query else { return };
+        // Sent untracked: the confirmation then comes through the event stream, in
+        // order with the events, and updates the model there (it is also delivered to
+        // the application as a QUERY_AGENT_STATE_CONF message).
+        if let Err(e) = client.send(query) {
+            tracing::debug!("agent state refresh after reconnect not sent: {e}");
+        }
+    }
+
     /// Serves one open session until it drops or the user closes.
     async fn connected(
         &mut self,
@@ -539,9 +568,11 @@ impl Manager {
         events: &mut Events,
         side: &mut Side,
     ) -> Phase {
-        let mut resync_at = lock(&self.shared.model)
-            .is_resyncing()
-            .then(|| tokio::time::Instant::now() + self.cfg.resync_window);
+        let resyncing = lock(&self.shared.model).is_resyncing();
+        if resyncing {
+            self.refresh_agent(client);
+        }
+        let mut resync_at = resyncing.then(|| tokio::time::Instant::now() + self.cfg.resync_window);
         // A session on the other side, opened for a maintenance handover.
         let mut handover: Option<(Client, Events, Side)> = None;
         loop {
