@@ -496,11 +496,7 @@ impl Command {
         for (what, value) in &params {
             check(name, what, value)?;
         }
-        let body = params
-            .iter()
-            .map(|(_, v)| *v)
-            .collect::<Vec<_>>()
-            .join(",");
+        let body = params.iter().map(|(_, v)| *v).collect::<Vec<_>>().join(",");
         Ok(Request {
             jms_type: format!("{name}#{key}"),
             body,
@@ -595,9 +591,7 @@ impl Command {
             "zoompauserecording" => ZoomPauseRecording,
             "zoomresumerecording" => ZoomResumeRecording,
             "getqueuelist" => GetQueueList,
-            "silentmonitor" => SilentMonitor {
-                extension: at(0)?,
-            },
+            "silentmonitor" => SilentMonitor { extension: at(0)? },
             "endsilentmonitor" => EndSilentMonitor { dialog_id: at(0)? },
             "dropparticipant" => DropParticipant {
                 extension: at(0)?,
@@ -705,12 +699,18 @@ mod tests {
             let e = Command::MakeCall { number: bad.into() }
                 .encode("1001")
                 .expect_err("refused");
-            assert!(matches!(e, CommandError::Separator { what: "number", .. }), "{e}");
+            assert!(
+                matches!(e, CommandError::Separator { what: "number", .. }),
+                "{e}"
+            );
             assert!(e.to_string().contains("must not contain"));
         }
         assert!(matches!(
             Command::GetState.encode("10#01"),
-            Err(CommandError::Separator { what: "agent ID", .. })
+            Err(CommandError::Separator {
+                what: "agent ID",
+                ..
+            })
         ));
         assert!(matches!(
             Command::Hello.encode(""),

@@ -119,10 +119,21 @@ impl ErrorCode {
     pub fn origin(&self) -> Origin {
         use ErrorCode::*;
         match self {
-            Down | LicensesExceeded | MissingExtension | MissingNumber | MissingPassword
-            | MissingReasonCode | NoDialogId | NotReachable | PleaseRetry
-            | SubscriptionFailed | UnableToSubscribeToFinesse | WrongExtension
-            | SessionInvalidated | FinesseUnavailable | GenericError => Origin::Gc,
+            Down
+            | LicensesExceeded
+            | MissingExtension
+            | MissingNumber
+            | MissingPassword
+            | MissingReasonCode
+            | NoDialogId
+            | NotReachable
+            | PleaseRetry
+            | SubscriptionFailed
+            | UnableToSubscribeToFinesse
+            | WrongExtension
+            | SessionInvalidated
+            | FinesseUnavailable
+            | GenericError => Origin::Gc,
             Other(_) => Origin::Unknown,
             _ => Origin::Finesse,
         }
@@ -132,12 +143,21 @@ impl ErrorCode {
     pub fn behaviour(&self) -> Behaviour {
         use ErrorCode::*;
         match self {
-            CfInvalidCalledDevice | CfInvalidCallingDevice | CfInvalidConnectionIdForActiveCall
-            | CfInvalidConsultType | CfAgentAccountLockedOut | GeneralError | GenericError
-            | CfGenericOperation | BadDestination | Down | NotReachable | PleaseRetry => {
-                Behaviour::ShowAndContinue
-            }
-            CfInvalidCstaDeviceIdentifier | CfInvalidLogonDeviceSpecified | MissingExtension
+            CfInvalidCalledDevice
+            | CfInvalidCallingDevice
+            | CfInvalidConnectionIdForActiveCall
+            | CfInvalidConsultType
+            | CfAgentAccountLockedOut
+            | GeneralError
+            | GenericError
+            | CfGenericOperation
+            | BadDestination
+            | Down
+            | NotReachable
+            | PleaseRetry => Behaviour::ShowAndContinue,
+            CfInvalidCstaDeviceIdentifier
+            | CfInvalidLogonDeviceSpecified
+            | MissingExtension
             | WrongExtension => Behaviour::AskForExtension,
             CfInvalidPasswordSpecified | SubscriptionFailed | UnableToSubscribeToFinesse => {
                 Behaviour::AskForCredentials
@@ -148,10 +168,12 @@ impl ErrorCode {
             NoDialogId => Behaviour::RefreshDialogs,
             SessionInvalidated => Behaviour::LoginAgain,
             FinesseUnavailable => Behaviour::WaitForReconnect,
-            CfResourceBusy | CfGenericUnspecifiedRejection | CfInvalidObjectState
-            | CfGenericSystemResourceAvailability | ECtiInvalidCallid | Other(_) => {
-                Behaviour::NotStated
-            }
+            CfResourceBusy
+            | CfGenericUnspecifiedRejection
+            | CfInvalidObjectState
+            | CfGenericSystemResourceAvailability
+            | ECtiInvalidCallid
+            | Other(_) => Behaviour::NotStated,
         }
     }
 
@@ -250,14 +272,19 @@ mod tests {
             Behaviour::AskForExtension
         );
         assert_eq!(
-            serde_json::to_string(&ErrorCode::MissingNumber).ok().as_deref(),
+            serde_json::to_string(&ErrorCode::MissingNumber)
+                .ok()
+                .as_deref(),
             Some("\"MISSING_NUMBER\"")
         );
     }
 
     #[test]
     fn user_messages() {
-        assert_eq!(user_message("State#RE_LOGIN"), Some("Reconnecting, please wait"));
+        assert_eq!(
+            user_message("State#RE_LOGIN"),
+            Some("Reconnecting, please wait")
+        );
         assert_eq!(
             user_message("Error#CF_RESOURCE_BUSY"),
             Some("the extension is already in use")

@@ -146,7 +146,10 @@ open_enum! {
 impl CallState {
     /// `DROP`, `DROPPED` and `DELETED` all mean "call ended" (ambiguity A4).
     pub fn is_ended(&self) -> bool {
-        matches!(self, CallState::Drop | CallState::Dropped | CallState::Deleted)
+        matches!(
+            self,
+            CallState::Drop | CallState::Dropped | CallState::Deleted
+        )
     }
 }
 
@@ -664,9 +667,9 @@ impl Event {
 
     /// The event as a JSON value (`{"event": ..., "format": ..., ...}`).
     pub fn to_json(&self) -> Json {
-        serde_json::to_value(self).unwrap_or_else(|e| {
-            serde_json::json!({"event": "Unknown", "fields": [], "error": e.to_string()})
-        })
+        serde_json::to_value(self).unwrap_or_else(
+            |e| serde_json::json!({"event": "Unknown", "fields": [], "error": e.to_string()}),
+        )
     }
 }
 
@@ -708,11 +711,9 @@ pub fn parse(body: &str, jms_type: Option<&str>) -> Result<Vec<Event>, EventErro
     }
     let jms_type = jms_type.filter(|t| !t.is_empty()).map(str::to_owned);
     let looks_json = trimmed.starts_with('{')
-        || (trimmed.starts_with('[')
-            && trimmed[1..].trim_start().starts_with(['{', ']']));
+        || (trimmed.starts_with('[') && trimmed[1..].trim_start().starts_with(['{', ']']));
     if looks_json {
-        let v: Json =
-            serde_json::from_str(trimmed).map_err(|e| EventError::Json(e.to_string()))?;
+        let v: Json = serde_json::from_str(trimmed).map_err(|e| EventError::Json(e.to_string()))?;
         let objects = match v {
             Json::Object(o) => vec![o],
             Json::Array(items) => items
@@ -767,11 +768,18 @@ const AGENT_EVENTS: &[&str] = &[
 ];
 
 fn opt(fields: &[String], i: usize) -> Option<String> {
-    fields.get(i).map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned)
+    fields
+        .get(i)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 fn rest(fields: &[String], from: usize) -> Vec<String> {
-    fields.get(from..).map(<[String]>::to_vec).unwrap_or_default()
+    fields
+        .get(from..)
+        .map(<[String]>::to_vec)
+        .unwrap_or_default()
 }
 
 fn list(s: &str) -> Vec<String> {
@@ -1187,7 +1195,9 @@ fn agent_event(
                 ani,
                 call_variables,
                 dialog_id: f.get(4).and_then(|s| prefixed(s, "DialogID:")),
-                call_type: jms_type.filter(|_| name != "NewInboundCall").map(str::to_owned),
+                call_type: jms_type
+                    .filter(|_| name != "NewInboundCall")
+                    .map(str::to_owned),
                 ..Call::default()
             };
             let extra = rest(f, 5);
@@ -1661,11 +1671,17 @@ mod tests {
         }
         assert!(matches!(
             one("1001#State#RE_LOGIN"),
-            EventKind::State { state: AgentState::ReLogin, .. }
+            EventKind::State {
+                state: AgentState::ReLogin,
+                ..
+            }
         ));
         assert!(matches!(
             one("1001#LOGOUT"),
-            EventKind::State { state: AgentState::Logout, .. }
+            EventKind::State {
+                state: AgentState::Logout,
+                ..
+            }
         ));
         match one("1001#State#ON_BREAK#Al") {
             EventKind::State { state, .. } => {
@@ -1679,22 +1695,34 @@ mod tests {
     fn system_destination_and_case() {
         assert!(matches!(
             one("System#IN_SERVICE"),
-            EventKind::System { status: SystemStatus::InService, .. }
+            EventKind::System {
+                status: SystemStatus::InService,
+                ..
+            }
         ));
         assert!(matches!(
             one("SYSTEM#OUT_OF_SERVICE\n"),
-            EventKind::System { status: SystemStatus::OutOfService, .. }
+            EventKind::System {
+                status: SystemStatus::OutOfService,
+                ..
+            }
         ));
         assert!(matches!(
             one("System#NOT_REACHABLE"),
-            EventKind::System { status: SystemStatus::NotReachable, .. }
+            EventKind::System {
+                status: SystemStatus::NotReachable,
+                ..
+            }
         ));
         match one("DESTINATION#crm-7#RECONNECT") {
             EventKind::Destination {
                 destination,
                 action,
                 ..
-            } => assert_eq!((destination.as_str(), action.as_str()), ("crm-7", "RECONNECT")),
+            } => assert_eq!(
+                (destination.as_str(), action.as_str()),
+                ("crm-7", "RECONNECT")
+            ),
             other => panic!("{other:?}"),
         }
         // An agent called "System" still gets agent events.
@@ -1768,7 +1796,9 @@ mod tests {
 
     #[test]
     fn new_calls_old_and_new_ani() {
-        match one("1001#NewInboundCall#5551234#5551234|callVariable1=a|callVariable2=b>#DialogID:77") {
+        match one(
+            "1001#NewInboundCall#5551234#5551234|callVariable1=a|callVariable2=b>#DialogID:77",
+        ) {
             EventKind::NewInboundCall { call, .. } => {
                 assert_eq!(call.ani.as_deref(), Some("5551234"));
                 assert_eq!(call.call_variables.get("callVariable2"), Some("b"));
@@ -1861,7 +1891,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match one("9#TeamUsersList#FirstName:Al,LastName:S,Extension:4012,LoginID:1001,State:READY") {
+        match one("9#TeamUsersList#FirstName:Al,LastName:S,Extension:4012,LoginID:1001,State:READY")
+        {
             EventKind::Agents { users, .. } => {
                 assert_eq!(users[0].get("firstName"), Some("Al"));
                 assert_eq!(users[0].get("loginID"), Some("1001"));
@@ -1940,7 +1971,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(one("TeamPhoneBooks#name:T,type:TEAM,id:3"), EventKind::Phonebooks { team: true, .. }));
+        assert!(matches!(
+            one("TeamPhoneBooks#name:T,type:TEAM,id:3"),
+            EventKind::Phonebooks { team: true, .. }
+        ));
         match one("PhonebookContacts#description:d,firstName:A,lastName:B,phoneNumber:555,id:9") {
             EventKind::PhonebookContacts { contacts, .. } => {
                 assert_eq!(contacts[0].get("phoneNumber"), Some("555"))
@@ -1964,17 +1998,29 @@ mod tests {
     fn json_events_from_the_data_sheet() {
         assert!(matches!(
             one(r#"{"type":"System","status":"IN_SERVICE"}"#),
-            EventKind::System { status: SystemStatus::InService, .. }
+            EventKind::System {
+                status: SystemStatus::InService,
+                ..
+            }
         ));
-        match one(r#"{"type":"State","agentId":"1001","state":"NOT_READY","reasonCode":"12","stateChangeTimeString":"","pendingState":"","stateChangeTime":"2024-01-02 10:11:12","newKey":5}"#) {
-            EventKind::State { state, reason_code, extra, .. } => {
+        match one(
+            r#"{"type":"State","agentId":"1001","state":"NOT_READY","reasonCode":"12","stateChangeTimeString":"","pendingState":"","stateChangeTime":"2024-01-02 10:11:12","newKey":5}"#,
+        ) {
+            EventKind::State {
+                state,
+                reason_code,
+                extra,
+                ..
+            } => {
                 assert_eq!(state, AgentState::NotReady);
                 assert_eq!(reason_code.as_deref(), Some("12"));
                 assert_eq!(extra, vec!["newKey=5"]);
             }
             other => panic!("{other:?}"),
         }
-        match one(r#"{"type":"InboundCall","dialogId":"16871253","state":"ACTIVE","startTime":"2024-01-02 10:11:12","prevDialogId":null,"fromAddress":"5551234","callVariables":[{"callVariable1":"a"},{"ani":"5551234"}],"participants":[{"mediaAddress":"4012","state":"ACTIVE","addressType":"AGENT_DEVICE"}],"agentId":"1001"}"#) {
+        match one(
+            r#"{"type":"InboundCall","dialogId":"16871253","state":"ACTIVE","startTime":"2024-01-02 10:11:12","prevDialogId":null,"fromAddress":"5551234","callVariables":[{"callVariable1":"a"},{"ani":"5551234"}],"participants":[{"mediaAddress":"4012","state":"ACTIVE","addressType":"AGENT_DEVICE"}],"agentId":"1001"}"#,
+        ) {
             EventKind::InboundCall { call, .. } => {
                 assert_eq!(call.dialog_id.as_deref(), Some("16871253"));
                 assert_eq!(call.ani.as_deref(), Some("5551234"));
@@ -1983,27 +2029,37 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match one(r#"{"type":"ConsultCall","state":"INITIATED","assDialogId":"88","fromAddress":"4012","toAddress":"4013","agentId":"1001"}"#) {
+        match one(
+            r#"{"type":"ConsultCall","state":"INITIATED","assDialogId":"88","fromAddress":"4012","toAddress":"4013","agentId":"1001"}"#,
+        ) {
             EventKind::ConsultCall { call, .. } => {
                 assert_eq!(call.dialog_id.as_deref(), Some("88"));
                 assert_eq!(call.to_address.as_deref(), Some("4013"));
             }
             other => panic!("{other:?}"),
         }
-        match one(r#"{"type":"ReasonCodes","category":"WrapUp","reasonCodes":[{"1":"Complaint"},{"2":"Inquiry New"}],"agentId":"1001"}"#) {
+        match one(
+            r#"{"type":"ReasonCodes","category":"WrapUp","reasonCodes":[{"1":"Complaint"},{"2":"Inquiry New"}],"agentId":"1001"}"#,
+        ) {
             EventKind::ReasonCodes { codes, .. } => assert_eq!(codes[1].label, "Inquiry New"),
             other => panic!("{other:?}"),
         }
         match one(r#"[{"type":"Phonebooks","phonebooks":[{"name":"G","id":1}]}]"#) {
-            EventKind::Phonebooks { phonebooks, .. } => assert_eq!(phonebooks[0].get("id"), Some("1")),
+            EventKind::Phonebooks { phonebooks, .. } => {
+                assert_eq!(phonebooks[0].get("id"), Some("1"))
+            }
             other => panic!("{other:?}"),
         }
-        match one(r#"[{"type":"Agents","users":[{"firstName":"A","lastName":"B","extension":"4012"}]}]"#) {
+        match one(
+            r#"[{"type":"Agents","users":[{"firstName":"A","lastName":"B","extension":"4012"}]}]"#,
+        ) {
             EventKind::Agents { users, .. } => assert_eq!(users[0].get("extension"), Some("4012")),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            one(r#"{"type":"NewOutboundPreviewCall","dialogId":"5","fromAddress":"x","callVariables":[],"calltype":"calltype","agentId":"1"}"#),
+            one(
+                r#"{"type":"NewOutboundPreviewCall","dialogId":"5","fromAddress":"x","callVariables":[],"calltype":"calltype","agentId":"1"}"#
+            ),
             EventKind::NewOutboundCall { preview: true, .. }
         ));
         assert!(matches!(
@@ -2016,19 +2072,25 @@ mod tests {
     fn bad_input_is_a_typed_error() {
         assert_eq!(parse("  ", None), Err(EventError::Empty));
         assert!(matches!(parse("{oops", None), Err(EventError::Json(_))));
-        assert!(matches!(parse("[1,2]", None), Ok(ref v) if matches!(v[0].kind, EventKind::Unknown { .. })));
+        assert!(
+            matches!(parse("[1,2]", None), Ok(ref v) if matches!(v[0].kind, EventKind::Unknown { .. }))
+        );
         assert!(matches!(parse("[{}, 3]", None), Err(EventError::Json(_))));
         assert_eq!(parse_bytes(b"\xff", None), Err(EventError::NotUtf8));
         assert!(matches!(
             parse("1001#ReasonCodes#x", None),
-            Err(EventError::Malformed { event: "ReasonCodes", .. })
+            Err(EventError::Malformed {
+                event: "ReasonCodes",
+                ..
+            })
         ));
         assert!(matches!(one("hello world"), EventKind::Unknown { .. }));
     }
 
     #[test]
     fn json_rendering_is_flat_and_tagged() {
-        let ev = &parse("1001#InboundCall#ACTIVE#DialogID:77#555#a=1#t#Al", None).expect("parse")[0];
+        let ev =
+            &parse("1001#InboundCall#ACTIVE#DialogID:77#555#a=1#t#Al", None).expect("parse")[0];
         let j = ev.to_json();
         assert_eq!(j["event"], "InboundCall");
         assert_eq!(j["format"], "text");

@@ -8,7 +8,10 @@
 //! * [`transport`] — the broker transport trait and its STOMP implementation.
 //! * [`client`] — the tokio client: transport + session, reconnection and failover.
 
+pub mod client;
 pub mod command;
 pub mod errors;
 pub mod event;
+pub mod session;
 pub mod stomp;
+pub mod transport;

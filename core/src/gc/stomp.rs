@@ -152,9 +152,7 @@ fn unescape(s: &str) -> Result<String, StompError> {
 /// header (ActiveMQ turns a SEND without it into a JMS TextMessage). A body with NUL and
 /// no `content-length` is refused.
 pub fn encode(frame: &Frame) -> Result<Vec<u8>, StompError> {
-    if frame.command.is_empty()
-        || !frame.command.bytes().all(|b| b.is_ascii_uppercase())
-    {
+    if frame.command.is_empty() || !frame.command.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(StompError::BadCommand(frame.command.clone()));
     }
     if frame.get("content-length").is_none() && frame.body.contains(&0) {
@@ -284,7 +282,9 @@ impl FrameDecoder {
         let head = std::str::from_utf8(&self.buf[..head_len]).map_err(|_| StompError::NotUtf8)?;
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let command = lines.next().unwrap_or_default();
-        if command.is_empty() || command.len() > 32 || !command.bytes().all(|b| b.is_ascii_uppercase())
+        if command.is_empty()
+            || command.len() > 32
+            || !command.bytes().all(|b| b.is_ascii_uppercase())
         {
             return Err(StompError::BadCommand(command.chars().take(40).collect()));
         }
@@ -480,10 +480,22 @@ mod tests {
             }
         };
         assert!(matches!(run(b"send\n\n\0"), Err(StompError::BadCommand(_))));
-        assert!(matches!(run(b"SEND\nnocolon\n\n\0"), Err(StompError::BadHeader(_))));
-        assert!(matches!(run(b"SEND\na:\\x\n\n\0"), Err(StompError::BadEscape(_))));
-        assert!(matches!(run(b"SEND\na:\\\n\n\0"), Err(StompError::BadEscape(_))));
-        assert!(matches!(run(b"SEND\na:\xff\n\n\0"), Err(StompError::NotUtf8)));
+        assert!(matches!(
+            run(b"SEND\nnocolon\n\n\0"),
+            Err(StompError::BadHeader(_))
+        ));
+        assert!(matches!(
+            run(b"SEND\na:\\x\n\n\0"),
+            Err(StompError::BadEscape(_))
+        ));
+        assert!(matches!(
+            run(b"SEND\na:\\\n\n\0"),
+            Err(StompError::BadEscape(_))
+        ));
+        assert!(matches!(
+            run(b"SEND\na:\xff\n\n\0"),
+            Err(StompError::NotUtf8)
+        ));
         assert_eq!(run(&[b'A'; 100]), Err(StompError::HeadersTooLong(64)));
         assert_eq!(
             run(b"SEND\na:1\nb:2\nc:3\n\n\0"),
