@@ -506,8 +506,12 @@ class CtiSession extends EventEmitter {
   }
 }
 
+/** The Generic Connector (GC) client and simulator: see gc.js. */
+const gc = require('./gc.js')({ native, call, callAsync, CceError });
+
 module.exports = {
   CceError,
+  gc,
   CtiSession,
   Simulator,
   StreamDecoder,
