@@ -40,6 +40,7 @@ help:
 
 demo:
 	$(CARGO) run -q -p cce --example demo
+	$(CARGO) run -q -p cce --example gc_demo
 
 build:
 	$(CARGO) build -p cce -p cce-ffi
@@ -118,6 +119,7 @@ test-rust:
 	$(CARGO) test -p cce -p cce-ffi
 	$(CARGO) run -q -p cce --example agent_session >/dev/null
 	$(CARGO) run -q -p cce --example demo >/dev/null
+	$(CARGO) run -q -p cce --example gc_demo >/dev/null
 
 test-c: deps-cc
 	$(CARGO) build -p cce-ffi

@@ -191,7 +191,7 @@ pub struct LinkSender {
 }
 
 impl LinkSender {
-    /// Builds a sender from a command channel (for transports other than STOMP).
+    /// Builds a sender over a link task's command channel.
     fn new(tx: mpsc::UnboundedSender<LinkCmd>, receipt_timeout: Duration, addr: String) -> Self {
         LinkSender {
             tx,
