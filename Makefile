@@ -177,7 +177,9 @@ test-gc-suites:
 	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
 	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/cce-*.whl
 	cd $(BUILD) && CCE_REQUIRE_BROKER=1 $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests/test_gc.py
+	$(VENV)/bin/python examples/python/gc_agent.py >/dev/null
 	cd bindings/node && npm run --silent build && CCE_REQUIRE_BROKER=1 node --test test/gc.test.mjs
+	node examples/node/gc_agent.mjs >/dev/null
 	@echo "test-gc: GC suites passed against ActiveMQ $${CCE_STOMP_ADDR}"
 
 test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-gc test-fuzz
