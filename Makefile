@@ -26,7 +26,8 @@ CXXFLAGS   := -Wall -Wextra -Werror -std=c++17 -I$(ROOT)/include
 export CARGO_TERM_COLOR := never
 
 .PHONY: help demo test build deps deps-cc deps-python deps-node gen gen-check header header-check \
-        fmt-check clippy test-rust test-c test-python test-node test-fuzz fuzz bench
+        fmt-check clippy test-rust test-c test-python test-node test-fuzz fuzz bench \
+        test-gc test-gc-suites
 
 help:
 	@echo "make demo   - run the agent/call demo on the embedded CTI simulator"
@@ -35,9 +36,11 @@ help:
 	@echo "make header - regenerate include/cce.h with cbindgen"
 	@echo "make fuzz   - run every fuzz target for 10 minutes (make test runs 30 s each)"
 	@echo "make bench  - criterion benchmarks of the codec (see docs/PERFORMANCE.md)"
+	@echo "make test-gc - Generic Connector suites against a throw-away ActiveMQ broker"
 
 demo:
 	$(CARGO) run -q -p cce --example demo
+	$(CARGO) run -q -p cce --example gc_demo
 
 build:
 	$(CARGO) build -p cce -p cce-ffi
@@ -116,12 +119,15 @@ test-rust:
 	$(CARGO) test -p cce -p cce-ffi
 	$(CARGO) run -q -p cce --example agent_session >/dev/null
 	$(CARGO) run -q -p cce --example demo >/dev/null
+	$(CARGO) run -q -p cce --example gc_demo >/dev/null
 
 test-c: deps-cc
 	$(CARGO) build -p cce-ffi
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_abi.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_abi
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_abi
+	cc $(CFLAGS) ffi/tests/test_gc.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_gc
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_gc
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
 	c++ $(CXXFLAGS) examples/cpp/siebel_poll.cpp -L$(LIBDIR) -lcce -o $(BUILD)/siebel_poll
@@ -153,5 +159,28 @@ bench:
 	$(CARGO) bench -p cce --bench codec
 	$(PYTHON) core/benches/summary.py
 
-test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-fuzz
+# Generic Connector: every GC suite against a real Apache ActiveMQ broker, which
+# scripts/activemq.sh installs if missing (Debian package `activemq`), starts on a free
+# loopback STOMP port and stops at the end. Nothing is skipped here: CCE_REQUIRE_BROKER
+# turns a missing broker into a failure.
+test-gc: deps-cc deps-python deps-node
+	bash scripts/activemq.sh run $(MAKE) -s test-gc-suites
+
+test-gc-suites:
+	@test -n "$${CCE_STOMP_ADDR:-}" || { echo "test-gc-suites: run it through 'make test-gc'"; exit 1; }
+	CCE_REQUIRE_BROKER=1 $(CARGO) test -p cce --test gc_flow --test gc_activemq --test gc_activemq_restart
+	$(CARGO) build -p cce-ffi
+	@mkdir -p $(BUILD)
+	cc $(CFLAGS) ffi/tests/test_gc.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_gc
+	CCE_REQUIRE_BROKER=1 LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_gc
+	rm -rf $(TARGET)/wheels
+	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/cce-*.whl
+	cd $(BUILD) && CCE_REQUIRE_BROKER=1 $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests/test_gc.py
+	$(VENV)/bin/python examples/python/gc_agent.py >/dev/null
+	cd bindings/node && npm run --silent build && CCE_REQUIRE_BROKER=1 node --test test/gc.test.mjs
+	node examples/node/gc_agent.mjs >/dev/null
+	@echo "test-gc: GC suites passed against ActiveMQ $${CCE_STOMP_ADDR}"
+
+test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-gc test-fuzz
 	@echo "make test: all suites passed"

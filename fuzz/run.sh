@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the CTI codec for a while; see docs/FUZZING.md.
+# Runs every fuzz target (CTI codec, GC parsers) for a while; see docs/FUZZING.md.
 #
 #   bash fuzz/run.sh [seconds]        # default 30 s per target
 #
@@ -29,8 +29,8 @@ work=$root/build/fuzz
 cargo=${CARGO:-cargo}
 cargo_fuzz_version=0.13.2
 sanitizer=${FUZZ_SANITIZER:-none}
-targets=(frame_splitter decode json)
-declare -A max_len=([frame_splitter]=32768 [decode]=13000 [json]=16384)
+targets=(frame_splitter decode json gc)
+declare -A max_len=([frame_splitter]=32768 [decode]=13000 [json]=16384 [gc]=16384)
 
 # --- cargo-fuzz -----------------------------------------------------------
 if ! "$tools/bin/cargo-fuzz" --version 2>/dev/null | grep -qx "cargo-fuzz $cargo_fuzz_version"; then

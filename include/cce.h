@@ -27,6 +27,9 @@
  *    {"MessageType":30,"MessageName":"AGENT_STATE_EVENT","AgentState":3,
  *     "AgentState_name":"AGENT_STATE_AVAILABLE",...}. When sending, enum fields
  *    accept numbers or constant names, and InvokeID is assigned if absent.
+ *  - gc_* (Generic Connector over an ActiveMQ STOMP broker) follow the same
+ *    conventions; commands and events are JSON ({"command":...}/{"event":...}),
+ *    the callback thread is "cce-gc-events". See docs/gc.md.
  *  - No Rust panic crosses this boundary; one is reported as CCE_ERR_PANIC.
  */
 
@@ -81,9 +84,19 @@ typedef struct cce_stream cce_stream;
 // An open CTI session (opaque).
 typedef struct cti_session cti_session;
 
+// An open GC client session (opaque).
+typedef struct gc_session gc_session;
+
+// A running GC simulator (opaque).
+typedef struct gc_sim gc_sim;
+
 // Event callback: `msg_type` is the MessageType (0 for library events such as
 // `SESSION_CLOSED`), `json` the event rendered as JSON, valid only during the call.
 typedef void (*cti_event_cb)(void *user_data, uint32_t msg_type, const char *json);
+
+// GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
+// during the call. The last call of a session carries `{"event":"Closed"}`.
+typedef void (*gc_event_cb)(void *user_data, const char *json);
 
 #ifdef __cplusplus
 extern "C" {
@@ -274,6 +287,102 @@ cce_status cti_poll_event(const cti_session *session,
 // handle. A second call returns `CCE_ERR_INVALID_HANDLE`. Calling it from the session's
 // own callback returns `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
 cce_status cti_close(cti_session *session);
+
+// Opens a GC client session: connects to the first reachable broker of the list,
+// subscribes to the destination topic and sends `Hello`. Reconnection (with backoff)
+// and failover to the next GC/broker pair then happen in the background.
+//
+// `config_json` keys: `brokers` ("host:port" or a list, local site first; required),
+// `destination` (default `<host>-<pid>`), `request_queue` (default "Connector1"),
+// `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
+// `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
+// `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
+// `properties`.
+//
+// Events: with a `callback`, libcce calls it on one library-owned thread per session,
+// in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
+// callback may call `gc_send`, but not `gc_close` on its own session
+// (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with [`gc_poll_event`].
+// No reachable broker gives `CCE_ERR_IO` (or `CCE_ERR_TIMEOUT`, `CCE_ERR_REFUSED`).
+//
+// # Safety
+// `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
+// until `gc_close` returns.
+cce_status gc_open(const char *config_json,
+                   gc_event_cb callback,
+                   void *user_data,
+                   gc_session **out);
+
+// Sends a command given as JSON, e.g.
+// `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
+// returns once the broker has it (GC's answers arrive as events). A parameter
+// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
+// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+//
+// # Safety
+// `command_json` must be NUL-terminated.
+cce_status gc_send(const gc_session *session, const char *command_json);
+
+// Pull mode (sessions opened without a callback): waits up to `timeout_ms` for the
+// next event. `CCE_ERR_TIMEOUT` when none came, `CCE_ERR_CLOSED` after
+// `{"event":"Closed"}` was taken. Free `*json_out` with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **json_out);
+
+// The session's link and GC status as JSON: `{"broker": "host:port" or null,
+// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+// Free `*json_out` with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status gc_state(const gc_session *session, char **json_out);
+
+// Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
+// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+// session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
+cce_status gc_close(gc_session *session);
+
+// Encodes a command given as JSON to its wire form without sending it: the JMSType
+// (e.g. "Login#1001") and the body (e.g. "pw,4012"). Free both with
+// [`cce_string_free`]. For `Hello`/`Beat`, `agent_id` is the client destination.
+//
+// # Safety
+// `command_json` must be NUL-terminated; the out pointers writable.
+cce_status gc_encode_command(const char *command_json, char **jms_type_out, char **body_out);
+
+// Parses one GC message body (`len` bytes; text `#` format or JSON, detected per
+// message) with its JMSType (NULL when unset) into a JSON array of events. Free
+// `*json_out` with [`cce_string_free`]. Bad input gives `CCE_ERR_CODEC`.
+//
+// # Safety
+// `body` must point to `len` readable bytes; `jms_type` NULL or NUL-terminated;
+// `json_out` writable.
+cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type, char **json_out);
+
+// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
+// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
+//
+// # Safety
+// `config_json` must be NUL-terminated; `out` writable.
+cce_status gc_sim_start(const char *config_json, gc_sim **out);
+
+// Controls the simulator with a JSON action, e.g.
+// `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
+// ID), `send_error`, `fail_next`, `forget_agent`, `reconnect_next`,
+// `invalidate_session`, `destination_reconnect`, `set_in_service`,
+// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`. `*result_out`
+// (may be NULL) gets the JSON result; free it with [`cce_string_free`].
+//
+// # Safety
+// `action_json` must be NUL-terminated; `result_out` NULL or writable.
+cce_status gc_sim_control(const gc_sim *sim, const char *action_json, char **result_out);
+
+// Stops the simulator and frees the handle. A second call gives
+// `CCE_ERR_INVALID_HANDLE`.
+cce_status gc_sim_stop(gc_sim *sim);
 
 // Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
 // defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,

@@ -333,3 +333,97 @@ export declare class StreamDecoder {
    */
   feed(bytes: Uint8Array | number[]): CtiEvent[];
 }
+
+// ---------------------------------------------------------------------------
+// Generic Connector (GC) over ActiveMQ: `require('libcce').gc`.
+
+/** GC client configuration (camelCase or snake_case keys). */
+export interface GcConfig {
+  /** "host:port" or a list, local site first. */
+  brokers: string | string[];
+  /** Client destination (event topic); default `<host>-<pid>`. */
+  destination?: string;
+  /** GC request queue (default "Connector1"). */
+  requestQueue?: string;
+  brokerLogin?: string;
+  brokerPasscode?: string;
+  helloKey?: string;
+  heartbeatMs?: number;
+  heartbeatMisses?: number;
+  useBeat?: boolean;
+  reloginAttempts?: number;
+  connectTimeoutMs?: number;
+  receiptTimeoutMs?: number;
+  stompHeartbeatMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  /** Extra JMS string properties on every request. */
+  properties?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/**
+ * A GC event (`event`: "State", "InboundCall", "Error", ...) or a library event
+ * ("Connected", "Disconnected", "Notice", "BadMessage", "Closed"); see docs/gc.md.
+ */
+export interface GcEvent {
+  event: string;
+  agent_id?: string;
+  format?: 'text' | 'json';
+  [key: string]: unknown;
+}
+
+/** A GC command: `{command: "Login", agent_id: "1001", password, extension}`. */
+export interface GcCommand {
+  command: string;
+  agent_id?: string;
+  [key: string]: unknown;
+}
+
+export declare class GcSession {
+  private constructor();
+  /** Connects; resolves once a broker link is up. */
+  static open(config: GcConfig): Promise<GcSession>;
+  /** Link and GC status. */
+  readonly state: { broker: string | null; gc: string };
+  readonly isClosed: boolean;
+  readonly closed: Promise<GcEvent>;
+  /** Sends a command; resolves once the broker has it. */
+  send(command: string, agentId?: string, params?: Record<string, unknown>): Promise<void>;
+  send(command: GcCommand): Promise<void>;
+  /** Connect + Login. */
+  login(agentId: string, password: string, extension: string): Promise<void>;
+  /** The first matching event from now on; rejects with code Timeout. */
+  waitFor(
+    match: string | ((ev: GcEvent) => boolean),
+    options?: { agentId?: string; timeoutMs?: number; [field: string]: unknown },
+  ): Promise<GcEvent>;
+  /** Closes the broker link; resolves to {event: "Closed"}. */
+  close(): Promise<GcEvent>;
+  on(event: 'event' | 'closed', listener: (ev: GcEvent) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  off(event: 'event' | 'closed', listener: (ev: GcEvent) => void): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export declare class GcSimulator {
+  private constructor();
+  /** Starts a simulator on `config.broker`. */
+  static start(config: { broker: string; requestQueue?: string; format?: 'json' | 'text'; [key: string]: unknown }): Promise<GcSimulator>;
+  /** Performs a control action and returns its result. */
+  control(action: string, params?: Record<string, unknown>): unknown;
+  /** Rings an inbound call; returns the dialog ID. */
+  injectCall(agentId: string, from: string, callVariables?: Record<string, string>): string;
+  /** The agent's state as the simulated GC sees it. */
+  agentState(agentId: string): string | null;
+  stop(): Promise<void>;
+}
+
+export declare const gc: {
+  GcSession: typeof GcSession;
+  GcSimulator: typeof GcSimulator;
+  /** The wire form [jmsType, body] of a command. */
+  encodeCommand(command: GcCommand): [string, string];
+  /** Parses one GC message body into events. */
+  parseEvent(body: Buffer | string, jmsType?: string | null): GcEvent[];
+};

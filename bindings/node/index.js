@@ -554,9 +554,12 @@ for (const [method, r] of HELPER_BY_CAMEL) {
     configurable: true,
   });
 }
+/** The Generic Connector (GC) client and simulator: see gc.js. */
+const gc = require('./gc.js')({ native, call, callAsync, CceError });
 
 module.exports = {
   CceError,
+  gc,
   CtiSession,
   REQUESTS,
   Simulator,

@@ -22,7 +22,12 @@ use crate::cti::spec;
 use crate::runtime::runtime;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
 
+mod gc;
 mod sim;
+pub use gc::{
+    command_from_json, default_destination, gc_config_from_json, gc_encode_command, gc_parse_event,
+    GcEventOut, GcSession, GcSim,
+};
 pub use sim::CtiSim;
 
 /// What went wrong, as the bindings classify it.

@@ -1,0 +1,429 @@
+//! The Generic Connector client and simulator behind a blocking JSON API
+//! (shared by the C ABI, Python and Node bindings).
+//!
+//! Commands are JSON objects tagged by `command` with an `agent_id`
+//! (`{"command":"Login","agent_id":"1001","password":"x","extension":"4012"}`; see
+//! [`crate::gc::command::Command`]). Events are JSON objects tagged by `event`
+//! (see [`crate::gc::event::EventKind`] and [`crate::gc::client::ClientEvent`]); the
+//! last one of a session is `{"event":"Closed"}`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use std::sync::Mutex;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::{rt, Error, ErrorKind};
+use crate::gc::client::{ClientConfig, ClientError, ClientEvent, GcClient, GcEvents};
+use crate::gc::command::{Command, CommandError};
+use crate::gc::event::EventError;
+use crate::gc::transport::TransportError;
+use crate::sim::gc::{GcSimConfig, GcSimError, GcSimulator};
+
+impl From<CommandError> for Error {
+    fn from(e: CommandError) -> Self {
+        Error::new(ErrorKind::InvalidArgument, e.to_string())
+    }
+}
+
+impl From<EventError> for Error {
+    fn from(e: EventError) -> Self {
+        Error::new(ErrorKind::Codec, e.to_string())
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(e: TransportError) -> Self {
+        let kind = match &e {
+            TransportError::Io { .. } => ErrorKind::Io,
+            TransportError::Timeout { .. } => ErrorKind::Timeout,
+            TransportError::Broker { .. } => ErrorKind::Refused,
+            TransportError::Protocol { .. } => ErrorKind::Protocol,
+            TransportError::Closed => ErrorKind::Closed,
+        };
+        Error::new(kind, e.to_string())
+    }
+}
+
+impl From<ClientError> for Error {
+    fn from(e: ClientError) -> Self {
+        match e {
+            // Not connected is an I/O condition: the broker link is down.
+            ClientError::NotConnected(_) => Error::new(ErrorKind::Disconnected, e.to_string()),
+            ClientError::Command(c) => c.into(),
+            ClientError::Config(_) => Error::new(ErrorKind::InvalidArgument, e.to_string()),
+            ClientError::Transport(t) => t.into(),
+            ClientError::Closed => Error::new(ErrorKind::Closed, e.to_string()),
+        }
+    }
+}
+
+impl From<GcSimError> for Error {
+    fn from(e: GcSimError) -> Self {
+        match e {
+            GcSimError::Invalid(_) => Error::new(ErrorKind::InvalidArgument, e.to_string()),
+            GcSimError::Broker(t) => t.into(),
+            GcSimError::NotConnected => Error::new(ErrorKind::Io, e.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Brokers {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GcConfigJson {
+    #[serde(default)]
+    destination: Option<String>,
+    #[serde(alias = "broker")]
+    brokers: Brokers,
+    #[serde(default)]
+    broker_login: Option<String>,
+    #[serde(default)]
+    broker_passcode: Option<String>,
+    #[serde(default)]
+    request_queue: Option<String>,
+    #[serde(default)]
+    hello_key: Option<String>,
+    heartbeat_ms: Option<u64>,
+    heartbeat_misses: Option<u32>,
+    use_beat: Option<bool>,
+    relogin_attempts: Option<u32>,
+    connect_timeout_ms: Option<u64>,
+    receipt_timeout_ms: Option<u64>,
+    stomp_heartbeat_ms: Option<u64>,
+    reconnect_min_ms: Option<u64>,
+    reconnect_max_ms: Option<u64>,
+    #[serde(default)]
+    properties: Map<String, Json>,
+}
+
+/// The default client destination: `<host name>-<pid>`, reduced to characters that
+/// are safe in a topic name and a GC parameter (A19).
+pub fn default_destination() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "cce".into());
+    let clean: String = host
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let clean = if clean.is_empty() {
+        "cce".into()
+    } else {
+        clean
+    };
+    format!("{clean}-{}", std::process::id())
+}
+
+/// Parses a GC client configuration. Keys: `brokers` (or `broker`: "host:port" or a
+/// list, local site first; required), `destination` (default `<host>-<pid>`),
+/// `broker_login`, `broker_passcode`, `request_queue` (default `Connector1`),
+/// `hello_key`, `heartbeat_ms` (10000), `heartbeat_misses` (3), `use_beat` (true),
+/// `relogin_attempts` (3), `connect_timeout_ms` (5000), `receipt_timeout_ms` (5000),
+/// `stomp_heartbeat_ms` (5000, 0: off), `reconnect_min_ms` (200), `reconnect_max_ms`
+/// (10000), `properties` (extra JMS string properties on every request).
+pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
+    let j: GcConfigJson =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
+    let brokers = match j.brokers {
+        Brokers::One(b) => vec![b],
+        Brokers::Many(v) => v,
+    };
+    let destination = j.destination.unwrap_or_else(default_destination);
+    let mut cfg = ClientConfig::new(destination, brokers);
+    for b in &mut cfg.brokers {
+        b.login.clone_from(&j.broker_login);
+        b.passcode.clone_from(&j.broker_passcode);
+    }
+    if let Some(q) = j.request_queue {
+        cfg.request_queue = q;
+    }
+    cfg.session.hello_key = j.hello_key;
+    let ms = Duration::from_millis;
+    if let Some(v) = j.heartbeat_ms {
+        cfg.session.heartbeat_interval = ms(v);
+    }
+    if let Some(v) = j.heartbeat_misses {
+        cfg.session.heartbeat_misses = v;
+    }
+    if let Some(v) = j.use_beat {
+        cfg.session.use_beat = v;
+    }
+    if let Some(v) = j.relogin_attempts {
+        cfg.session.relogin_attempts = v;
+    }
+    if let Some(v) = j.connect_timeout_ms {
+        cfg.link.connect_timeout = ms(v);
+    }
+    if let Some(v) = j.receipt_timeout_ms {
+        cfg.link.receipt_timeout = ms(v);
+    }
+    if let Some(v) = j.stomp_heartbeat_ms {
+        cfg.link.heartbeat = ms(v);
+    }
+    if let Some(v) = j.reconnect_min_ms {
+        cfg.reconnect_min = ms(v);
+    }
+    if let Some(v) = j.reconnect_max_ms {
+        cfg.reconnect_max = ms(v);
+    }
+    for (k, v) in j.properties {
+        let v = v
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::invalid(format!("GC config: property {k:?} must be a string")))?;
+        cfg.properties.push((k, v));
+    }
+    cfg.validate().map_err(Error::from)?;
+    Ok(cfg)
+}
+
+/// Splits a command JSON into (agent ID, command). `agent_id` is required except for
+/// `Hello`/`Beat`.
+pub fn command_from_json(text: &str) -> Result<(String, Command), Error> {
+    let mut v: Json =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("GC command: {e}")))?;
+    let obj = v
+        .as_object_mut()
+        .ok_or_else(|| Error::invalid("GC command: expected a JSON object"))?;
+    let agent = match obj.remove("agent_id") {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "GC command: agent_id must be a string, got {other}"
+            )))
+        }
+    };
+    let cmd: Command =
+        serde_json::from_value(v).map_err(|e| Error::invalid(format!("GC command: {e}")))?;
+    if agent.is_empty() && !cmd.is_system() {
+        return Err(Error::invalid(format!(
+            "GC command {}: agent_id is required",
+            cmd.wire_name()
+        )));
+    }
+    Ok((agent, cmd))
+}
+
+/// Encodes a command JSON to its wire form without sending it: returns
+/// `(JMSType, body)`. For `Hello`/`Beat` give the destination as `agent_id`.
+pub fn gc_encode_command(command_json: &str) -> Result<(String, String), Error> {
+    let (key, cmd) = command_from_json(command_json)?;
+    let r = cmd.encode(&key)?;
+    Ok((r.jms_type, r.body))
+}
+
+/// Parses one GC message body (as received) to a JSON array of events.
+pub fn gc_parse_event(body: &[u8], jms_type: Option<&str>) -> Result<String, Error> {
+    let events = crate::gc::event::parse_bytes(body, jms_type)?;
+    Ok(Json::Array(events.iter().map(|e| e.to_json()).collect()).to_string())
+}
+
+/// One event for the bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcEventOut {
+    /// The event as JSON.
+    pub json: String,
+    /// True for `{"event":"Closed"}`, the last event.
+    pub last: bool,
+}
+
+/// A GC client with a blocking API.
+pub struct GcSession {
+    client: GcClient,
+    events: Mutex<Option<GcEvents>>,
+}
+
+impl GcSession {
+    /// Connects from a JSON configuration (see [`gc_config_from_json`]): returns once a
+    /// broker link is up (each broker tried once) and `Hello` is sent.
+    pub fn open(config_json: &str) -> Result<Self, Error> {
+        let cfg = gc_config_from_json(config_json)?;
+        let (client, events) = rt()?.block_on(GcClient::connect(cfg))?;
+        Ok(GcSession {
+            client,
+            events: Mutex::new(Some(events)),
+        })
+    }
+
+    /// The underlying async client.
+    pub fn client(&self) -> &GcClient {
+        &self.client
+    }
+
+    /// Sends a command given as JSON; returns once the broker has it. Fails with
+    /// `InvalidArgument` for a bad command (e.g. a parameter with `,` `#` `|`) and
+    /// `Io` while no broker link is up.
+    pub fn send_json(&self, command_json: &str) -> Result<(), Error> {
+        let (agent, cmd) = command_from_json(command_json)?;
+        rt()?.block_on(self.client.send(&agent, cmd))?;
+        Ok(())
+    }
+
+    /// `{"broker": "host:port" | null, "gc": "InService" | ...}`.
+    pub fn state_json(&self) -> String {
+        let s = self.client.state();
+        json!({"broker": s.broker, "gc": s.gc}).to_string()
+    }
+
+    /// Waits for the next event (`None`: until one comes). `Ok(None)` on timeout; an
+    /// error of kind `Closed` once `{"event":"Closed"}` has been taken.
+    pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<GcEventOut>, Error> {
+        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(events) = guard.as_mut() else {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "GC session closed: no more events",
+            ));
+        };
+        let ev = match timeout {
+            None => rt()?.block_on(events.recv()),
+            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, events.recv()).await })
+            {
+                Ok(ev) => ev,
+                Err(_) => return Ok(None),
+            },
+        };
+        match ev {
+            Some(ev) => {
+                let last = matches!(ev, ClientEvent::Closed);
+                if last {
+                    *guard = None;
+                }
+                Ok(Some(GcEventOut {
+                    json: ev.to_json().to_string(),
+                    last,
+                }))
+            }
+            None => {
+                *guard = None;
+                Err(Error::new(
+                    ErrorKind::Closed,
+                    "GC session closed: no more events",
+                ))
+            }
+        }
+    }
+
+    /// Closes the broker link. Safe to call more than once.
+    pub fn close(&self) -> Result<(), Error> {
+        rt()?.block_on(self.client.close());
+        Ok(())
+    }
+}
+
+/// The GC simulator with a blocking API.
+pub struct GcSim {
+    sim: Mutex<Option<GcSimulator>>,
+}
+
+impl GcSim {
+    /// Starts a simulator from a JSON configuration (see
+    /// [`crate::sim::gc::GcSimConfig`]; `broker` required).
+    pub fn start(config_json: &str) -> Result<Self, Error> {
+        let cfg = GcSimConfig::from_json(config_json)?;
+        let sim = rt()?.block_on(GcSimulator::start(cfg))?;
+        Ok(GcSim {
+            sim: Mutex::new(Some(sim)),
+        })
+    }
+
+    /// Performs a control action given as JSON (see [`GcSimulator::control`]);
+    /// returns its JSON result.
+    pub fn control(&self, action_json: &str) -> Result<String, Error> {
+        let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
+        let sim = guard
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "GC simulator stopped"))?;
+        Ok(sim.control(action_json)?.to_string())
+    }
+
+    /// Stops the simulator. Fails if already stopped.
+    pub fn stop(&self) -> Result<(), Error> {
+        let sim = self
+            .sim
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "GC simulator already stopped"))?;
+        rt()?.block_on(sim.stop());
+        Ok(())
+    }
+}
+
+impl Drop for GcSim {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.get_mut().ok().and_then(Option::take) {
+            if let Ok(rt) = crate::runtime::runtime() {
+                rt.spawn(sim.stop());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gc::transport::BrokerAddr;
+
+    #[test]
+    fn config_and_commands() {
+        let cfg = gc_config_from_json(
+            r#"{"broker":"127.0.0.1:61613","destination":"crm-1","heartbeat_ms":500,"properties":{"category":"x"}}"#,
+        )
+        .expect("config");
+        assert_eq!(cfg.brokers, vec![BrokerAddr::new("127.0.0.1:61613")]);
+        assert_eq!(cfg.session.heartbeat_interval, Duration::from_millis(500));
+        assert_eq!(cfg.properties, vec![("category".into(), "x".into())]);
+        let e = gc_config_from_json(r#"{"broker":"h:1","destination":"a#b"}"#).expect_err("bad");
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        let e = gc_config_from_json(r#"{"brokers":[],"destination":"a"}"#).expect_err("none");
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(default_destination().chars().all(|c| !",#|/ ".contains(c)));
+
+        assert_eq!(
+            gc_encode_command(
+                r#"{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}"#
+            ),
+            Ok(("Login#1001".into(), "pw,4012".into()))
+        );
+        assert_eq!(
+            gc_encode_command(r#"{"command":"Hello","agent_id":"crm-1"}"#),
+            Ok(("Hello#crm-1".into(), String::new()))
+        );
+        let e = gc_encode_command(r#"{"command":"MakeCall","agent_id":"1001","number":"1,2"}"#)
+            .expect_err("separator");
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+        assert!(e.message.contains("must not contain"), "{}", e.message);
+        let e = command_from_json(r#"{"command":"MakeReady"}"#).expect_err("no agent");
+        assert!(e.message.contains("agent_id is required"));
+        let e = command_from_json(r#"{"command":"Nope","agent_id":"1"}"#).expect_err("unknown");
+        assert_eq!(e.kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn parse_to_json() {
+        let j = gc_parse_event(b"1001#State#READY#Al", None).expect("parse");
+        let v: Json = serde_json::from_str(&j).expect("json");
+        assert_eq!(v[0]["event"], "State");
+        assert_eq!(v[0]["state"], "READY");
+        let e = gc_parse_event(b"{bad", None).expect_err("bad");
+        assert_eq!(e.kind, ErrorKind::Codec);
+    }
+}

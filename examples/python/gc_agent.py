@@ -1,0 +1,32 @@
+"""An agent on the Generic Connector simulator over ActiveMQ (Python).
+
+Needs a STOMP broker: CCE_STOMP_ADDR=host:port (`scripts/activemq.sh start` prints one).
+Logs agent 1001 in, makes it ready, answers one simulated call, logs out.
+"""
+
+import os
+import sys
+import uuid
+
+from cce.gc import GcSession, GcSimulator
+
+addr = os.environ.get("CCE_STOMP_ADDR")
+if not addr:
+    sys.exit("gc_agent.py: set CCE_STOMP_ADDR=host:port (e.g. run scripts/activemq.sh start)")
+
+queue = f"Connector-example-{uuid.uuid4().hex[:8]}"
+with GcSimulator(broker=addr, request_queue=queue) as sim, GcSession(
+    brokers=[addr], destination=f"py-example-{os.getpid()}", request_queue=queue
+) as gc:
+    gc.login("1001", "secret", "4001")
+    print(gc.wait_for("State", agent_id="1001", state="NOT_READY"))
+    gc.send("MakeReady", agent_id="1001")
+    print(gc.wait_for("State", agent_id="1001", state="READY"))
+    dialog = sim.inject_call("1001", "5551234", {"callVariable1": "acct-42"})
+    print(gc.wait_for("NewInboundCall", agent_id="1001"))
+    gc.send("AnswerCall", agent_id="1001", dialog_id=dialog)
+    print(gc.wait_for("State", agent_id="1001", state="TALKING"))
+    gc.send("ReleaseCall", agent_id="1001", dialog_id=dialog)
+    print(gc.wait_for("State", agent_id="1001", state="READY"))
+    gc.send("Logout", agent_id="1001")
+    print(gc.wait_for("State", agent_id="1001", state="LOGOUT"))

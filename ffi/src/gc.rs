@@ -1,0 +1,399 @@
+//! `gc_*`: the Generic Connector client and simulator (over an ActiveMQ STOMP broker).
+//!
+//! Same conventions as the CTI functions: opaque handles, `cce_status` results, the
+//! thread-local last error, and events as JSON delivered to a callback (one
+//! library-owned thread per session) or pulled with [`gc_poll_event`].
+
+use super::*;
+
+use cce::api::{GcSession, GcSim};
+
+/// An open GC client session (opaque).
+pub struct gc_session {
+    _private: [u8; 0],
+}
+
+/// A running GC simulator (opaque).
+pub struct gc_sim {
+    _private: [u8; 0],
+}
+
+/// GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
+/// during the call. The last call of a session carries `{"event":"Closed"}`.
+pub type gc_event_cb = Option<unsafe extern "C" fn(user_data: *mut c_void, json: *const c_char)>;
+
+struct GcEntry {
+    session: Arc<GcSession>,
+    dispatcher: Option<JoinHandle<()>>,
+    dispatcher_id: Option<ThreadId>,
+    polled: bool,
+}
+
+#[derive(Default)]
+struct GcRegistry {
+    sessions: HashMap<usize, GcEntry>,
+    sims: HashMap<usize, Arc<GcSim>>,
+}
+
+fn gc_registry() -> std::sync::MutexGuard<'static, GcRegistry> {
+    static REG: OnceLock<Mutex<GcRegistry>> = OnceLock::new();
+    REG.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+fn gc_session_of(h: *const gc_session) -> Result<Arc<GcSession>, cce_status> {
+    gc_registry()
+        .sessions
+        .get(&(h as usize))
+        .map(|e| e.session.clone())
+        .ok_or_else(|| invalid_handle("GC session handle"))
+}
+
+fn gc_sim_of(h: *const gc_sim) -> Result<Arc<GcSim>, cce_status> {
+    gc_registry()
+        .sims
+        .get(&(h as usize))
+        .cloned()
+        .ok_or_else(|| invalid_handle("GC simulator handle"))
+}
+
+/// Opens a GC client session: connects to the first reachable broker of the list,
+/// subscribes to the destination topic and sends `Hello`. Reconnection (with backoff)
+/// and failover to the next GC/broker pair then happen in the background.
+///
+/// `config_json` keys: `brokers` ("host:port" or a list, local site first; required),
+/// `destination` (default `<host>-<pid>`), `request_queue` (default "Connector1"),
+/// `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
+/// `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
+/// `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
+/// `properties`.
+///
+/// Events: with a `callback`, libcce calls it on one library-owned thread per session,
+/// in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
+/// callback may call `gc_send`, but not `gc_close` on its own session
+/// (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with [`gc_poll_event`].
+/// No reachable broker gives `CCE_ERR_IO` (or `CCE_ERR_TIMEOUT`, `CCE_ERR_REFUSED`).
+///
+/// # Safety
+/// `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
+/// until `gc_close` returns.
+#[no_mangle]
+pub unsafe extern "C" fn gc_open(
+    config_json: *const c_char,
+    callback: gc_event_cb,
+    user_data: *mut c_void,
+    out: *mut *mut gc_session,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let cfg = unsafe { arg_str(config_json, "config_json", false) }?.unwrap_or_default();
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let session = Arc::new(GcSession::open(cfg).map_err(|e| fail(&e))?);
+        let token = new_token();
+        let (dispatcher, dispatcher_id) = match callback {
+            Some(cb) => {
+                let s = session.clone();
+                let ud = UserData(user_data);
+                let handle = std::thread::Builder::new()
+                    .name("cce-gc-events".into())
+                    .spawn(move || gc_dispatch(s, cb, ud))
+                    .map_err(|e| {
+                        set_error(
+                            cce_status::CCE_ERR_IO,
+                            &format!("cannot start the callback thread: {e}"),
+                            None,
+                        )
+                    })?;
+                let id = handle.thread().id();
+                (Some(handle), Some(id))
+            }
+            None => (None, None),
+        };
+        gc_registry().sessions.insert(
+            token,
+            GcEntry {
+                session,
+                dispatcher,
+                dispatcher_id,
+                polled: callback.is_none(),
+            },
+        );
+        // SAFETY: checked non-null above.
+        unsafe { write_out(out, token as *mut gc_session, "out") }
+    })
+}
+
+fn gc_dispatch(
+    session: Arc<GcSession>,
+    cb: unsafe extern "C" fn(*mut c_void, *const c_char),
+    ud: UserData,
+) {
+    loop {
+        let ev = match session.next_event(None) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => continue,
+            Err(_) => return,
+        };
+        let json = CString::new(
+            ev.json
+                .into_bytes()
+                .into_iter()
+                .filter(|b| *b != 0)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+        unsafe { cb(ud.0, json.as_ptr()) };
+        if ev.last {
+            return;
+        }
+    }
+}
+
+/// Sends a command given as JSON, e.g.
+/// `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
+/// returns once the broker has it (GC's answers arrive as events). A parameter
+/// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
+/// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+///
+/// # Safety
+/// `command_json` must be NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn gc_send(
+    session: *const gc_session,
+    command_json: *const c_char,
+) -> cce_status {
+    guard(|| {
+        let s = gc_session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        let cmd = unsafe { arg_str(command_json, "command_json", false) }?.unwrap_or_default();
+        s.send_json(cmd).map_err(|e| fail(&e))
+    })
+}
+
+/// Pull mode (sessions opened without a callback): waits up to `timeout_ms` for the
+/// next event. `CCE_ERR_TIMEOUT` when none came, `CCE_ERR_CLOSED` after
+/// `{"event":"Closed"}` was taken. Free `*json_out` with [`cce_string_free`].
+///
+/// # Safety
+/// `json_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn gc_poll_event(
+    session: *const gc_session,
+    timeout_ms: u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let (s, polled) = {
+            let reg = gc_registry();
+            let e = reg
+                .sessions
+                .get(&(session as usize))
+                .ok_or_else(|| invalid_handle("GC session handle"))?;
+            (e.session.clone(), e.polled)
+        };
+        if !polled {
+            return Err(set_error(
+                cce_status::CCE_ERR_INVALID_ARGUMENT,
+                "this session delivers events to its callback; gc_poll_event needs a session opened without one",
+                None,
+            ));
+        }
+        if json_out.is_null() {
+            return Err(null("json_out"));
+        }
+        match s
+            .next_event(Some(Duration::from_millis(u64::from(timeout_ms))))
+            .map_err(|e| fail(&e))?
+        {
+            // SAFETY: checked non-null above.
+            Some(ev) => unsafe { write_out(json_out, to_c_string(ev.json), "json_out") },
+            None => Err(set_error(
+                cce_status::CCE_ERR_TIMEOUT,
+                "no event within the timeout",
+                None,
+            )),
+        }
+    })
+}
+
+/// The session's link and GC status as JSON: `{"broker": "host:port" or null,
+/// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+/// Free `*json_out` with [`cce_string_free`].
+///
+/// # Safety
+/// `json_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn gc_state(
+    session: *const gc_session,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = gc_session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(json_out, to_c_string(s.state_json()), "json_out") }
+    })
+}
+
+/// Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
+/// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+/// session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
+#[no_mangle]
+pub extern "C" fn gc_close(session: *mut gc_session) -> cce_status {
+    guard(|| {
+        let entry = {
+            let mut reg = gc_registry();
+            let key = session as usize;
+            let e = reg
+                .sessions
+                .get(&key)
+                .ok_or_else(|| invalid_handle("GC session handle"))?;
+            if e.dispatcher_id == Some(std::thread::current().id()) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_WOULD_DEADLOCK,
+                    "gc_close called from the session's own callback",
+                    None,
+                ));
+            }
+            reg.sessions
+                .remove(&key)
+                .ok_or_else(|| invalid_handle("GC session handle"))?
+        };
+        let result = entry.session.close();
+        if let Some(t) = entry.dispatcher {
+            let _ = t.join();
+        }
+        result.map_err(|e| fail(&e))
+    })
+}
+
+/// Encodes a command given as JSON to its wire form without sending it: the JMSType
+/// (e.g. "Login#1001") and the body (e.g. "pw,4012"). Free both with
+/// [`cce_string_free`]. For `Hello`/`Beat`, `agent_id` is the client destination.
+///
+/// # Safety
+/// `command_json` must be NUL-terminated; the out pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn gc_encode_command(
+    command_json: *const c_char,
+    jms_type_out: *mut *mut c_char,
+    body_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let cmd = unsafe { arg_str(command_json, "command_json", false) }?.unwrap_or_default();
+        if jms_type_out.is_null() || body_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        let (t, b) = cce::api::gc_encode_command(cmd).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(jms_type_out, to_c_string(t), "jms_type_out")?;
+            write_out(body_out, to_c_string(b), "body_out")
+        }
+    })
+}
+
+/// Parses one GC message body (`len` bytes; text `#` format or JSON, detected per
+/// message) with its JMSType (NULL when unset) into a JSON array of events. Free
+/// `*json_out` with [`cce_string_free`]. Bad input gives `CCE_ERR_CODEC`.
+///
+/// # Safety
+/// `body` must point to `len` readable bytes; `jms_type` NULL or NUL-terminated;
+/// `json_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn gc_parse_event(
+    body: *const u8,
+    len: usize,
+    jms_type: *const c_char,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        if body.is_null() && len != 0 {
+            return Err(null("body"));
+        }
+        // SAFETY: forwarded caller promise.
+        let t = unsafe { arg_str(jms_type, "jms_type", true) }?;
+        if json_out.is_null() {
+            return Err(null("json_out"));
+        }
+        let data = if len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the caller promises `len` readable bytes.
+            unsafe { std::slice::from_raw_parts(body, len) }
+        };
+        let j = cce::api::gc_parse_event(data, t).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe { write_out(json_out, to_c_string(j), "json_out") }
+    })
+}
+
+/// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
+/// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+/// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
+///
+/// # Safety
+/// `config_json` must be NUL-terminated; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn gc_sim_start(
+    config_json: *const c_char,
+    out: *mut *mut gc_sim,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let cfg = unsafe { arg_str(config_json, "config_json", false) }?.unwrap_or_default();
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let sim = GcSim::start(cfg).map_err(|e| fail(&e))?;
+        let token = new_token();
+        gc_registry().sims.insert(token, Arc::new(sim));
+        // SAFETY: checked non-null above.
+        unsafe { write_out(out, token as *mut gc_sim, "out") }
+    })
+}
+
+/// Controls the simulator with a JSON action, e.g.
+/// `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
+/// ID), `send_error`, `fail_next`, `forget_agent`, `reconnect_next`,
+/// `invalidate_session`, `destination_reconnect`, `set_in_service`,
+/// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`. `*result_out`
+/// (may be NULL) gets the JSON result; free it with [`cce_string_free`].
+///
+/// # Safety
+/// `action_json` must be NUL-terminated; `result_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn gc_sim_control(
+    sim: *const gc_sim,
+    action_json: *const c_char,
+    result_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = gc_sim_of(sim)?;
+        // SAFETY: forwarded caller promise.
+        let action = unsafe { arg_str(action_json, "action_json", false) }?.unwrap_or_default();
+        let r = s.control(action).map_err(|e| fail(&e))?;
+        if !result_out.is_null() {
+            // SAFETY: non-null and writable per the caller.
+            unsafe { result_out.write(to_c_string(r)) };
+        }
+        Ok(())
+    })
+}
+
+/// Stops the simulator and frees the handle. A second call gives
+/// `CCE_ERR_INVALID_HANDLE`.
+#[no_mangle]
+pub extern "C" fn gc_sim_stop(sim: *mut gc_sim) -> cce_status {
+    guard(|| {
+        let s = gc_registry()
+            .sims
+            .remove(&(sim as usize))
+            .ok_or_else(|| invalid_handle("GC simulator handle"))?;
+        s.stop().map_err(|e| fail(&e))
+    })
+}
