@@ -2,6 +2,8 @@
 //!
 //! * [`cti`] — the CTI Server protocol (GED-188): generated message catalogue,
 //!   sans-IO codec and session, and a tokio client.
+//! * [`ece`] — Cisco Enterprise Chat and Email: Messaging API client, webhook
+//!   server and chat web services.
 //! * [`sim`] — simulators users can run their applications against.
 //!
 //! The C ABI (`libcce`), Python and Node bindings are thin layers over this crate.
@@ -10,5 +12,6 @@
 
 pub mod api;
 pub mod cti;
+pub mod ece;
 pub mod runtime;
 pub mod sim;

@@ -1,3 +1,4 @@
 //! Simulators of the servers libcce talks to, for testing applications without a contact center.
 
 pub mod cti;
+pub mod ece;
