@@ -20,6 +20,10 @@ use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
 
 mod sim;
 pub use sim::CtiSim;
+mod ece;
+pub use ece::{
+    ece_client_config_from_json, webhook_config_from_json, EceChatWs, EceClient, EceSim, EceWebhook,
+};
 
 /// What went wrong, as the bindings classify it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
