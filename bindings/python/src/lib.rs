@@ -14,6 +14,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+mod ece;
 mod sim;
 use sim::PyCtiSim;
 
@@ -258,6 +259,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyStreamDecoder>()?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;
+    ece::register(m)?;
 
     // Class-level defaults, so that instances raised from Python code carry them too.
     let base = py.get_type::<CceError>();
