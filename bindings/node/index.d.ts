@@ -268,3 +268,6 @@ export declare class StreamDecoder {
    */
   feed(bytes: Uint8Array | number[]): CtiEvent[];
 }
+
+/** Cisco Enterprise Chat and Email: Messaging API client, webhook server, chat web services, simulator. */
+export * as ece from './ece';

@@ -506,8 +506,12 @@ class CtiSession extends EventEmitter {
   }
 }
 
+// ECE (Cisco Enterprise Chat and Email): see ece.js.
+const ece = require('./ece.js')({ native, CceError, call, callAsync, snakeKeys, stringify });
+
 module.exports = {
   CceError,
+  ece,
   CtiSession,
   Simulator,
   StreamDecoder,

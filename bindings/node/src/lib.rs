@@ -25,6 +25,7 @@ use napi::{Env, JsObject, Status, Task};
 use napi_derive::napi;
 use serde_json::json;
 
+mod ece;
 mod sim;
 
 /// Prefix of the message of every error raised by this addon; a JSON object follows.
