@@ -46,6 +46,7 @@ async fn rig_with(sim_cfg: EceSimConfig, tweak: impl FnOnce(&mut ClientConfig)) 
             password: "hook-pw".into(),
         }),
         bearer: None,
+        ca_pem: None,
     }));
     let mut cfg = client_config(&sim);
     tweak(&mut cfg);
@@ -332,6 +333,7 @@ async fn webhook_with_wrong_credentials_is_refused() {
             password: "wrong".into(),
         }),
         bearer: None,
+        ca_pem: None,
     }));
     r.client.start_conversation(&customer()).await.unwrap();
     assert!(r.sim.wait_idle(WAIT).await);
@@ -437,6 +439,7 @@ async fn bearer_webhook_auth_and_full_queue() {
         url: hook.url(),
         basic: None,
         bearer: Some("tok".into()),
+        ca_pem: None,
     }));
     let ev = |id: &str| {
         format!(r#"{{"message":[{{"conversation":{{"id":"c"}},"type":{{"value":"startTyping"}},"id":"{id}"}}]}}"#)

@@ -30,6 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             password: "webhook-password".into(),
         }),
         bearer: None,
+        ca_pem: None,
     }));
 
     // 3. The Messaging API client.

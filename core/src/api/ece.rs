@@ -297,13 +297,14 @@ struct WebhookJson {
     dedup_window: Option<usize>,
     max_connections: Option<usize>,
     read_timeout_ms: Option<u64>,
+    tls: Option<crate::ece::TlsIdentity>,
 }
 
 /// Parses a webhook server configuration: `auth` is required, one of
 /// `{"basic": {"username", "password"}}`, `{"bearer": "<token>"}` or `{"none": true}`
 /// (lab use only); optional `bind` (default "127.0.0.1:0"), `path` ("/"),
 /// `max_body_bytes`, `max_depth`, `max_events`, `queue_capacity`, `dedup_window`,
-/// `max_connections`, `read_timeout_ms`.
+/// `max_connections`, `read_timeout_ms`, `tls` (`{"cert_pem", "key_pem"}`: serve HTTPS).
 pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
     let j: WebhookJson =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("webhook config: {e}")))?;
@@ -346,6 +347,7 @@ pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
     if let Some(ms) = j.read_timeout_ms {
         c.read_timeout = Duration::from_millis(ms);
     }
+    c.tls = j.tls;
     Ok(c)
 }
 

@@ -30,5 +30,6 @@ pub use client::{ClientConfig, EceClient};
 pub use error::{EceError, HttpFailure, Operation};
 pub use messaging::{Conversation, Customer, MessageType, Phone, StartConversation};
 pub use secret::Secret;
+pub use server::TlsIdentity;
 pub use webhook::{EventKind, WebhookAuth, WebhookEvent, WebhookLimits};
 pub use webhook_server::{WebhookConfig, WebhookEvents, WebhookServer, WebhookStats};

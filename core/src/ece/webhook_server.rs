@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::error::EceError;
-use super::server::{empty, response, HttpServer, ServerOptions};
+use super::server::{empty, response, HttpServer, ServerOptions, TlsIdentity};
 use super::webhook::{parse_body, EventRouter, WebhookAuth, WebhookEvent, WebhookLimits};
 
 /// Settings of the webhook server.
@@ -41,6 +41,8 @@ pub struct WebhookConfig {
     pub max_connections: usize,
     /// Time allowed to send the headers, and then the body (default 10 s each).
     pub read_timeout: Duration,
+    /// Serve HTTPS with this certificate (default: plain HTTP, e.g. behind a proxy).
+    pub tls: Option<TlsIdentity>,
 }
 
 impl WebhookConfig {
@@ -55,6 +57,7 @@ impl WebhookConfig {
             dedup_window: 4096,
             max_connections: 256,
             read_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -256,6 +259,12 @@ impl WebhookServer {
         let opts = ServerOptions {
             max_connections: shared.cfg.max_connections,
             header_timeout: shared.cfg.read_timeout,
+            tls: shared
+                .cfg
+                .tls
+                .as_ref()
+                .map(TlsIdentity::acceptor)
+                .transpose()?,
         };
         let s = shared.clone();
         let server =
@@ -268,10 +277,15 @@ impl WebhookServer {
         self.server.local_addr()
     }
 
-    /// The callback URL to register in ECE when reached on this address
-    /// (`http://ADDR/PATH`; behind a TLS proxy, register the proxy's URL instead).
+    /// The callback URL on this address (`http(s)://ADDR/PATH`; behind a TLS proxy,
+    /// register the proxy's URL in ECE instead).
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.local_addr(), self.shared.cfg.path)
+        format!(
+            "{}://{}{}",
+            self.server.scheme(),
+            self.local_addr(),
+            self.shared.cfg.path
+        )
     }
 
     /// Counters.

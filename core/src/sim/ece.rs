@@ -33,7 +33,7 @@ use crate::ece::chatws::{parse_survey, Survey};
 use crate::ece::error::EceError;
 use crate::ece::messaging::base64;
 use crate::ece::secret::Secret;
-use crate::ece::server::{empty, response, HttpServer, ServerOptions};
+use crate::ece::server::{empty, response, HttpServer, ServerOptions, TlsIdentity};
 use crate::ece::xml::XmlLimits;
 
 /// An endpoint of the simulator, for fault injection and counters.
@@ -76,6 +76,9 @@ pub struct SimWebhook {
     /// Bearer token.
     #[serde(default)]
     pub bearer: Option<String>,
+    /// CA certificate (PEM) to trust for an `https://` webhook URL.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
 }
 
 /// Basic credentials.
@@ -210,6 +213,8 @@ pub struct EceSimConfig {
     pub chat: SimChatStatus,
     /// Chat web service path segments served.
     pub chat_paths: SimChatPaths,
+    /// Serve HTTPS with this certificate (default: plain HTTP).
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for EceSimConfig {
@@ -225,6 +230,7 @@ impl Default for EceSimConfig {
             agent: SimAgentConfig::default(),
             chat: SimChatStatus::default(),
             chat_paths: SimChatPaths::Both,
+            tls: None,
         }
     }
 }
@@ -887,13 +893,30 @@ impl Shared {
     }
 }
 
-async fn deliver(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
-    let client = reqwest::Client::builder()
+fn webhook_client(ca_pem: Option<&str>) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .use_rustls_tls()
         .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build();
+        .timeout(Duration::from_secs(10));
+    if let Some(pem) = ca_pem {
+        for c in reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| e.to_string())? {
+            b = b.add_root_certificate(c);
+        }
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+async fn deliver(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+    // One HTTP client, rebuilt when the trusted CA of the webhook changes.
+    let mut ca: Option<String> = None;
+    let mut client = webhook_client(None);
     while let Some(o) = rx.recv().await {
         let webhook = shared.state().webhook.clone();
+        let want = webhook.as_ref().and_then(|w| w.ca_pem.clone());
+        if want != ca {
+            client = webhook_client(want.as_deref());
+            ca = want;
+        }
         let result = match (&client, webhook) {
             (Err(e), _) => Err(e.to_string()),
             (_, None) => Err("no webhook configured".to_owned()),
@@ -993,6 +1016,12 @@ impl EceSimulator {
         let opts = ServerOptions {
             max_connections: 128,
             header_timeout: Duration::from_secs(10),
+            tls: shared
+                .cfg
+                .tls
+                .as_ref()
+                .map(TlsIdentity::acceptor)
+                .transpose()?,
         };
         let server =
             HttpServer::start(shared.cfg.bind, opts, move |req| s.clone().handle(req)).await?;
@@ -1008,9 +1037,10 @@ impl EceSimulator {
         self.server.local_addr()
     }
 
-    /// Server URL for [`crate::ece::ClientConfig::server_url`] (`http://127.0.0.1:PORT`).
+    /// Server URL for [`crate::ece::ClientConfig::server_url`] (`http://127.0.0.1:PORT`,
+    /// or `https://` when serving TLS).
     pub fn server_url(&self) -> String {
-        format!("http://{}", self.local_addr())
+        format!("{}://{}", self.server.scheme(), self.local_addr())
     }
 
     /// Context root URL for the chat web services (`http://127.0.0.1:PORT/system`).
