@@ -87,7 +87,8 @@ where
     }
 }
 
-/// A running server; dropping it does not stop it, [`HttpServer::stop`] does.
+/// A running server. [`HttpServer::stop`] stops it and waits; dropping it stops
+/// accepting too, without waiting.
 pub(crate) struct HttpServer {
     addr: SocketAddr,
     tls: bool,

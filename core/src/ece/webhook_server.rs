@@ -220,7 +220,8 @@ impl WebhookEvents {
     }
 }
 
-/// A running webhook server.
+/// A running webhook server. [`WebhookServer::stop`] stops it; dropping it stops
+/// accepting too (without waiting).
 pub struct WebhookServer {
     server: HttpServer,
     shared: Arc<Shared>,

@@ -343,11 +343,21 @@ struct Shared {
     pending: watch::Sender<usize>,
 }
 
-/// A running ECE simulator.
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A running ECE simulator. [`EceSimulator::stop`] stops it; dropping it does too
+/// (without waiting).
 pub struct EceSimulator {
     shared: Arc<Shared>,
     server: HttpServer,
-    worker: tokio::task::JoinHandle<()>,
+    _worker: AbortOnDrop,
 }
 
 impl std::fmt::Debug for EceSimulator {
@@ -1028,7 +1038,7 @@ impl EceSimulator {
         Ok(EceSimulator {
             shared,
             server,
-            worker,
+            _worker: AbortOnDrop(worker),
         })
     }
 
@@ -1366,7 +1376,6 @@ impl EceSimulator {
     /// Stops the simulator (pending webhook POSTs are dropped).
     pub async fn stop(self) {
         self.server.stop().await;
-        self.worker.abort();
     }
 }
 
