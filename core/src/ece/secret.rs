@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// A secret string. Formatting it prints `<redacted>`; read it with [`Secret::expose`].
-#[derive(Clone, Default, PartialEq, Eq)]
+/// Deserializes from a plain JSON string.
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {

@@ -75,7 +75,7 @@ pub struct SimWebhook {
     pub basic: Option<SimBasic>,
     /// Bearer token.
     #[serde(default)]
-    pub bearer: Option<String>,
+    pub bearer: Option<Secret>,
     /// CA certificate (PEM) to trust for an `https://` webhook URL.
     #[serde(default)]
     pub ca_pem: Option<String>,
@@ -88,14 +88,15 @@ pub struct SimBasic {
     /// User name.
     pub username: String,
     /// Password.
-    pub password: String,
+    pub password: Secret,
 }
 
 impl std::fmt::Debug for SimBasic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimBasic")
             .field("username", &self.username)
-            .finish_non_exhaustive()
+            .field("password", &self.password)
+            .finish()
     }
 }
 
@@ -104,10 +105,12 @@ impl SimWebhook {
         if let Some(b) = &self.basic {
             Some(format!(
                 "Basic {}",
-                base64(format!("{}:{}", b.username, b.password).as_bytes())
+                base64(format!("{}:{}", b.username, b.password.expose()).as_bytes())
             ))
         } else {
-            self.bearer.as_ref().map(|t| format!("Bearer {t}"))
+            self.bearer
+                .as_ref()
+                .map(|t| format!("Bearer {}", t.expose()))
         }
     }
 }
@@ -198,7 +201,7 @@ pub struct EceSimConfig {
     /// Client Key accepted at login (default `sim-key`).
     pub client_key: String,
     /// Client Secret accepted at login (default `sim-secret`).
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// Token lifetime in seconds (default 86400).
     pub token_lifetime_secs: u64,
     /// Entry point IDs (default `[1001]`).
@@ -626,7 +629,14 @@ impl Shared {
     async fn token(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let expected = format!(
             "Basic {}",
-            base64(format!("{}:{}", self.cfg.client_key, self.cfg.client_secret).as_bytes())
+            base64(
+                format!(
+                    "{}:{}",
+                    self.cfg.client_key,
+                    self.cfg.client_secret.expose()
+                )
+                .as_bytes()
+            )
         );
         let given = req
             .headers()
@@ -1379,11 +1389,6 @@ impl EceSimulator {
     }
 }
 
-/// The configured client secret wrapped as a [`Secret`] (for building client settings).
-pub fn secret_of(cfg: &EceSimConfig) -> Secret {
-    Secret::new(cfg.client_secret.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1393,6 +1398,18 @@ mod tests {
         assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(iso8601(1_742_777_954_000), "2025-03-24T00:59:14.000Z");
         assert_eq!(iso8601(951_782_400_123), "2000-02-29T00:00:00.123Z");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let cfg = EceSimConfig::from_json(
+            r#"{"webhook":{"url":"http://x","basic":{"username":"u","password":"hook-pw"},"bearer":"tok-123"}}"#,
+        )
+        .unwrap();
+        let dbg = format!("{cfg:?}");
+        assert!(
+            !dbg.contains("sim-secret") && !dbg.contains("hook-pw") && !dbg.contains("tok-123")
+        );
     }
 
     #[test]
