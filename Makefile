@@ -120,6 +120,7 @@ test-rust:
 	$(CARGO) run -q -p cce --example agent_session >/dev/null
 	$(CARGO) run -q -p cce --example demo >/dev/null
 	$(CARGO) run -q -p cce --example gc_demo >/dev/null
+	$(CARGO) run -q -p cce --example ece_chat >/dev/null
 
 test-c: deps-cc
 	$(CARGO) build -p cce-ffi
@@ -128,8 +129,12 @@ test-c: deps-cc
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_abi
 	cc $(CFLAGS) ffi/tests/test_gc.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_gc
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_gc
+	cc $(CFLAGS) ffi/tests/test_ece.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_ece
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_ece
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
+	cc $(CFLAGS) examples/c/ece_chat.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/ece_chat_c
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/ece_chat_c >/dev/null
 	c++ $(CXXFLAGS) examples/cpp/siebel_poll.cpp -L$(LIBDIR) -lcce -o $(BUILD)/siebel_poll
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/siebel_poll >/dev/null
 	# The same example linked statically against libcce.a.
@@ -144,10 +149,12 @@ test-python: deps-python
 	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD)
 	cd $(BUILD) && $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
 	$(VENV)/bin/python examples/python/agent_session.py >/dev/null
+	$(VENV)/bin/python examples/python/ece_chat.py >/dev/null
 
 test-node: deps-node
 	cd bindings/node && npm run --silent build && npm test
 	node examples/node/agent_session.mjs >/dev/null
+	node examples/node/ece_chat.mjs >/dev/null
 
 test-fuzz: deps-cc
 	bash fuzz/run.sh 30

@@ -84,6 +84,18 @@ typedef struct cce_stream cce_stream;
 // An open CTI session (opaque).
 typedef struct cti_session cti_session;
 
+// A chat web services client (opaque).
+typedef struct ece_chatws ece_chatws;
+
+// A Messaging API client (opaque).
+typedef struct ece_client ece_client;
+
+// A running ECE simulator (opaque).
+typedef struct ece_sim ece_sim;
+
+// A running webhook server (opaque).
+typedef struct ece_webhook ece_webhook;
+
 // An open GC client session (opaque).
 typedef struct gc_session gc_session;
 
@@ -97,6 +109,10 @@ typedef void (*cti_event_cb)(void *user_data, uint32_t msg_type, const char *jso
 // GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
 // during the call. The last call of a session carries `{"event":"Closed"}`.
 typedef void (*gc_event_cb)(void *user_data, const char *json);
+
+// Webhook event callback: `json` is the event (see `docs/ece.md`), valid only
+// during the call.
+typedef void (*ece_event_cb)(void *user_data, const char *json);
 
 #ifdef __cplusplus
 extern "C" {
@@ -383,6 +399,215 @@ cce_status gc_sim_control(const gc_sim *sim, const char *action_json, char **res
 // Stops the simulator and frees the handle. A second call gives
 // `CCE_ERR_INVALID_HANDLE`.
 cce_status gc_sim_stop(gc_sim *sim);
+
+// Creates a Messaging API client (no network traffic yet). `config_json` keys:
+// `server_url` (https, or http to loopback / with `allow_http`), `client_key`,
+// `client_secret`, `entry_point_id` (required); `force_login` (default true),
+// `accept_language`, `token_refresh_ratio` (0.9), `end_conversation_path`,
+// `connect_timeout_ms`, `request_timeout_ms`, `verify_tls` (default true), `ca_pem`,
+// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`.
+// Free it with [`ece_client_free`]. Calls on one client may come from any thread.
+//
+// # Safety
+// `config_json` must be NUL-terminated; `out` writable.
+cce_status ece_client_new(const char *config_json, ece_client **out);
+
+// Frees a client. A second call returns `CCE_ERR_INVALID_HANDLE`.
+cce_status ece_client_free(ece_client *client);
+
+// Logs in now (OAuth2 client credentials), replacing any cached token. Other calls
+// log in by themselves when needed; this checks the credentials early.
+cce_status ece_client_login(const ece_client *client);
+
+// The entry point configuration as `{"entry_point_id","last_modified","raw"}`
+// (cached unless `refresh`). Free `*json_out` with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status ece_client_configuration(const ece_client *client, bool refresh, char **json_out);
+
+// Starts a conversation. `request_json`: `{"customer":{"first_name","last_name",
+// "email","phones":[{"number","type","country_code","area_code"}]},
+// "send_typing_notification":true,"search_contact_on_attribute":"email.emailAddress"}`
+// (every key optional). A 409 is recovered once by refetching the configuration.
+// `*result_json_out` is `{"id","activity_id","case_id"}` (free with
+// [`cce_string_free`]); `id` is the conversation ID used by later calls and events.
+//
+// # Safety
+// `request_json` must be NUL-terminated; `result_json_out` writable.
+cce_status ece_client_start_conversation(const ece_client *client,
+                                         const char *request_json,
+                                         char **result_json_out);
+
+// Sends a customer message. `message_type`: "text/html" (NULL: the default) or
+// "text/plain". Never re-sent after a timeout or server error: it may have been
+// accepted. `CCE_ERR_CLOSED` (HTTP 404): the conversation is gone.
+//
+// # Safety
+// Strings must be NUL-terminated (`message_type` may be NULL).
+cce_status ece_client_send_message(const ece_client *client,
+                                   const char *conversation_id,
+                                   const char *content,
+                                   const char *message_type);
+
+// Ends a conversation (endpoint unverified: see `end_conversation_path` and
+// `docs/ece.md`). A `complete` event should follow on the webhook.
+//
+// # Safety
+// `conversation_id` must be NUL-terminated.
+cce_status ece_client_end_conversation(const ece_client *client, const char *conversation_id);
+
+// Starts the webhook server ECE posts events to. `config_json`: `auth` (required:
+// `{"basic":{"username","password"}}`, `{"bearer":"<token>"}`, or `{"none":true}` for
+// lab use), `bind` (default "127.0.0.1:0"), `path` ("/"), `max_body_bytes`,
+// `max_depth`, `max_events`, `queue_capacity`, `dedup_window`, `max_connections`,
+// `read_timeout_ms`.
+//
+// Events: with a `callback`, libcce calls it on one library-owned thread per server
+// ("cce-ece-events"), in arrival order (so in order per conversation), never
+// concurrently, with the event as JSON: `{"type":"assigned"|"startTyping"|
+// "endTyping"|"message"|"complete"|"other","type_value","conversation_id","id",
+// "timestamp","content","sender","agent":{"name","screen_name"},"format","raw"}`.
+// The callback may call other libcce functions but not [`ece_webhook_stop`] on its
+// own server (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with
+// [`ece_webhook_poll_event`].
+//
+// # Safety
+// `config_json` NUL-terminated; `out` writable; `user_data` valid until
+// `ece_webhook_stop` returns.
+cce_status ece_webhook_start(const char *config_json,
+                             ece_event_cb callback,
+                             void *user_data,
+                             ece_webhook **out);
+
+// The port the webhook server listens on.
+//
+// # Safety
+// `port_out` must be writable.
+cce_status ece_webhook_port(const ece_webhook *hook, uint16_t *port_out);
+
+// The callback URL on the listening address ("http://127.0.0.1:PORT/PATH"); free
+// with [`cce_string_free`]. Behind a TLS proxy, register the proxy's URL in ECE.
+//
+// # Safety
+// `url_out` must be writable.
+cce_status ece_webhook_url(const ece_webhook *hook, char **url_out);
+
+// Pull mode (servers started without a callback): waits up to `timeout_ms` for the
+// next event. `CCE_ERR_TIMEOUT` when none came; `CCE_ERR_CLOSED` once the server was
+// stopped and every event taken. Free `*json_out` with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status ece_webhook_poll_event(const ece_webhook *hook, uint32_t timeout_ms, char **json_out);
+
+// Counters as JSON: `{"requests","accepted","events","duplicates","unroutable",
+// "unauthorized","bad_bodies","bad_requests","overloaded"}`; free with
+// [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status ece_webhook_stats(const ece_webhook *hook, char **json_out);
+
+// Stops the server, lets the callback thread deliver the events already queued,
+// joins it, and frees the handle. Returns `CCE_ERR_WOULD_DEADLOCK` (and leaves the
+// server running) when called from the server's own callback.
+cce_status ece_webhook_stop(ece_webhook *hook);
+
+// Creates a chat web services client. `config_json`: `base_url` (context root, e.g.
+// "https://ece.example.com/system"; required), `paths` (override any of
+// `agent_availability`, `capacity`, `live_session_status`, `check_eligibility`,
+// `chat_allowed`, `survey`; `{id}` is the entry point), `try_alternate_segment`
+// (default true), `max_xml_bytes`, and the HTTP keys of [`ece_client_new`].
+//
+// # Safety
+// `config_json` NUL-terminated; `out` writable.
+cce_status ece_chatws_new(const char *config_json, ece_chatws **out);
+
+// Frees a chat web services client.
+cce_status ece_chatws_free(ece_chatws *ws);
+
+// agentAvailability: whether an agent is available for the entry point's chats.
+//
+// # Safety
+// `available_out` must be writable.
+cce_status ece_chatws_agent_availability(const ece_chatws *ws,
+                                         uint64_t entry_point_id,
+                                         bool *available_out);
+
+// capacity: remaining chat slots of the entry point's agents.
+//
+// # Safety
+// `slots_out` must be writable.
+cce_status ece_chatws_capacity(const ece_chatws *ws, uint64_t entry_point_id, uint32_t *slots_out);
+
+// liveSessionStatus: estimated wait (seconds) and queue depth.
+//
+// # Safety
+// Out pointers must be writable.
+cce_status ece_chatws_live_session_status(const ece_chatws *ws,
+                                          uint64_t entry_point_id,
+                                          double *wait_seconds_out,
+                                          uint32_t *queue_depth_out);
+
+// checkEligibility: `responseType` (0 eligible, 1 no agent available, 2 queue full,
+// 3 agent concurrent-task limit reached, other values as received).
+//
+// # Safety
+// `response_type_out` must be writable.
+cce_status ece_chatws_check_eligibility(const ece_chatws *ws,
+                                        uint64_t entry_point_id,
+                                        uint32_t *response_type_out);
+
+// chatAllowed: whether a chat may start, and (when not) the reason, e.g.
+// "queue_depth_reached", "agent_not_available", "service_not_running",
+// "invalid_entry_point", "entry_point_inactive", "Other" or a raw unknown value.
+// `reason_out` may be NULL; otherwise it receives the reason or NULL (free with
+// [`cce_string_free`]).
+//
+// # Safety
+// `allowed_out` writable; `reason_out` NULL or writable.
+cce_status ece_chatws_chat_allowed(const ece_chatws *ws,
+                                   uint64_t entry_point_id,
+                                   bool *allowed_out,
+                                   char **reason_out);
+
+// Submits a survey: `{"sid":"<chat session id>","answers":[{"question","answer"}]}`.
+//
+// # Safety
+// `survey_json` must be NUL-terminated.
+cce_status ece_chatws_submit_survey(const ece_chatws *ws, const char *survey_json);
+
+// Starts the embedded ECE simulator (plain HTTP on 127.0.0.1, ephemeral port).
+// `config_json` may be NULL or "{}": client key "sim-key", secret "sim-secret", entry
+// point 1001, context root "/system", an agent that echoes and completes on "bye".
+// Stop it with [`ece_sim_stop`].
+//
+// # Safety
+// `config_json` NULL or NUL-terminated; `out` writable.
+cce_status ece_sim_start(const char *config_json, ece_sim **out);
+
+// The simulator's URLs: `server_url_out` gets "http://127.0.0.1:PORT" (the client's
+// `server_url`), `chat_base_url_out` the chat web services `base_url`. Either may be
+// NULL; free the strings with [`cce_string_free`].
+//
+// # Safety
+// Out pointers NULL or writable.
+cce_status ece_sim_urls(const ece_sim *sim, char **server_url_out, char **chat_base_url_out);
+
+// Runs a simulator command given as JSON, e.g. `{"op":"set_webhook","url":"...",
+// "basic":{"username":"u","password":"p"}}`, `{"op":"fail_next","endpoint":"start",
+// "status":409}`, `{"op":"expire_tokens"}`, `{"op":"agent_say","conversation_id":"..",
+// "text":".."}`, `{"op":"webhook_raw","body":"{"}`, `{"op":"wait_idle"}`,
+// `{"op":"stats"}` (full list in `docs/ece.md`). `result_json_out` may be NULL;
+// otherwise it receives the answer (free with [`cce_string_free`]).
+//
+// # Safety
+// `command_json` NUL-terminated; `result_json_out` NULL or writable.
+cce_status ece_sim_control(const ece_sim *sim, const char *command_json, char **result_json_out);
+
+// Stops the simulator and frees the handle.
+cce_status ece_sim_stop(ece_sim *sim);
 
 // Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
 // defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,

@@ -427,3 +427,6 @@ export declare const gc: {
   /** Parses one GC message body into events. */
   parseEvent(body: Buffer | string, jmsType?: string | null): GcEvent[];
 };
+
+/** Cisco Enterprise Chat and Email: Messaging API client, webhook server, chat web services, simulator. */
+export * as ece from './ece';

@@ -557,9 +557,13 @@ for (const [method, r] of HELPER_BY_CAMEL) {
 /** The Generic Connector (GC) client and simulator: see gc.js. */
 const gc = require('./gc.js')({ native, call, callAsync, CceError });
 
+// ECE (Cisco Enterprise Chat and Email): see ece.js.
+const ece = require('./ece.js')({ native, CceError, call, callAsync, snakeKeys, stringify });
+
 module.exports = {
   CceError,
   gc,
+  ece,
   CtiSession,
   REQUESTS,
   Simulator,

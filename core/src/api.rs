@@ -29,6 +29,10 @@ pub use gc::{
     GcEventOut, GcSession, GcSim,
 };
 pub use sim::CtiSim;
+mod ece;
+pub use ece::{
+    ece_client_config_from_json, webhook_config_from_json, EceChatWs, EceClient, EceSim, EceWebhook,
+};
 
 /// What went wrong, as the bindings classify it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

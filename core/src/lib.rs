@@ -4,6 +4,8 @@
 //!   sans-IO codec and session, and a tokio client.
 //! * [`gc`] — the Expertflow Generic Connector over ActiveMQ (STOMP): command
 //!   catalogue, event model, sans-IO session, tokio client.
+//! * [`ece`] — Cisco Enterprise Chat and Email: Messaging API client, webhook
+//!   server and chat web services.
 //! * [`sim`] — simulators users can run their applications against.
 //!
 //! The C ABI (`libcce`), Python and Node bindings are thin layers over this crate.
@@ -12,6 +14,7 @@
 
 pub mod api;
 pub mod cti;
+pub mod ece;
 pub mod gc;
 pub mod runtime;
 pub mod sim;

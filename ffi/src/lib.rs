@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, StreamDecoder};
 
+mod ece;
 mod gc;
 mod sim;
 

@@ -25,6 +25,7 @@ use napi::{Env, JsObject, Status, Task};
 use napi_derive::napi;
 use serde_json::json;
 
+mod ece;
 pub mod gc;
 mod sim;
 

@@ -14,6 +14,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+mod ece;
 mod gc;
 mod sim;
 use sim::PyCtiSim;
@@ -303,6 +304,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(requests_json, m)?)?;
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;
     gc::register(m)?;
+    ece::register(m)?;
 
     // Class-level defaults, so that instances raised from Python code carry them too.
     let base = py.get_type::<CceError>();

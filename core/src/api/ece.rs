@@ -1,0 +1,615 @@
+//! ECE behind a blocking JSON API: the Messaging API client, the webhook server, the
+//! chat web services and the simulator, as the C ABI, Python and Node bindings use them.
+//!
+//! Errors map to [`ErrorKind`] as follows, with the HTTP status (if any) in
+//! `status` and the ECE error name (`Unauthorized`, `StaleConfiguration`, `Timeout`...)
+//! in `status_name`: configuration/argument errors and 400 → `InvalidArgument`;
+//! 401, 403, 409 and 5xx → `Refused`; 404 (conversation gone) and stopped servers →
+//! `Closed`; timeouts → `Timeout`; connection and transport failures → `Io`; other
+//! statuses and unreadable answers → `Protocol`.
+
+use std::collections::BTreeSet;
+
+use serde::de::DeserializeOwned;
+
+use super::*;
+use crate::ece::chatws::{ChatWsPaths, Survey};
+use crate::ece::http::{HttpConfig, RateLimit};
+use crate::ece::messaging::{MessageType, StartConversation};
+use crate::ece::webhook::{WebhookAuth, WebhookLimits};
+use crate::ece::webhook_server::{WebhookConfig, WebhookEvents, WebhookServer};
+use crate::ece::{self as ece_core, EceError, Secret};
+use crate::sim::ece::{EceSimConfig, EceSimulator};
+
+impl From<EceError> for Error {
+    fn from(e: EceError) -> Self {
+        let kind = match &e {
+            EceError::Config(_)
+            | EceError::InvalidArgument(_)
+            | EceError::BadRequest(_)
+            | EceError::Unsupported(_) => ErrorKind::InvalidArgument,
+            EceError::Unauthorized(_)
+            | EceError::Forbidden(_)
+            | EceError::StaleConfiguration(_)
+            | EceError::ServerError(_) => ErrorKind::Refused,
+            EceError::NotFound(_) | EceError::Closed => ErrorKind::Closed,
+            EceError::Timeout { .. } => ErrorKind::Timeout,
+            EceError::Connect { .. } | EceError::Transport { .. } | EceError::Io(_) => {
+                ErrorKind::Io
+            }
+            EceError::UnexpectedStatus(_) | EceError::BadResponse { .. } => ErrorKind::Protocol,
+        };
+        Error {
+            kind,
+            message: e.to_string(),
+            status: e.status().map(u32::from),
+            status_name: Some(e.name().to_owned()),
+        }
+    }
+}
+
+/// HTTP keys shared by the client and chat web services configurations.
+const HTTP_KEYS: &[&str] = &[
+    "connect_timeout_ms",
+    "request_timeout_ms",
+    "verify_tls",
+    "ca_pem",
+    "allow_http",
+    "max_response_bytes",
+    "max_retries",
+    "retry_base_ms",
+    "retry_max_ms",
+    "rate_limit_per_sec",
+    "rate_limit_burst",
+];
+
+#[derive(Debug, Default, Deserialize)]
+struct HttpJson {
+    connect_timeout_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    verify_tls: Option<bool>,
+    ca_pem: Option<String>,
+    allow_http: Option<bool>,
+    max_response_bytes: Option<usize>,
+    max_retries: Option<u32>,
+    retry_base_ms: Option<u64>,
+    retry_max_ms: Option<u64>,
+    rate_limit_per_sec: Option<f64>,
+    rate_limit_burst: Option<u32>,
+}
+
+impl HttpJson {
+    fn apply(self, h: &mut HttpConfig) -> Result<(), Error> {
+        if let Some(ms) = self.connect_timeout_ms {
+            h.connect_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.request_timeout_ms {
+            h.request_timeout = Duration::from_millis(ms);
+        }
+        if let Some(v) = self.verify_tls {
+            h.verify_tls = v;
+        }
+        h.ca_pem = self.ca_pem.or(h.ca_pem.take());
+        if let Some(v) = self.allow_http {
+            h.allow_http = v;
+        }
+        if let Some(v) = self.max_response_bytes {
+            h.max_response_bytes = v;
+        }
+        if let Some(v) = self.max_retries {
+            h.retry.max_retries = v;
+        }
+        if let Some(ms) = self.retry_base_ms {
+            h.retry.base_delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.retry_max_ms {
+            h.retry.max_delay = Duration::from_millis(ms);
+        }
+        if let Some(per_second) = self.rate_limit_per_sec {
+            if !(per_second.is_finite() && per_second > 0.0) {
+                return Err(Error::invalid("rate_limit_per_sec must be > 0"));
+            }
+            h.rate_limit = Some(RateLimit {
+                per_second,
+                burst: self.rate_limit_burst.unwrap_or(1),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Parses `text` as a JSON object with only `known` keys, into `T` and its HTTP keys.
+fn parse_with_http<T: DeserializeOwned>(
+    text: &str,
+    what: &str,
+    known: &[&str],
+) -> Result<(T, HttpJson), Error> {
+    let v: Json = serde_json::from_str(text).map_err(|e| Error::invalid(format!("{what}: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::invalid(format!("{what}: expected a JSON object")))?;
+    let allowed: BTreeSet<&str> = known.iter().chain(HTTP_KEYS).copied().collect();
+    if let Some(k) = obj.keys().find(|k| !allowed.contains(k.as_str())) {
+        return Err(Error::invalid(format!("{what}: unknown key {k:?}")));
+    }
+    let t =
+        serde_json::from_value(v.clone()).map_err(|e| Error::invalid(format!("{what}: {e}")))?;
+    let h = serde_json::from_value(v).map_err(|e| Error::invalid(format!("{what}: {e}")))?;
+    Ok((t, h))
+}
+
+#[derive(Debug, Deserialize)]
+struct ClientJson {
+    server_url: String,
+    client_key: String,
+    client_secret: String,
+    entry_point_id: u64,
+    api_path: Option<String>,
+    force_login: Option<bool>,
+    #[serde(default = "default_language")]
+    accept_language: Option<String>,
+    token_refresh_ratio: Option<f64>,
+    end_conversation_path: Option<String>,
+}
+
+fn default_language() -> Option<String> {
+    Some("en-us".into())
+}
+
+const CLIENT_KEYS: &[&str] = &[
+    "server_url",
+    "client_key",
+    "client_secret",
+    "entry_point_id",
+    "api_path",
+    "force_login",
+    "accept_language",
+    "token_refresh_ratio",
+    "end_conversation_path",
+];
+
+/// Parses a Messaging API client configuration. Keys: `server_url`, `client_key`,
+/// `client_secret`, `entry_point_id` (required); `api_path`, `force_login` (default
+/// true), `accept_language` (default "en-us", null omits), `token_refresh_ratio` (0.9),
+/// `end_conversation_path`; HTTP keys `connect_timeout_ms`, `request_timeout_ms`,
+/// `verify_tls` (default true), `ca_pem`, `allow_http`, `max_response_bytes`,
+/// `max_retries`, `retry_base_ms`, `retry_max_ms`, `rate_limit_per_sec`,
+/// `rate_limit_burst`.
+pub fn ece_client_config_from_json(text: &str) -> Result<ece_core::ClientConfig, Error> {
+    let (j, h): (ClientJson, HttpJson) = parse_with_http(text, "ECE client config", CLIENT_KEYS)?;
+    let mut c = ece_core::ClientConfig::new(
+        j.server_url,
+        j.client_key,
+        Secret::new(j.client_secret),
+        j.entry_point_id,
+    );
+    if let Some(p) = j.api_path {
+        c.api_path = p;
+    }
+    if let Some(f) = j.force_login {
+        c.force_login = f;
+    }
+    c.accept_language = j.accept_language;
+    if let Some(r) = j.token_refresh_ratio {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(Error::invalid("token_refresh_ratio must be within 0..1"));
+        }
+        c.token_refresh_ratio = r;
+    }
+    if let Some(p) = j.end_conversation_path {
+        c.end_conversation_path = p;
+    }
+    h.apply(&mut c.http)?;
+    Ok(c)
+}
+
+/// A Messaging API client with a blocking API.
+#[derive(Debug)]
+pub struct EceClient {
+    inner: ece_core::EceClient,
+}
+
+impl EceClient {
+    /// Builds a client from a JSON configuration (see [`ece_client_config_from_json`]).
+    /// No network traffic until the first call.
+    pub fn new(config_json: &str) -> Result<Self, Error> {
+        let cfg = ece_client_config_from_json(config_json)?;
+        // reqwest needs a runtime context to build its connector.
+        let inner = rt()?.block_on(async { ece_core::EceClient::new(cfg) })?;
+        Ok(EceClient { inner })
+    }
+
+    /// The async client.
+    pub fn client(&self) -> &ece_core::EceClient {
+        &self.inner
+    }
+
+    /// Logs in now (replacing any cached token).
+    pub fn login(&self) -> Result<(), Error> {
+        Ok(rt()?.block_on(self.inner.login())?)
+    }
+
+    /// Logins made so far.
+    pub fn logins(&self) -> u64 {
+        self.inner.logins()
+    }
+
+    /// The entry point configuration (cached unless `refresh`) as
+    /// `{"entry_point_id", "last_modified", "raw"}`.
+    pub fn configuration_json(&self, refresh: bool) -> Result<String, Error> {
+        let c = rt()?.block_on(self.inner.configuration(refresh))?;
+        Ok(json!({"entry_point_id": c.entry_point_id, "last_modified": c.last_modified, "raw": c.raw})
+            .to_string())
+    }
+
+    /// Starts a conversation from `{"customer": {"first_name", "last_name", "email",
+    /// "phones": [{"number", "type", "country_code", "area_code"}]},
+    /// "send_typing_notification": true, "search_contact_on_attribute":
+    /// "email.emailAddress", "activity": {extra keys}}`; returns
+    /// `{"id", "activity_id", "case_id"}`.
+    pub fn start_conversation_json(&self, request_json: &str) -> Result<String, Error> {
+        let req: StartConversation = serde_json::from_str(request_json)
+            .map_err(|e| Error::invalid(format!("start request: {e}")))?;
+        let c = rt()?.block_on(self.inner.start_conversation(&req))?;
+        Ok(serde_json::to_string(&c).unwrap_or_default())
+    }
+
+    /// Sends a customer message; `message_type` is `text/html` (default when empty)
+    /// or `text/plain`.
+    pub fn send_message(
+        &self,
+        conversation_id: &str,
+        content: &str,
+        message_type: &str,
+    ) -> Result<(), Error> {
+        let t = if message_type.is_empty() {
+            MessageType::Html
+        } else {
+            MessageType::parse(message_type)?
+        };
+        Ok(rt()?.block_on(self.inner.send_message(conversation_id, t, content))?)
+    }
+
+    /// Ends a conversation (configurable, unverified endpoint).
+    pub fn end_conversation(&self, conversation_id: &str) -> Result<(), Error> {
+        Ok(rt()?.block_on(self.inner.end_conversation(conversation_id))?)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+enum AuthJson {
+    Basic { username: String, password: String },
+    Bearer(String),
+    None(bool),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookJson {
+    auth: AuthJson,
+    bind: Option<SocketAddr>,
+    path: Option<String>,
+    max_body_bytes: Option<usize>,
+    max_depth: Option<usize>,
+    max_events: Option<usize>,
+    queue_capacity: Option<usize>,
+    dedup_window: Option<usize>,
+    max_connections: Option<usize>,
+    read_timeout_ms: Option<u64>,
+    tls: Option<crate::ece::TlsIdentity>,
+}
+
+/// Parses a webhook server configuration: `auth` is required, one of
+/// `{"basic": {"username", "password"}}`, `{"bearer": "<token>"}` or `{"none": true}`
+/// (lab use only); optional `bind` (default "127.0.0.1:0"), `path` ("/"),
+/// `max_body_bytes`, `max_depth`, `max_events`, `queue_capacity`, `dedup_window`,
+/// `max_connections`, `read_timeout_ms`, `tls` (`{"cert_pem", "key_pem"}`: serve HTTPS).
+pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
+    let j: WebhookJson =
+        serde_json::from_str(text).map_err(|e| Error::invalid(format!("webhook config: {e}")))?;
+    let auth = match j.auth {
+        AuthJson::Basic { username, password } => WebhookAuth::Basic {
+            username,
+            password: Secret::new(password),
+        },
+        AuthJson::Bearer(t) if !t.is_empty() => WebhookAuth::Bearer(Secret::new(t)),
+        AuthJson::Bearer(_) => return Err(Error::invalid("webhook config: empty bearer token")),
+        AuthJson::None(true) => WebhookAuth::AllowUnauthenticated,
+        AuthJson::None(false) => {
+            return Err(Error::invalid(
+                "webhook config: auth {\"none\": false} is not valid",
+            ))
+        }
+    };
+    let mut c = WebhookConfig::new(auth);
+    if let Some(b) = j.bind {
+        c.bind = b;
+    }
+    if let Some(p) = j.path {
+        c.path = p;
+    }
+    let d = WebhookLimits::default();
+    c.limits = WebhookLimits {
+        max_body_bytes: j.max_body_bytes.unwrap_or(d.max_body_bytes),
+        max_depth: j.max_depth.unwrap_or(d.max_depth),
+        max_events: j.max_events.unwrap_or(d.max_events),
+    };
+    if let Some(v) = j.queue_capacity {
+        c.queue_capacity = v;
+    }
+    if let Some(v) = j.dedup_window {
+        c.dedup_window = v;
+    }
+    if let Some(v) = j.max_connections {
+        c.max_connections = v;
+    }
+    if let Some(ms) = j.read_timeout_ms {
+        c.read_timeout = Duration::from_millis(ms);
+    }
+    c.tls = j.tls;
+    Ok(c)
+}
+
+/// The webhook server with a blocking API.
+#[derive(Debug)]
+pub struct EceWebhook {
+    server: Mutex<Option<WebhookServer>>,
+    events: Mutex<WebhookEvents>,
+    addr: SocketAddr,
+    url: String,
+}
+
+impl EceWebhook {
+    /// Starts a webhook server from a JSON configuration (see [`webhook_config_from_json`]).
+    pub fn start(config_json: &str) -> Result<Self, Error> {
+        let cfg = webhook_config_from_json(config_json)?;
+        let (server, events) = rt()?.block_on(WebhookServer::start(cfg))?;
+        Ok(EceWebhook {
+            addr: server.local_addr(),
+            url: server.url(),
+            server: Mutex::new(Some(server)),
+            events: Mutex::new(events),
+        })
+    }
+
+    /// Listening address.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Listening port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The callback URL on this address (`http://127.0.0.1:PORT/PATH`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Waits for the next event (`None`: until one comes) and returns its JSON (see
+    /// [`crate::ece::WebhookEvent::to_json`]); `Ok(None)` on timeout; an error of kind
+    /// `Closed` once the server stopped and every event was taken.
+    pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<String>, Error> {
+        let mut ev = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let got = match timeout {
+            None => rt()?.block_on(ev.recv()),
+            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, ev.recv()).await }) {
+                Ok(e) => e,
+                Err(_) => return Ok(None),
+            },
+        };
+        match got {
+            Some(e) => Ok(Some(e.to_json().to_string())),
+            None => Err(Error::new(
+                ErrorKind::Closed,
+                "webhook server stopped: no more events",
+            )),
+        }
+    }
+
+    /// Counters as JSON (see [`crate::ece::WebhookStats`]).
+    pub fn stats_json(&self) -> Result<String, Error> {
+        let guard = self.server.lock().unwrap_or_else(|p| p.into_inner());
+        let s = guard
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "webhook server stopped"))?;
+        Ok(serde_json::to_string(&s.stats()).unwrap_or_default())
+    }
+
+    /// Stops the server; queued events can still be read. Fails if already stopped.
+    pub fn stop(&self) -> Result<(), Error> {
+        let s = self
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "webhook server already stopped"))?;
+        rt()?.block_on(s.stop());
+        Ok(())
+    }
+}
+
+impl Drop for EceWebhook {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.get_mut().ok().and_then(Option::take) {
+            if let Ok(rt) = runtime() {
+                rt.spawn(s.stop());
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PathsJson {
+    agent_availability: Option<String>,
+    capacity: Option<String>,
+    live_session_status: Option<String>,
+    check_eligibility: Option<String>,
+    chat_allowed: Option<String>,
+    survey: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatWsJson {
+    base_url: String,
+    paths: Option<PathsJson>,
+    try_alternate_segment: Option<bool>,
+    max_xml_bytes: Option<usize>,
+}
+
+/// A chat web services client with a blocking API.
+#[derive(Debug)]
+pub struct EceChatWs {
+    inner: ece_core::ChatWsClient,
+}
+
+impl EceChatWs {
+    /// Builds a client from JSON: `base_url` (context root, e.g.
+    /// "https://ece.example.com/system"; required), `paths` (any of
+    /// `agent_availability`, `capacity`, `live_session_status`, `check_eligibility`,
+    /// `chat_allowed`, `survey`; `{id}` is replaced), `try_alternate_segment` (default
+    /// true), `max_xml_bytes`, and the HTTP keys of the client configuration.
+    pub fn new(config_json: &str) -> Result<Self, Error> {
+        let (j, h): (ChatWsJson, HttpJson) = parse_with_http(
+            config_json,
+            "chat web services config",
+            &[
+                "base_url",
+                "paths",
+                "try_alternate_segment",
+                "max_xml_bytes",
+            ],
+        )?;
+        let mut c = ece_core::ChatWsConfig::new(j.base_url);
+        if let Some(p) = j.paths {
+            let d = ChatWsPaths::default();
+            c.paths = ChatWsPaths {
+                agent_availability: p.agent_availability.unwrap_or(d.agent_availability),
+                capacity: p.capacity.unwrap_or(d.capacity),
+                live_session_status: p.live_session_status.unwrap_or(d.live_session_status),
+                check_eligibility: p.check_eligibility.unwrap_or(d.check_eligibility),
+                chat_allowed: p.chat_allowed.unwrap_or(d.chat_allowed),
+                survey: p.survey.unwrap_or(d.survey),
+            };
+        }
+        if let Some(t) = j.try_alternate_segment {
+            c.try_alternate_segment = t;
+        }
+        if let Some(m) = j.max_xml_bytes {
+            c.xml.max_bytes = m;
+        }
+        h.apply(&mut c.http)?;
+        let inner = rt()?.block_on(async { ece_core::ChatWsClient::new(c) })?;
+        Ok(EceChatWs { inner })
+    }
+
+    /// B1: whether an agent is available.
+    pub fn agent_availability(&self, entry_point_id: u64) -> Result<bool, Error> {
+        Ok(rt()?.block_on(self.inner.agent_availability(entry_point_id))?)
+    }
+
+    /// B2: remaining chat slots.
+    pub fn capacity(&self, entry_point_id: u64) -> Result<u32, Error> {
+        Ok(rt()?.block_on(self.inner.capacity(entry_point_id))?)
+    }
+
+    /// B3: (estimated wait in seconds, queue depth).
+    pub fn live_session_status(&self, entry_point_id: u64) -> Result<(f64, u32), Error> {
+        let s = rt()?.block_on(self.inner.live_session_status(entry_point_id))?;
+        Ok((s.wait_time_secs, s.queue_depth))
+    }
+
+    /// B4: (responseType code, name: `eligible`, `no_agent_available`, `queue_full`,
+    /// `agent_limit_reached` or `other`).
+    pub fn check_eligibility(&self, entry_point_id: u64) -> Result<(u32, &'static str), Error> {
+        let e = rt()?.block_on(self.inner.check_eligibility(entry_point_id))?;
+        Ok((e.code(), e.name()))
+    }
+
+    /// B5: (allowed, reason as documented or raw).
+    pub fn chat_allowed(&self, entry_point_id: u64) -> Result<(bool, Option<String>), Error> {
+        let c = rt()?.block_on(self.inner.chat_allowed(entry_point_id))?;
+        Ok((c.allowed, c.reason.map(|r| r.as_str().to_owned())))
+    }
+
+    /// B6: submits `{"sid": "...", "answers": [{"question", "answer"}]}`.
+    pub fn submit_survey_json(&self, survey_json: &str) -> Result<(), Error> {
+        let s: Survey = serde_json::from_str(survey_json)
+            .map_err(|e| Error::invalid(format!("survey: {e}")))?;
+        Ok(rt()?.block_on(self.inner.submit_survey(&s))?)
+    }
+}
+
+/// The ECE simulator with a blocking API.
+#[derive(Debug)]
+pub struct EceSim {
+    sim: Mutex<Option<EceSimulator>>,
+    server_url: String,
+    chat_base_url: String,
+    addr: SocketAddr,
+}
+
+impl EceSim {
+    /// Starts a simulator from JSON (`{}` or empty: defaults; see
+    /// [`crate::sim::ece::EceSimConfig`]).
+    pub fn start(config_json: &str) -> Result<Self, Error> {
+        let cfg = EceSimConfig::from_json(config_json)?;
+        let sim = rt()?.block_on(EceSimulator::start(cfg))?;
+        Ok(EceSim {
+            server_url: sim.server_url(),
+            chat_base_url: sim.chat_base_url(),
+            addr: sim.local_addr(),
+            sim: Mutex::new(Some(sim)),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the client's `server_url`.
+    pub fn server_url(&self) -> &str {
+        &self.server_url
+    }
+
+    /// The chat web services `base_url` (`http://127.0.0.1:PORT/system`).
+    pub fn chat_base_url(&self) -> &str {
+        &self.chat_base_url
+    }
+
+    /// Listening port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Runs a JSON command (see [`EceSimulator::control`]) and returns its JSON answer.
+    pub fn control(&self, command_json: &str) -> Result<String, Error> {
+        let cmd: Json = serde_json::from_str(command_json)
+            .map_err(|e| Error::invalid(format!("simulator command: {e}")))?;
+        let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
+        let sim = guard
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "simulator stopped"))?;
+        Ok(rt()?.block_on(sim.control(&cmd))?.to_string())
+    }
+
+    /// Stops the simulator. Fails if already stopped.
+    pub fn stop(&self) -> Result<(), Error> {
+        let s = self
+            .sim
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "simulator already stopped"))?;
+        rt()?.block_on(s.stop());
+        Ok(())
+    }
+}
+
+impl Drop for EceSim {
+    fn drop(&mut self) {
+        if let Some(s) = self.sim.get_mut().ok().and_then(Option::take) {
+            if let Ok(rt) = runtime() {
+                rt.spawn(s.stop());
+            }
+        }
+    }
+}
