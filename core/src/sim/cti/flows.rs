@@ -411,6 +411,17 @@ impl Model {
     /// Removes `device`'s connection: CALL_CONNECTION_CLEARED, then the call ends when
     /// fewer than two parties remain (or only external parties).
     pub fn release(&mut self, call: u32, device: &str, cause: &str, fx: &mut Effects) -> Flow {
+        self.release_then(call, device, cause, true, fx)
+    }
+
+    fn release_then(
+        &mut self,
+        call: u32,
+        device: &str,
+        cause: &str,
+        refresh: bool,
+        fx: &mut Effects,
+    ) -> Flow {
         let c = self.call(call)?;
         let conn = c
             .conn(device)
@@ -431,13 +442,19 @@ impl Model {
             c.conns.retain(|x| x.device != device);
         }
         let leaver: Vec<usize> = conn.agent.into_iter().collect();
-        self.settle(call, &leaver, fx);
+        if refresh {
+            self.settle(call, &leaver, fx);
+        } else {
+            self.settle(call, &[], fx);
+        }
         for a in leaver {
             if self.calls.contains_key(&call) {
                 // The call goes on without this agent.
                 self.end_for(call, a, fx);
             }
-            self.refresh_agent(a, fx);
+            if refresh {
+                self.refresh_agent(a, fx);
+            }
         }
         Ok(())
     }
@@ -701,6 +718,10 @@ impl Model {
 
     /// Agent `a` holds `call`: CALL_HELD, AGENT_STATE(HOLD) when nothing else is active.
     pub fn hold(&mut self, call: u32, a: usize, fx: &mut Effects) -> Flow {
+        self.hold_then(call, a, true, fx)
+    }
+
+    fn hold_then(&mut self, call: u32, a: usize, refresh: bool, fx: &mut Effects) -> Flow {
         if self.agent_lcs(call, a)? != "LCS_CONNECT" {
             return Err(NO_ACTIVE);
         }
@@ -719,7 +740,9 @@ impl Model {
             self.emit_call(fx, call, ev, &[]);
         }
         self.agents[a].stats.held += 1;
-        self.refresh_agent(a, fx);
+        if refresh {
+            self.refresh_agent(a, fx);
+        }
         Ok(())
     }
 
@@ -751,7 +774,7 @@ impl Model {
         if self.agent_lcs(held, a)? != "LCS_HOLD" {
             return Err(NO_HELD);
         }
-        self.hold(active, a, fx)?;
+        self.hold_then(active, a, false, fx)?;
         self.retrieve(held, a, fx)
     }
 
@@ -762,7 +785,7 @@ impl Model {
         }
         self.agent_lcs(active, a)?;
         let ext = self.agents[a].cfg.extension.clone();
-        self.release(active, &ext, "CEC_NONE", fx)?;
+        self.release_then(active, &ext, "CEC_NONE", false, fx)?;
         self.retrieve(held, a, fx)
     }
 
@@ -774,7 +797,8 @@ impl Model {
         if dialed.is_empty() {
             return Err(Refusal::Control("CF_INVALID_CALLED_DEVICE"));
         }
-        self.hold(active, a, fx)?;
+        // The agent goes straight from the held call to dialing: no HOLD state between.
+        self.hold_then(active, a, false, fx)?;
         let src = self.call(active)?.clone();
         let target = self.agent_by_device(dialed).filter(|t| *t != a);
         let ext = self.agents[a].cfg.extension.clone();
@@ -1192,11 +1216,12 @@ impl Model {
                     return Err(Refusal::Status("E_CTI_NOT_CALL_PARTY"));
                 }
                 if c.agent_conn(s).is_none() {
-                    if let Some(m) = monitor_call {
-                        self.end_call(m, true, &[], fx);
-                    }
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.conns.push(Conn::agent(s, &sext, "LCS_CONNECT", false));
+                    }
+                    if let Some(m) = monitor_call {
+                        // The supervisor leaves the silent-monitor call for the real one.
+                        self.end_call(m, true, &[], fx);
                     }
                     let ev = self
                         .two_call_ev(

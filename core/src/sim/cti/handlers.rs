@@ -388,7 +388,7 @@ fn required_service(name: &str) -> Option<&'static [&'static str]> {
 pub(crate) fn conf_name(req: &str) -> Option<&'static str> {
     let base = req.strip_suffix("_REQ")?;
     spec::message_by_name(&format!("{base}_CONF"))
-        .filter(|m| m.direction != Direction::ToServer)
+        .filter(|m| m.direction != Direction::ToServer && m.documented)
         .map(|m| m.name)
 }
 
@@ -588,7 +588,7 @@ fn handle(sh: &mut Shared, conn: u64, req: &Message, invoke: u32) -> Handled {
     let name = req.name();
     peripheral_ok(&sh.model, req)?;
     let mut fx = Effects::default();
-    let Some(cname) = conf_name(name) else {
+    let Some(cname) = conf_name(name).filter(|_| req.spec().documented) else {
         // Undocumented requests (ARM, task routing) have no layout to answer with.
         return Err(Refusal::Status("E_CTI_FUNCTION_NOT_AVAILABLE"));
     };
@@ -703,7 +703,6 @@ fn handle(sh: &mut Shared, conn: u64, req: &Message, invoke: u32) -> Handled {
             if name == "TRANSFER_CALL_REQ" && held_id == NULL_ID {
                 let dialed = req.str("DialedNumber").unwrap_or("").to_owned();
                 sh.model.single_step_transfer(active, a, &dialed, &mut fx)?;
-                let n = sh.model.calls.get(&active).map_or(0, |x| x.conns.len());
                 let c = c
                     .int("NewConnectionCallID", active)
                     .k(
@@ -711,10 +710,9 @@ fn handle(sh: &mut Shared, conn: u64, req: &Message, invoke: u32) -> Handled {
                         "ConnectionDeviceIDType Values",
                         "CONNECTION_ID_NONE",
                     )
-                    .int("NumParties", n as i64)
                     .int("LineHandle", 0)
                     .k("LineType", "LineType Values", "LINETYPE_INSIDE");
-                return Ok((Some(c), fx));
+                return Ok((Some(sh.model.with_parties(c, active)), fx));
             }
             let held = sh.model.call(held_id)?.id;
             let n = if name == "TRANSFER_CALL_REQ" {

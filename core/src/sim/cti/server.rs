@@ -504,17 +504,17 @@ fn audience(s: &mut Sess, route: &Route, ev: &Arc<Ev>, model: &Model) -> Vec<(Ar
                 return out;
             };
             let st = ev.get_int("AgentState").unwrap_or(-1);
+            let key = (st, ev.get_int("EventReasonCode").unwrap_or(0));
+            // A duplicate repeats the agent's previous event, whether or not the
+            // mask let that one through.
+            let dup = s.last_agent.insert(*a, key) == Some(key);
+            if dup && s.has("CTI_SERVICE_IGNORE_DUPLICATE_AGENT_EVENTS") {
+                return out;
+            }
             let bit = u16::try_from(st).ok().and_then(agent_mask_bit);
             if bit.is_some_and(|b| mask & b == 0) {
                 return out;
             }
-            let key = (st, ev.get_int("EventReasonCode").unwrap_or(0));
-            if s.has("CTI_SERVICE_IGNORE_DUPLICATE_AGENT_EVENTS")
-                && s.last_agent.get(a) == Some(&key)
-            {
-                return out;
-            }
-            s.last_agent.insert(*a, key);
             out.push((ev.clone(), mid));
         }
         Route::Agents { agents, bridges } => {
