@@ -40,7 +40,6 @@ struct World {
     a: Raw,
     b: Raw,
     bridge: Raw,
-    v: u32,
 }
 
 async fn world(v: u32) -> World {
