@@ -48,13 +48,7 @@ async fn world(v: u32) -> World {
     let (b, _) = Raw::open(sim.local_addr(), &Open::agent(v, "1002")).await;
     let (mut bridge, _) = Raw::open(sim.local_addr(), &Open::bridge(v)).await;
     assert_eq!(names(&bridge.sync().await), ["SYSTEM_EVENT"]);
-    World {
-        sim,
-        a,
-        b,
-        bridge,
-        v,
-    }
+    World { sim, a, b, bridge }
 }
 
 impl World {
