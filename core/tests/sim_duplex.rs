@@ -38,22 +38,31 @@ async fn kill_fails_over_and_restart_comes_back_as_standby() {
     assert!(conf.get("SessionType").is_none(), "v15 has no SessionType");
     // A v15 client cannot use the standby side.
     let (_, refused) = Raw::open_any(b, &Open::agent(15, "1001").id("x")).await;
-    assert_eq!(refused.u32("Status"), Some(status("E_CTI_CTI_SERVER_OFFLINE")));
+    assert_eq!(
+        refused.u32("Status"),
+        Some(status("E_CTI_CTI_SERVER_OFFLINE"))
+    );
 
     sim.kill_side(Side::A);
     assert!(s.recv_or_closed().await.is_none(), "side A's sockets close");
     assert_eq!(sim.side_state(Side::A), SideState::Down);
     assert_eq!(sim.side_state(Side::B), SideState::Active);
-    assert!(tokio::net::TcpStream::connect(a).await.is_err(), "listener closed");
+    assert!(
+        tokio::net::TcpStream::connect(a).await.is_err(),
+        "listener closed"
+    );
 
     let (mut s, _) = Raw::open(b, &Open::agent(15, "1001")).await;
     s.sync().await;
-    let again = sim.restart_side(Side::A).unwrap();
+    let again = sim.restart_side(Side::A).await.unwrap();
     assert_eq!(again, a, "same port");
     assert_eq!(sim.side_state(Side::A), SideState::Standby);
     let (_, refused) = Raw::open_any(a, &Open::agent(15, "1001").id("y")).await;
-    assert_eq!(refused.u32("Status"), Some(status("E_CTI_CTI_SERVER_OFFLINE")));
-    assert!(sim.restart_side(Side::A).is_err(), "already running");
+    assert_eq!(
+        refused.u32("Status"),
+        Some(status("E_CTI_CTI_SERVER_OFFLINE"))
+    );
+    assert!(sim.restart_side(Side::A).await.is_err(), "already running");
     sim.stop().await;
 }
 
@@ -61,14 +70,27 @@ async fn kill_fails_over_and_restart_comes_back_as_standby() {
 async fn standby_sessions_become_active_with_the_calls_in_progress() {
     let sim = CtiSimulator::start(SimConfig::duplex()).await.unwrap();
     let (a, b) = ab(&sim);
-    sim.set_agent_state("1001", "AGENT_STATE_AVAILABLE", 0).unwrap();
+    sim.set_agent_state("1001", "AGENT_STATE_AVAILABLE", 0)
+        .unwrap();
     let (mut on_a, conf) = Raw::open(a, &standby_capable(24, "1001")).await;
-    assert_eq!(conf.u32("SessionType"), Some(k("SessionType", "Active") as u32));
-    let bridge_o = Open::bridge(24).services(svc(&["CTI_SERVICE_ALL_EVENTS", "CTI_SERVICE_ACTIVE_STANDBY"]));
+    assert_eq!(
+        conf.u32("SessionType"),
+        Some(k("SessionType", "Active") as u32)
+    );
+    let bridge_o = Open::bridge(24).services(svc(&[
+        "CTI_SERVICE_ALL_EVENTS",
+        "CTI_SERVICE_ACTIVE_STANDBY",
+    ]));
     let (mut bridge_b, conf) = Raw::open(b, &bridge_o).await;
-    assert_eq!(conf.u32("SessionType"), Some(k("SessionType", "Standby") as u32));
+    assert_eq!(
+        conf.u32("SessionType"),
+        Some(k("SessionType", "Standby") as u32)
+    );
     let (mut on_b, conf) = Raw::open(b, &standby_capable(24, "1001")).await;
-    assert_eq!(conf.u32("SessionType"), Some(k("SessionType", "Standby") as u32));
+    assert_eq!(
+        conf.u32("SessionType"),
+        Some(k("SessionType", "Standby") as u32)
+    );
     assert_eq!(sim.session_count_on(Side::B), 2);
 
     // A standby session answers heartbeats only.
@@ -76,9 +98,17 @@ async fn standby_sessions_become_active_with_the_calls_in_progress() {
     let (_, r) = on_b.request(on_b.req("QUERY_AGENT_STATE_REQ")).await;
     assert_eq!(r.u32("Status"), Some(status("E_CTI_SERVER_NOT_MASTER")));
 
-    let id = sim.offer_call(&SimCall { ani: "5551234".into(), ..SimCall::default() }).unwrap();
+    let id = sim
+        .offer_call(&SimCall {
+            ani: "5551234".into(),
+            ..SimCall::default()
+        })
+        .unwrap();
     sim.answer_call(id, None).unwrap();
-    assert!(on_b.sync().await.is_empty(), "standby sessions get no events");
+    assert!(
+        on_b.sync().await.is_empty(),
+        "standby sessions get no events"
+    );
     assert_eq!(names(&on_a.sync().await).len(), 5);
 
     sim.kill_side(Side::A);
@@ -86,13 +116,21 @@ async fn standby_sessions_become_active_with_the_calls_in_progress() {
     let got = on_b.sync().await;
     assert_eq!(
         names(&got),
-        ["STANDBY_ACTIVE_EVENT_MSG", "BEGIN_CALL_EVENT", "CALL_ESTABLISHED_EVENT", "CALL_ESTABLISHED_EVENT"]
+        [
+            "STANDBY_ACTIVE_EVENT_MSG",
+            "BEGIN_CALL_EVENT",
+            "CALL_ESTABLISHED_EVENT",
+            "CALL_ESTABLISHED_EVENT"
+        ]
     );
     assert_eq!(got[1].u32("ConnectionCallID"), Some(id));
     let cause = k("EventCause Values", "CEC_CALL_PARTY_UPDATE_IND") as u32;
     assert!(got[2..].iter().all(|m| m.u32("EventCause") == Some(cause)));
     let got = bridge_b.sync().await;
-    assert_eq!(names(&got)[..2], ["STANDBY_ACTIVE_EVENT_MSG", "BEGIN_CALL_EVENT"]);
+    assert_eq!(
+        names(&got)[..2],
+        ["STANDBY_ACTIVE_EVENT_MSG", "BEGIN_CALL_EVENT"]
+    );
     // Now requests work on B.
     let (_, r) = on_b.request(on_b.req("QUERY_AGENT_STATE_REQ")).await;
     assert_eq!(r.u32("AgentState"), Some(st("AGENT_STATE_TALKING")));
@@ -105,8 +143,15 @@ async fn reconnecting_clients_get_begin_call_for_calls_in_progress() {
         let sim = CtiSimulator::start(SimConfig::duplex()).await.unwrap();
         let (a, b) = ab(&sim);
         let (mut s, _) = Raw::open(a, &Open::agent(v, "1001")).await;
-        sim.set_agent_state("1001", "AGENT_STATE_AVAILABLE", 0).unwrap();
-        let id = sim.offer_call(&SimCall { ani: "5551234".into(), call_variables: vec!["v1".into()], ..SimCall::default() }).unwrap();
+        sim.set_agent_state("1001", "AGENT_STATE_AVAILABLE", 0)
+            .unwrap();
+        let id = sim
+            .offer_call(&SimCall {
+                ani: "5551234".into(),
+                call_variables: vec!["v1".into()],
+                ..SimCall::default()
+            })
+            .unwrap();
         sim.answer_call(id, None).unwrap();
         s.sync().await;
         // Side A hangs: heartbeats go unanswered while TCP stays up.
@@ -114,7 +159,11 @@ async fn reconnecting_clients_get_begin_call_for_calls_in_progress() {
         let hb = s.req("HEARTBEAT_REQ");
         s.send(hb).await;
         let (_, q) = s.request(s.req("QUERY_AGENT_STATE_REQ")).await;
-        assert_eq!(q.name(), "QUERY_AGENT_STATE_CONF", "answered before any HEARTBEAT_CONF");
+        assert_eq!(
+            q.name(),
+            "QUERY_AGENT_STATE_CONF",
+            "answered before any HEARTBEAT_CONF"
+        );
         assert_eq!(sim.unanswered_heartbeats(), 1);
         // The PG fails over to B; the same client reconnects there.
         sim.switch_active(Side::B).unwrap();
@@ -123,7 +172,11 @@ async fn reconnecting_clients_get_begin_call_for_calls_in_progress() {
         let got = s2.sync().await;
         assert_eq!(
             names(&got),
-            ["BEGIN_CALL_EVENT", "CALL_ESTABLISHED_EVENT", "CALL_ESTABLISHED_EVENT"],
+            [
+                "BEGIN_CALL_EVENT",
+                "CALL_ESTABLISHED_EVENT",
+                "CALL_ESTABLISHED_EVENT"
+            ],
             "v{v}"
         );
         assert_eq!(got[0].u32("ConnectionCallID"), Some(id));
@@ -169,13 +222,18 @@ async fn maintenance_handshake_accepted() {
     let (sim, mut on_a, mut on_b) = maintenance_world().await;
     let (a, _) = ab(&sim);
     // A v15 client on side A cannot take part: it is closed when A goes down.
-    let (mut legacy, _) = Raw::open(a, &Open::bridge(15).services(svc(&["CTI_SERVICE_ALL_EVENTS"]))).await;
+    let (mut legacy, _) = Raw::open(
+        a,
+        &Open::bridge(15).services(svc(&["CTI_SERVICE_ALL_EVENTS"])),
+    )
+    .await;
     let client = async {
         let req = on_a.recv().await;
         assert_eq!(req.name(), "ACTIVE_MAINTENANCE_REQ_MSG");
         let mut resp = on_a.req("ACTIVE_MAINTENANCE_RESP_MSG");
         resp.set_int("MaintenanceModeAccepted", 1).unwrap();
-        resp.set_int("InvokeID", req.u32("InvokeID").unwrap().into()).unwrap();
+        resp.set_int("InvokeID", req.u32("InvokeID").unwrap().into())
+            .unwrap();
         let b = cce::cti::codec::encode(&resp, 24).unwrap();
         on_a.send_bytes(&b).await;
         let ev = on_a.recv().await;
@@ -184,7 +242,10 @@ async fn maintenance_handshake_accepted() {
         // Side B announces it is active; then stop using side A.
         assert_eq!(on_b.recv().await.name(), "STANDBY_ACTIVE_EVENT_MSG");
         on_a.send(raw("STOPPING_REQUESTS_TO_THIS_SIDE_IND")).await;
-        assert!(on_a.recv_or_closed().await.is_none(), "side A closes the socket");
+        assert!(
+            on_a.recv_or_closed().await.is_none(),
+            "side A closes the socket"
+        );
     };
     let (outcome, ()) = tokio::join!(sim.maintenance(Side::A), client);
     let outcome = outcome.unwrap();
@@ -194,11 +255,17 @@ async fn maintenance_handshake_accepted() {
     assert_eq!(outcome.forced, 1);
     let got = legacy.until("FAILURE_EVENT").await;
     let ev = got.last().unwrap();
-    assert_eq!(ev.u32("Status"), Some(status("E_CTI_SERVER_IN_MAINTENANCE_MODE")));
+    assert_eq!(
+        ev.u32("Status"),
+        Some(status("E_CTI_SERVER_IN_MAINTENANCE_MODE"))
+    );
     assert_eq!(sim.side_state(Side::A), SideState::Maintenance);
     assert_eq!(sim.side_state(Side::B), SideState::Active);
     let (_, refused) = Raw::open_any(a, &Open::agent(24, "1001").id("late")).await;
-    assert_eq!(refused.u32("Status"), Some(status("E_CTI_SERVER_IN_MAINTENANCE_MODE")));
+    assert_eq!(
+        refused.u32("Status"),
+        Some(status("E_CTI_SERVER_IN_MAINTENANCE_MODE"))
+    );
     // B serves requests now.
     let (_, r) = on_b.request(on_b.req("QUERY_AGENT_STATE_REQ")).await;
     assert_eq!(r.name(), "QUERY_AGENT_STATE_CONF");
@@ -214,8 +281,10 @@ async fn maintenance_handshake_rejected_or_unanswered() {
         let req = on_a.recv().await;
         let mut resp = on_a.req("ACTIVE_MAINTENANCE_RESP_MSG");
         resp.set_int("MaintenanceModeAccepted", 0).unwrap();
-        resp.set_int("InvokeID", req.u32("InvokeID").unwrap().into()).unwrap();
-        on_a.send_bytes(&cce::cti::codec::encode(&resp, 24).unwrap()).await;
+        resp.set_int("InvokeID", req.u32("InvokeID").unwrap().into())
+            .unwrap();
+        on_a.send_bytes(&cce::cti::codec::encode(&resp, 24).unwrap())
+            .await;
         let ev = on_a.recv().await;
         assert_eq!(ev.u32("MaintenanceModeStatus"), Some(0));
     };
@@ -231,7 +300,10 @@ async fn maintenance_handshake_rejected_or_unanswered() {
     assert!(!outcome.accepted);
     assert_eq!(outcome.no_answer, ["desk-1001"]);
     let got = on_a.sync().await;
-    assert_eq!(names(&got), ["ACTIVE_MAINTENANCE_REQ_MSG", "ACTIVE_MAINTENANCE_EVENT_MSG"]);
+    assert_eq!(
+        names(&got),
+        ["ACTIVE_MAINTENANCE_REQ_MSG", "ACTIVE_MAINTENANCE_EVENT_MSG"]
+    );
     assert!(sim.maintenance(Side::B).await.is_err(), "B is not active");
     sim.stop().await;
 }

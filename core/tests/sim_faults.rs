@@ -36,8 +36,14 @@ async fn failure_conf_and_control_failure_rules() {
     assert!(before.is_empty());
     assert_eq!(r.name(), "FAILURE_CONF");
     assert_eq!(r.u32("Status"), Some(status("E_CTI_INVALID_AGENT_DATA")));
-    assert!(s.sync().await.is_empty(), "the failed request changed nothing");
-    assert_eq!(sim.agent_state("1001"), Some(st("AGENT_STATE_NOT_READY") as u16));
+    assert!(
+        s.sync().await.is_empty(),
+        "the failed request changed nothing"
+    );
+    assert_eq!(
+        sim.agent_state("1001"),
+        Some(st("AGENT_STATE_NOT_READY") as u16)
+    );
     // Used up: the next one works.
     assert_eq!(
         names(&s.ok(set_state(&s, "AGENT_STATE_AVAILABLE")).await),
@@ -98,7 +104,10 @@ async fn drop_delay_and_ignore() {
         .unwrap();
     s.send(set_state(&s, "AGENT_STATE_AVAILABLE")).await;
     assert!(s.sync().await.is_empty());
-    assert_eq!(sim.agent_state("1001"), Some(st("AGENT_STATE_NOT_READY") as u16));
+    assert_eq!(
+        sim.agent_state("1001"),
+        Some(st("AGENT_STATE_NOT_READY") as u16)
+    );
 
     // Heartbeats can be dropped too.
     sim.add_fault(RequestFault::new("HEARTBEAT_REQ", FaultAction::Drop).times(1))
@@ -162,10 +171,8 @@ async fn failure_event_close_and_malformed_frames_on_demand() {
     assert_eq!(f.body.len(), 3);
 
     // Side-specific rules apply to that side only.
-    sim.add_fault(
-        RequestFault::new("QUERY_AGENT_STATE_REQ", FaultAction::Drop).on(Side::B),
-    )
-    .unwrap();
+    sim.add_fault(RequestFault::new("QUERY_AGENT_STATE_REQ", FaultAction::Drop).on(Side::B))
+        .unwrap();
     let (_, r) = s.request(s.req("QUERY_AGENT_STATE_REQ")).await;
     assert_eq!(r.name(), "QUERY_AGENT_STATE_CONF");
 

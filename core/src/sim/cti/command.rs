@@ -260,6 +260,7 @@ pub(crate) async fn run(sim: &CtiSimulator, cmd: SimCommand) -> Result<Value, Si
         }
         SimCommand::RestartSide { side } => sim
             .restart_side(side)
+            .await
             .map(|a| json!({ "port": a.port(), "address": a.to_string() })),
         SimCommand::SwitchActive { side } => {
             sim.switch_active(side)?;

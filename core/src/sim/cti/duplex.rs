@@ -45,9 +45,13 @@ impl CtiSimulator {
     }
 
     /// Restarts a killed side on the port it had (a side that never ran on the
-    /// configured address). It comes back as standby when the other side is active,
-    /// else active. Returns its address.
-    pub fn restart_side(&self, side: Side) -> Result<SocketAddr, SimError> {
+    /// configured address), once the old listener has let go of it. It comes back as
+    /// standby when the other side is active, else active. Returns its address.
+    pub async fn restart_side(&self, side: Side) -> Result<SocketAddr, SimError> {
+        let dying = lock(&self.engine).side_mut(side).dying.take();
+        if let Some(t) = dying {
+            let _ = t.await;
+        }
         let addr = {
             let sh = lock(&self.engine);
             if sh.stopped {

@@ -541,10 +541,21 @@ impl CtiSimulator {
 
     /// Stops listening, closes every session and waits for the tasks to end.
     pub async fn stop(self) {
+        self.close().await;
+    }
+
+    /// [`CtiSimulator::stop`] through a shared reference; later calls fail with
+    /// [`SimError::Stopped`].
+    pub async fn close(&self) {
         let tasks = self.shutdown();
         for t in tasks {
             let _ = t.await;
         }
+    }
+
+    /// Whether the simulator was stopped.
+    pub fn is_stopped(&self) -> bool {
+        lock(&self.engine).stopped
     }
 
     fn shutdown(&self) -> Vec<tokio::task::JoinHandle<()>> {
@@ -552,7 +563,8 @@ impl CtiSimulator {
         sh.stopped = true;
         let mut tasks = Vec::new();
         for side in [Side::A, Side::B] {
-            if let Some(t) = server::stop_side(&mut sh, side) {
+            server::stop_side(&mut sh, side);
+            if let Some(t) = sh.side_mut(side).dying.take() {
                 tasks.push(t);
             }
         }

@@ -110,6 +110,8 @@ pub(crate) struct SideRt {
     pub unanswered: u64,
     pub stop: Option<watch::Sender<bool>>,
     pub task: Option<JoinHandle<()>>,
+    /// The accept task of a killed listener, until it has let go of the port.
+    pub dying: Option<JoinHandle<()>>,
 }
 
 impl SideRt {
@@ -121,6 +123,7 @@ impl SideRt {
             unanswered: 0,
             stop: None,
             task: None,
+            dying: None,
         }
     }
 }
@@ -560,14 +563,17 @@ pub(crate) fn start_side(
     Ok(local)
 }
 
-/// Stops `side`'s listener and closes its connections.
-pub(crate) fn stop_side(sh: &mut Shared, side: Side) -> Option<JoinHandle<()>> {
+/// Stops `side`'s listener and closes its connections; the accept task is left in
+/// `dying` for whoever needs to wait for the port to be free.
+pub(crate) fn stop_side(sh: &mut Shared, side: Side) {
     let rt = sh.side_mut(side);
     if let Some(stop) = rt.stop.take() {
         let _ = stop.send(true);
     }
     rt.state = SideState::Down;
-    let task = rt.task.take();
+    if let Some(t) = rt.task.take() {
+        rt.dying = Some(t);
+    }
     let ids: Vec<u64> = sh
         .conns
         .iter()
@@ -578,7 +584,6 @@ pub(crate) fn stop_side(sh: &mut Shared, side: Side) -> Option<JoinHandle<()>> {
         sh.close_conn(id);
         sh.conns.remove(&id);
     }
-    task
 }
 
 async fn accept_loop(
