@@ -122,6 +122,8 @@ test-c: deps-cc
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_abi.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_abi
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_abi
+	cc $(CFLAGS) ffi/tests/test_sim.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_sim
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_sim
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
 	c++ $(CXXFLAGS) examples/cpp/siebel_poll.cpp -L$(LIBDIR) -lcce -o $(BUILD)/siebel_poll

@@ -266,6 +266,140 @@ cce_status cce_sim_unanswered_heartbeats(const cce_sim *sim, uint64_t *count_out
 // A second call with the same handle returns `CCE_ERR_INVALID_HANDLE`.
 cce_status cce_sim_stop(cce_sim *sim);
 
+// The TCP port of side "A" or "B". `*port_out` is 0 for side B of a simplex
+// simulator (start with `{"bind_b":"127.0.0.1:0"}` for a duplex pair).
+//
+// # Safety
+// `side` must be NUL-terminated; `port_out` writable.
+cce_status cce_sim_side_port(const cce_sim *sim, const char *side, uint16_t *port_out);
+
+// Kills side "A" or "B": its listener and every connection close. When it was active
+// the other side becomes active (its standby sessions get STANDBY_ACTIVE_EVENT).
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_kill_side(const cce_sim *sim, const char *side);
+
+// Restarts a killed side on its port (standby when the other side is active).
+// `port_out` may be NULL.
+//
+// # Safety
+// `side` must be NUL-terminated; `port_out` NULL or writable.
+cce_status cce_sim_restart_side(const cce_sim *sim, const char *side, uint16_t *port_out);
+
+// Makes side "A" or "B" active and the other standby.
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_switch_active(const cce_sim *sim, const char *side);
+
+// Stops (`answer` = false) or resumes answering HEARTBEAT_REQ on one side only; the
+// TCP connections stay open.
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_set_answer_heartbeats_on(const cce_sim *sim, const char *side, bool answer);
+
+// Runs the v24+ maintenance handshake on the active side (blocks until it ends, at
+// most twice `maintenance_timeout_ms`). `outcome_json_out` (may be NULL) receives
+// `{"accepted":bool,"accepted_by":[..],"rejected_by":[..],"no_answer":[..],
+// "stopped":n,"forced":n}`; free it with `cce_string_free`.
+//
+// # Safety
+// `side` must be NUL-terminated; `outcome_json_out` NULL or writable.
+cce_status cce_sim_maintenance(const cce_sim *sim, const char *side, char **outcome_json_out);
+
+// Ends a side's maintenance (it becomes standby).
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_end_maintenance(const cce_sim *sim, const char *side);
+
+// Adds a request fault rule, e.g.
+// `{"request":"HOLD_CALL_REQ","times":1,"action":"failure_conf","status":"E_CTI_INVALID_CALLID"}`
+// or `{"request":"MAKE_CALL_REQ","action":"control_failure","failure_code":"CF_RESOURCE_BUSY",
+// "peripheral_error":42}`; other actions: `delay` (`delay_ms`), `drop`, `ignore`, `close`,
+// `malformed`. `"request":"*"` matches any request; `"side":"B"` one side only.
+//
+// # Safety
+// `fault_json` must be NUL-terminated.
+cce_status cce_sim_add_fault(const cce_sim *sim, const char *fault_json);
+
+// Removes every request fault rule.
+cce_status cce_sim_clear_faults(const cce_sim *sim);
+
+// Sends FAILURE_EVENT with `status` (a Status Codes name such as
+// "E_CTI_CTI_SERVER_OFFLINE", or a number) to every session; `side` may be NULL
+// (both sides) or "A"/"B".
+//
+// # Safety
+// `status` must be NUL-terminated; `side` NULL or NUL-terminated.
+cce_status cce_sim_send_failure_event(const cce_sim *sim, const char *status, const char *side);
+
+// Closes every connection (of one side when `side` is not NULL) without a word.
+//
+// # Safety
+// `side` must be NULL or NUL-terminated.
+cce_status cce_sim_close_sessions(const cce_sim *sim, const char *side);
+
+// Sends a malformed frame (END_CALL_EVENT with a 3-byte body) to every connection
+// (of one side when `side` is not NULL).
+//
+// # Safety
+// `side` must be NULL or NUL-terminated.
+cce_status cce_sim_send_malformed(const cce_sim *sim, const char *side);
+
+// Writes `len` raw bytes to every connection (fault injection).
+//
+// # Safety
+// `data` must point to `len` readable bytes (may be NULL when `len` is 0).
+cce_status cce_sim_send_raw(const cce_sim *sim, const uint8_t *data, size_t len);
+
+// Offers a live inbound call (JSON as for `cce_sim_inject_call`, plus `skill_group`,
+// `answer_after_ms`, `talk_ms`): routed to an available agent (BEGIN_CALL,
+// AGENT_STATE reserved, CALL_DELIVERED) or queued (BEGIN_CALL, CALL_QUEUED); it rings
+// until answered. `call_id_out` may be NULL.
+//
+// # Safety
+// `call_json` must be NUL-terminated; `call_id_out` NULL or writable.
+cce_status cce_sim_offer_call(const cce_sim *sim, const char *call_json, uint32_t *call_id_out);
+
+// The ringing agent (or `agent_id`, may be NULL) answers the call.
+//
+// # Safety
+// `agent_id` must be NULL or NUL-terminated.
+cce_status cce_sim_answer_call(const cce_sim *sim, uint32_t call_id, const char *agent_id);
+
+// The caller of `call_id` hangs up.
+cce_status cce_sim_hangup(const cce_sim *sim, uint32_t call_id);
+
+// Sets an agent's state from the peripheral side (`state` is an AgentState name such
+// as "AGENT_STATE_AVAILABLE").
+//
+// # Safety
+// `agent_id` and `state` must be NUL-terminated.
+cce_status cce_sim_set_agent_state(const cce_sim *sim,
+                                   const char *agent_id,
+                                   const char *state,
+                                   uint16_t reason);
+
+// Runs any simulator command given as JSON (`{"op":"kill_side","side":"A"}`,
+// `{"op":"status"}`, ...; see docs/simulator.md) and blocks until it is done.
+// `result_json_out` (may be NULL) receives the result; free it with `cce_string_free`.
+//
+// # Safety
+// `command_json` must be NUL-terminated; `result_json_out` NULL or writable.
+cce_status cce_sim_command(const cce_sim *sim, const char *command_json, char **result_json_out);
+
+// Runs a scenario script (JSON with timed `steps`) to its end. `report_json_out` (may
+// be NULL) receives `{"steps_run":n,"errors":[..],"results":[..]}`.
+//
+// # Safety
+// `scenario_json` must be NUL-terminated; `report_json_out` NULL or writable.
+cce_status cce_sim_run_scenario(const cce_sim *sim,
+                                const char *scenario_json,
+                                char **report_json_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
