@@ -81,7 +81,10 @@ impl PyCtiSim {
     /// The ringing agent (or `agent_id`) answers the call.
     #[pyo3(signature = (call_id, agent_id = None))]
     fn answer_call(&self, py: Python<'_>, call_id: u32, agent_id: Option<&str>) -> PyResult<()> {
-        check(py, py.allow_threads(|| self.inner.answer_call(call_id, agent_id)))
+        check(
+            py,
+            py.allow_threads(|| self.inner.answer_call(call_id, agent_id)),
+        )
     }
 
     /// The caller hangs up.
@@ -96,7 +99,13 @@ impl PyCtiSim {
 
     /// Sets an agent's state from the peripheral side.
     #[pyo3(signature = (agent_id, state, reason = 0))]
-    fn set_agent_state(&self, py: Python<'_>, agent_id: &str, state: &str, reason: u16) -> PyResult<()> {
+    fn set_agent_state(
+        &self,
+        py: Python<'_>,
+        agent_id: &str,
+        state: &str,
+        reason: u16,
+    ) -> PyResult<()> {
         check(
             py,
             py.allow_threads(|| self.inner.set_agent_state(agent_id, state, reason)),
@@ -169,7 +178,10 @@ impl PyCtiSim {
 
     /// Takes the peripheral offline or back online.
     fn set_peripheral_online(&self, py: Python<'_>, online: bool) -> PyResult<()> {
-        check(py, py.allow_threads(|| self.inner.set_peripheral_online(online)))
+        check(
+            py,
+            py.allow_threads(|| self.inner.set_peripheral_online(online)),
+        )
     }
 
     /// Open client sessions (both sides).
@@ -189,12 +201,18 @@ impl PyCtiSim {
 
     /// Runs a scenario to its end; returns the report as JSON.
     fn run_scenario(&self, py: Python<'_>, scenario_json: &str) -> PyResult<String> {
-        check(py, py.allow_threads(|| self.inner.run_scenario(scenario_json)))
+        check(
+            py,
+            py.allow_threads(|| self.inner.run_scenario(scenario_json)),
+        )
     }
 
     /// Starts a scenario in the background.
     fn start_scenario(&self, py: Python<'_>, scenario_json: &str) -> PyResult<()> {
-        check(py, py.allow_threads(|| self.inner.start_scenario(scenario_json)))
+        check(
+            py,
+            py.allow_threads(|| self.inner.start_scenario(scenario_json)),
+        )
     }
 
     /// Runs a load to completion; returns the report as JSON.
