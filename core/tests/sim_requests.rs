@@ -277,3 +277,19 @@ async fn client_events_sessions_get_only_their_agent() {
     again.sync().await;
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn a_single_protocol_version_can_be_required() {
+    let sim = CtiSimulator::start(SimConfig {
+        protocol_version: Some(20),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let (_, r) = Raw::open_any(sim.local_addr(), &Open::agent(24, "1001")).await;
+    assert_eq!(r.u32("Status"), Some(status("E_CTI_INVALID_VERSION")));
+    let (mut s, conf) = Raw::open(sim.local_addr(), &Open::agent(20, "1001")).await;
+    assert_eq!(conf.u32("SessionType"), None);
+    s.sync().await;
+    sim.stop().await;
+}

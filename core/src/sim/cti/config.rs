@@ -120,6 +120,9 @@ pub struct SimConfig {
     /// Status a standby side refuses unsuitable clients with (default
     /// `E_CTI_CTI_SERVER_OFFLINE`; DECISIONS.md item 49 lists the alternatives).
     pub standby_refusal: String,
+    /// Accept only this protocol version (others get E_CTI_INVALID_VERSION); default:
+    /// any of 15 to 25.
+    pub protocol_version: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -137,6 +140,7 @@ impl Default for SimConfig {
             enforce_services: true,
             maintenance_timeout_ms: 5000,
             standby_refusal: "E_CTI_CTI_SERVER_OFFLINE".into(),
+            protocol_version: None,
         }
     }
 }

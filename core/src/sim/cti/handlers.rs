@@ -135,7 +135,9 @@ fn open_session(
         .body
         .get(4..8)
         .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-    if codec::check_version(version).is_err() {
+    if codec::check_version(version).is_err()
+        || sh.cfg.protocol_version.is_some_and(|only| only != version)
+    {
         return Err("E_CTI_INVALID_VERSION");
     }
     let req = codec::decode_frame(frame, version, DecodeOptions::tolerant())
