@@ -113,7 +113,7 @@ clippy:
 # Suites.
 
 test-rust:
-	$(CARGO) test -p cce -p cce-ffi
+	$(CARGO) test -p cce -p cce-ffi -p cce-cli
 	$(CARGO) run -q -p cce --example agent_session >/dev/null
 	$(CARGO) run -q -p cce --example demo >/dev/null
 
