@@ -68,6 +68,8 @@ typedef enum {
   CCE_ERR_WOULD_DEADLOCK = 11,
   // An internal error was caught at the boundary (a bug: please report it).
   CCE_ERR_PANIC = 12,
+  // The link to the server is down and being re-established; retry later.
+  CCE_ERR_DISCONNECTED = 13,
 } cce_status;
 
 // A running CTI Server simulator (opaque).
@@ -164,6 +166,15 @@ cce_status cce_stream_free(cce_stream *stream);
 // `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms`,
 // `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`.
 //
+// Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
+// choose), following the guide's A/B schedule (`expected_clients` sets the random
+// spread, `reconnect_time_scale` scales every wait, `connect_timeout_ms`). While the
+// link is down, requests fail with `CCE_ERR_DISCONNECTED`; requests in flight when it
+// drops fail the same way. The application is told with `CONNECTION_STATE` events
+// (msg_type 0; `state` is `Disconnected`, `AttemptFailed`, `Connected`,
+// `BecameActive` or `Resynchronized`). `active_standby` requests the v24+
+// active/standby service; `model_events` adds `MODEL_CHANGED` events (see [`cti_model`]).
+//
 // Events: with a `callback`, libcce calls it on one library-owned thread per session,
 // in arrival order, never concurrently; the last call is a `SESSION_CLOSED` event
 // (msg_type 0). The callback may call `cti_send`, `cti_request` and `cce_sim_*`, but
@@ -210,6 +221,42 @@ cce_status cti_request(const cti_session *session,
                        uint32_t timeout_ms,
                        uint32_t *msg_type_out,
                        char **json_out);
+
+// Sends the request `name` — a message name (`"MAKE_CALL_REQ"`) or helper name
+// (`"make_call"`; see [`cce_cti_requests`]) — with its fields as a JSON object (NULL or
+// `""` for none), and blocks like [`cti_request`] for the confirmation.
+//
+// # Safety
+// `name` must be NUL-terminated, `fields_json` NULL or NUL-terminated; out pointers writable.
+cce_status cti_call(const cti_session *session,
+                    const char *name,
+                    const char *fields_json,
+                    uint32_t timeout_ms,
+                    uint32_t *msg_type_out,
+                    char **json_out);
+
+// The live agent/call model of the session as JSON:
+// `{"agents":[...],"calls":[...],"skill_groups":[...],"peripherals":{...}}`.
+// Kept current from the event stream and across reconnects. Free with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cti_model(const cti_session *session, char **json_out);
+
+// The link state as JSON: `{"connected":bool,"closed":bool,"side":"A"|"B"|null}`.
+// While reconnecting, requests fail with `CCE_ERR_DISCONNECTED`. Free with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cti_state(const cti_session *session, char **json_out);
+
+// Every request of the catalogue as JSON:
+// `[{"request":"MAKE_CALL_REQ","confirmation":"MAKE_CALL_CONF","helper":"make_call","service":"..."},...]`.
+// Free with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cce_cti_requests(char **json_out);
 
 // Pull mode (sessions opened without a callback): waits up to `timeout_ms` for the
 // next event. Returns `CCE_ERR_TIMEOUT` when none came, `CCE_ERR_CLOSED` after the

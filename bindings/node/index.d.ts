@@ -2,6 +2,7 @@
 /// <reference types="node" />
 
 import { EventEmitter } from 'node:events';
+import type { RequestHelpers } from './requests';
 
 /** The kind of a libcce error (`CceError.code`). `Internal` means a bug in libcce. */
 export type ErrorCode =
@@ -13,6 +14,7 @@ export type ErrorCode =
   | 'Closed'
   | 'Codec'
   | 'Protocol'
+  | 'Disconnected'
   | 'Internal';
 
 /** An error from libcce. */
@@ -121,6 +123,32 @@ interface SessionConfigCommon {
   /** Allows timings below the protocol's minimums (tests). */
   relaxed_timing?: boolean;
   relaxedTiming?: boolean;
+  /** Side B address ("host:port"); turns reconnection on. */
+  address_b?: string;
+  addressB?: string;
+  /** Reconnect after a failure (default: true when side B is given). */
+  reconnect?: boolean;
+  /** Expected number of CTI clients (random reconnect spread of N/10 s). */
+  expected_clients?: number;
+  expectedClients?: number;
+  /** Multiplies every reconnect wait (1 in production; small values in tests). */
+  reconnect_time_scale?: number;
+  reconnectTimeScale?: number;
+  /** Time allowed for one TCP connect attempt. */
+  connect_timeout_ms?: number;
+  connectTimeoutMs?: number;
+  /** After a reconnect, how long calls in progress have to be re-announced. */
+  resync_window_ms?: number;
+  resyncWindowMs?: number;
+  /** Request the v24+ active/standby service. */
+  active_standby?: boolean;
+  activeStandby?: boolean;
+  /** Answer ACTIVE_MAINTENANCE_REQ with accept (default true). */
+  accept_maintenance?: boolean;
+  acceptMaintenance?: boolean;
+  /** Deliver MODEL_CHANGED events ('model'). */
+  model_events?: boolean;
+  modelEvents?: boolean;
 }
 
 /**
@@ -131,6 +159,33 @@ export type SessionConfig = SessionConfigCommon & ({ client_id: string } | { cli
 
 // Simulator types live in sim.d.ts.
 export * from './sim.js';
+
+/** The fields of a request sent with `call()` or a helper (no MessageName needed). */
+export interface OutgoingFields {
+  [field: string]: unknown;
+}
+
+/** A `CONNECTION_STATE` event: the link to the CTI Server changed. */
+export interface ConnectionStateEvent extends CtiEvent {
+  MessageType: 0;
+  MessageName: 'CONNECTION_STATE';
+  state: 'Connected' | 'Disconnected' | 'AttemptFailed' | 'BecameActive' | 'Resynchronized';
+  side?: 'A' | 'B';
+  address?: string;
+  reconnected?: boolean;
+  reason?: string;
+}
+
+/** One request of the catalogue. */
+export interface RequestInfo {
+  request: string;
+  confirmation: string;
+  helper: string;
+  service: string;
+}
+
+/** Every request of the catalogue; each has a camelCase helper on `CtiSession`. */
+export declare const REQUESTS: ReadonlyArray<Readonly<RequestInfo>>;
 
 /** Options of `CtiSession.request()`. */
 export interface RequestOptions {
@@ -146,6 +201,9 @@ export interface RequestOptions {
  * SESSION_CLOSED. Delivery starts when `open()` resolves and keeps the process alive
  * until SESSION_CLOSED: attach listeners at once, or use `events()`, which buffers.
  */
+/** Helper methods, one per request (generated from the catalogue). */
+export interface CtiSession extends RequestHelpers {}
+
 export declare class CtiSession extends EventEmitter {
   private constructor();
   /** Connects and opens a session; resolves once OPEN_CONF has arrived. */
@@ -162,6 +220,12 @@ export declare class CtiSession extends EventEmitter {
   send(msg: OutgoingMessage | string): number;
   /** Sends a request and resolves to its confirmation; rejects with a `CceError`. */
   request(msg: OutgoingMessage | string, options?: RequestOptions): Promise<CtiEvent>;
+  /** Sends request `name` (`'makeCall'`, `'make_call'` or `'MAKE_CALL_REQ'`); resolves to the confirmation. */
+  call(name: string, fields?: OutgoingFields, options?: RequestOptions): Promise<CtiEvent>;
+  /** The live model: agents, calls, skill groups, peripherals. */
+  model(): { agents: any[]; calls: any[]; skill_groups: any[]; peripherals: Record<string, boolean> };
+  /** The link state. */
+  state(): { connected: boolean; closed: boolean; side: 'A' | 'B' | null };
   /** Closes the session; resolves after `'closed'` has been emitted. Idempotent. */
   close(): Promise<SessionClosedEvent>;
   /** The events from now on, buffered, ending after SESSION_CLOSED. */
@@ -170,6 +234,7 @@ export declare class CtiSession extends EventEmitter {
   on(event: 'event' | 'message', listener: (ev: CtiEvent) => void): this;
   on(event: 'decodeError', listener: (ev: DecodeErrorEvent) => void): this;
   on(event: 'closed', listener: (ev: SessionClosedEvent) => void): this;
+  on(event: 'connection', listener: (ev: ConnectionStateEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'event' | 'message', listener: (ev: CtiEvent) => void): this;
   once(event: 'decodeError', listener: (ev: DecodeErrorEvent) => void): this;

@@ -37,7 +37,7 @@ function loadNative() {
 
 /**
  * An error from libcce. `code` is the kind: InvalidArgument, Io, Timeout, Refused,
- * ControlFailed, Closed, Codec, Protocol (or Internal for a bug in the library).
+ * ControlFailed, Closed, Codec, Protocol, Disconnected (or Internal for a bug in the library).
  * `status`/`statusName` carry the CTI status of a refusal, when there is one.
  */
 class CceError extends Error {
@@ -360,6 +360,31 @@ class CtiSession extends EventEmitter {
   }
 
   /**
+   * Sends request `name` (`'make_call'`, `'makeCall'` or `'MAKE_CALL_REQ'`) with its
+   * fields and resolves to the confirmation. Every request also has a helper method
+   * named after it: `session.makeCall(fields, options)` (see `REQUESTS`).
+   */
+  async call(name, fields, options) {
+    if (typeof name !== 'string') throw invalid('request name must be a string');
+    const helper = HELPER_BY_CAMEL.get(name);
+    const key = helper ? helper.helper : name;
+    const json = fields === undefined || fields === null ? '{}' : messageJson(fields);
+    const t = timeoutMs(options);
+    const conf = await callAsync(() => this.#native.callJson(key, json, t));
+    return JSON.parse(conf);
+  }
+
+  /** The live model: `{agents, calls, skill_groups, peripherals}`. */
+  model() {
+    return JSON.parse(call(() => this.#native.modelJson()));
+  }
+
+  /** The link state: `{connected, closed, side}` (side `'A'`, `'B'` or null). */
+  state() {
+    return JSON.parse(call(() => this.#native.stateJson()));
+  }
+
+  /**
    * Closes the session (CLOSE_REQ, at most the close timeout for CLOSE_CONF).
    * Resolves to the SESSION_CLOSED object after the 'closed' event has been
    * emitted. Safe to call more than once, and after the session has failed.
@@ -454,13 +479,38 @@ class CtiSession extends EventEmitter {
       this.#emit('event', ev);
       if (ev.MessageType !== 0) this.#emit('message', ev);
       else if (ev.MessageName === 'DECODE_ERROR') this.#emit('decodeError', ev);
+      else if (ev.MessageName === 'CONNECTION_STATE') this.#emit('connection', ev);
+      else if (ev.MessageName === 'MODEL_CHANGED') this.#emit('model', ev);
     }
   }
+}
+
+/** Every request of the catalogue: `{request, confirmation, helper, service}`. */
+const REQUESTS = Object.freeze(JSON.parse(native.requestsJson()).map((r) => Object.freeze(r)));
+
+/** `make_call` -> `makeCall`. */
+function camelCase(name) {
+  return name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+}
+
+const HELPER_BY_CAMEL = new Map(REQUESTS.map((r) => [camelCase(r.helper), r]));
+
+// One helper method per request: session.makeCall(fields, options).
+for (const [method, r] of HELPER_BY_CAMEL) {
+  if (method in CtiSession.prototype) continue;
+  Object.defineProperty(CtiSession.prototype, method, {
+    value: function (fields, options) {
+      return this.call(r.helper, fields, options);
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 module.exports = {
   CceError,
   CtiSession,
+  REQUESTS,
   Simulator,
   StreamDecoder,
   decode,

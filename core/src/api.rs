@@ -11,9 +11,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use crate::cti::client::{Client, ClientEvent, Events};
+use crate::cti::client::ClientEvent;
 use crate::cti::codec::{self, json as cjson, CodecError};
-use crate::cti::session::{CloseReason, RequestError, SessionConfig, SessionError};
+use crate::cti::connection::{
+    ConnectionConfig, ConnectionEvent, CtiConnection, CtiEvent, CtiEvents,
+};
+use crate::cti::requests::{request_info, REQUESTS};
+use crate::cti::session::{CloseReason, Mode, RequestError, SessionConfig, SessionError};
 use crate::cti::spec;
 use crate::runtime::runtime;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
@@ -40,6 +44,8 @@ pub enum ErrorKind {
     Codec,
     /// The server broke the protocol or stopped answering heartbeats.
     Protocol,
+    /// The link to the server is down and being re-established; retry later.
+    Disconnected,
 }
 
 impl ErrorKind {
@@ -54,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Closed => "Closed",
             ErrorKind::Codec => "Codec",
             ErrorKind::Protocol => "Protocol",
+            ErrorKind::Disconnected => "Disconnected",
         }
     }
 }
@@ -139,6 +146,9 @@ impl From<RequestError> for Error {
             ),
             RequestError::Timeout(_) => (ErrorKind::Timeout, None, None),
             RequestError::SessionClosed(_) => (ErrorKind::Closed, None, None),
+            RequestError::NotConnected(_) | RequestError::ConnectionLost(_) => {
+                (ErrorKind::Disconnected, None, None)
+            }
             RequestError::Codec(_) => (ErrorKind::Codec, None, None),
         };
         Error {
@@ -210,6 +220,18 @@ struct SessionJson {
     request_timeout_ms: Option<u64>,
     #[serde(default)]
     relaxed_timing: bool,
+    address_b: Option<String>,
+    mode: Option<String>,
+    reconnect: Option<bool>,
+    #[serde(default)]
+    model_events: bool,
+    expected_clients: Option<u32>,
+    reconnect_time_scale: Option<f64>,
+    connect_timeout_ms: Option<u64>,
+    resync_window_ms: Option<u64>,
+    #[serde(default)]
+    active_standby: bool,
+    accept_maintenance: Option<bool>,
 }
 
 fn default_version() -> u32 {
@@ -221,10 +243,58 @@ fn default_version() -> u32 {
 /// `peripheral_id`, `services`, `call_msg_mask`, `agent_state_mask`, `config_msg_mask`
 /// (numbers or `|`-joined constant names), `agent_extension`, `agent_id`,
 /// `agent_instrument`, `heartbeat_ms` (absent: no heartbeats), `open_timeout_ms`,
-/// `close_timeout_ms`, `request_timeout_ms`, `relaxed_timing`.
+/// `close_timeout_ms`, `request_timeout_ms`, `relaxed_timing`, `active_standby`,
+/// `accept_maintenance`, `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
+/// adds that mode's service bits to `services`).
 pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), Error> {
-    let j: SessionJson =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("session config: {e}")))?;
+    let j = parse_session_json(text)?;
+    let addr = j.address.clone();
+    Ok((addr, session_config(j)?))
+}
+
+fn parse_session_json(text: &str) -> Result<SessionJson, Error> {
+    serde_json::from_str(text).map_err(|e| Error::invalid(format!("session config: {e}")))
+}
+
+/// Parses a failover connection configuration from JSON: every key of
+/// [`session_config_from_json`], plus `address_b` (side B), `reconnect` (default: true
+/// when `address_b` is set), `expected_clients` (random reconnect spread),
+/// `reconnect_time_scale` (multiplies every reconnect wait), `connect_timeout_ms`,
+/// `resync_window_ms` and `model_events` (deliver `MODEL_CHANGED` events).
+pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool), Error> {
+    let j = parse_session_json(text)?;
+    let model_events = j.model_events;
+    let address = j.address.clone();
+    let address_b = j.address_b.clone();
+    let reconnect = j.reconnect.unwrap_or(address_b.is_some());
+    let expected = j.expected_clients;
+    let scale = j.reconnect_time_scale;
+    let connect_ms = j.connect_timeout_ms;
+    let resync_ms = j.resync_window_ms;
+    let mut cfg = ConnectionConfig::new(session_config(j)?, address);
+    cfg.side_b = address_b;
+    cfg.auto_reconnect = reconnect;
+    if let Some(n) = expected {
+        cfg.reconnect.expected_clients = n;
+    }
+    if let Some(f) = scale {
+        if !(f.is_finite() && f >= 0.0) {
+            return Err(Error::invalid(
+                "reconnect_time_scale must be a finite number >= 0",
+            ));
+        }
+        cfg.reconnect.time_scale = f;
+    }
+    if let Some(ms) = connect_ms {
+        cfg.connect_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = resync_ms {
+        cfg.resync_window = Duration::from_millis(ms);
+    }
+    Ok((cfg, model_events))
+}
+
+fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     let mut cfg = SessionConfig::new(j.client_id, j.version);
     cfg.client_password = j.client_password.into_bytes();
     cfg.client_signature = j.client_signature;
@@ -257,8 +327,20 @@ pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), E
         cfg.request_timeout = Duration::from_millis(ms);
     }
     cfg.relaxed_timing = j.relaxed_timing;
+    if let Some(m) = &j.mode {
+        let mode = Mode::from_name(m).ok_or_else(|| {
+            Error::invalid(format!(
+                "mode {m:?}: expected agent, bridge, monitor, supervisor or server"
+            ))
+        })?;
+        cfg.services |= mode.services();
+    }
+    cfg.active_standby = j.active_standby;
+    if let Some(a) = j.accept_maintenance {
+        cfg.accept_maintenance = a;
+    }
     cfg.validate()?;
-    Ok((j.address, cfg))
+    Ok(cfg)
 }
 
 /// An event rendered for the bindings: the MessageType (0 for library events) and JSON.
@@ -317,44 +399,136 @@ pub fn event_out(ev: &ClientEvent) -> EventOut {
     }
 }
 
-/// A CTI session with a blocking API.
+fn connection_json(ev: &ConnectionEvent) -> Json {
+    let mut j = match ev {
+        ConnectionEvent::Connected {
+            side,
+            address,
+            reconnected,
+            session_type,
+        } => json!({"state": "Connected", "side": side.name(), "address": address,
+                    "reconnected": reconnected, "session_type": session_type}),
+        ConnectionEvent::Disconnected { side, reason } => {
+            json!({"state": "Disconnected", "side": side.name(), "reason": reason})
+        }
+        ConnectionEvent::AttemptFailed { side, error } => {
+            json!({"state": "AttemptFailed", "side": side.name(), "reason": error})
+        }
+        ConnectionEvent::BecameActive { side } => {
+            json!({"state": "BecameActive", "side": side.name()})
+        }
+        ConnectionEvent::Resynchronized => json!({"state": "Resynchronized"}),
+    };
+    if let Some(o) = j.as_object_mut() {
+        o.insert("MessageType".into(), json!(0));
+        o.insert("MessageName".into(), json!("CONNECTION_STATE"));
+    }
+    j
+}
+
+/// Renders a connection event; `None` for events the bindings do not deliver
+/// (model changes unless asked for, the initial `Connected`).
+pub fn cti_event_out(ev: &CtiEvent, model_events: bool) -> Option<EventOut> {
+    let simple = |ce: ClientEvent| Some(event_out(&ce));
+    match ev {
+        CtiEvent::Message(m) => simple(ClientEvent::Message(m.clone())),
+        CtiEvent::Failure(s) => simple(ClientEvent::Failure(*s)),
+        CtiEvent::DecodeError(e) => simple(ClientEvent::DecodeError(e.clone())),
+        CtiEvent::Unrecognized { msg_type, body } => simple(ClientEvent::Unrecognized {
+            msg_type: *msg_type,
+            body: body.clone(),
+        }),
+        CtiEvent::Closed(r) => simple(ClientEvent::Closed(r.clone())),
+        CtiEvent::Connection(ConnectionEvent::Connected {
+            reconnected: false, ..
+        }) => None,
+        CtiEvent::Connection(c) => Some(EventOut {
+            msg_type: 0,
+            json: connection_json(c).to_string(),
+            last: false,
+        }),
+        CtiEvent::Model(changes) if model_events => Some(EventOut {
+            msg_type: 0,
+            json: json!({"MessageType": 0, "MessageName": "MODEL_CHANGED", "changes": changes})
+                .to_string(),
+            last: false,
+        }),
+        CtiEvent::Model(_) => None,
+    }
+}
+
+/// Every request helper: `[{"request","confirmation","helper","service"}]` as JSON.
+pub fn requests_json() -> String {
+    Json::Array(
+        REQUESTS
+            .iter()
+            .map(|r| {
+                json!({"request": r.request, "confirmation": r.confirmation,
+                            "helper": r.helper, "service": r.service})
+            })
+            .collect(),
+    )
+    .to_string()
+}
+
+/// A CTI session (with optional side A/B failover) behind a blocking API.
 pub struct CtiSession {
-    client: Client,
-    events: Mutex<Option<Events>>,
+    conn: CtiConnection,
+    events: Mutex<Option<CtiEvents>>,
+    model_events: bool,
 }
 
 impl CtiSession {
     /// Connects and opens a session from a JSON configuration
-    /// (see [`session_config_from_json`]). Blocks until OPEN_CONF or failure.
+    /// (see [`connection_config_from_json`]). Blocks until OPEN_CONF or failure.
     pub fn open(config_json: &str) -> Result<Self, Error> {
-        let (addr, cfg) = session_config_from_json(config_json)?;
-        let (client, events) = rt()?.block_on(Client::connect(addr, cfg))?;
+        let (cfg, model_events) = connection_config_from_json(config_json)?;
+        let (conn, events) = rt()?.block_on(CtiConnection::connect(cfg))?;
         Ok(CtiSession {
-            client,
+            conn,
             events: Mutex::new(Some(events)),
+            model_events,
         })
     }
 
-    /// The OPEN_CONF as JSON.
+    /// The OPEN_CONF of the current session as JSON (`null` while reconnecting).
     pub fn open_conf_json(&self) -> String {
-        cjson::to_json_string(self.client.open_conf())
+        match self.conn.open_conf() {
+            Some(m) => cjson::to_json_string(&m),
+            None => "null".into(),
+        }
     }
 
     /// Protocol version of the session.
     pub fn version(&self) -> u32 {
-        self.client.version()
+        self.conn.version()
     }
 
-    /// The underlying async client.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// The underlying async connection.
+    pub fn connection(&self) -> &CtiConnection {
+        &self.conn
+    }
+
+    /// `{"connected": bool, "closed": bool, "side": "A"|"B"|null}`.
+    pub fn state_json(&self) -> String {
+        json!({
+            "connected": self.conn.is_connected(),
+            "closed": self.conn.is_closed(),
+            "side": self.conn.side().map(|s| s.name()),
+        })
+        .to_string()
+    }
+
+    /// The live model as JSON (agents, calls, skill groups, peripherals).
+    pub fn model_json(&self) -> String {
+        self.conn.with_model(|m| m.to_json()).to_string()
     }
 
     /// Sends a message given as JSON without waiting; returns its InvokeID
     /// (assigned when absent or zero).
     pub fn send_json(&self, msg_json: &str) -> Result<u32, Error> {
-        let msg = cjson::from_json_str(msg_json, self.client.version())?;
-        Ok(self.client.send(msg)?)
+        let msg = cjson::from_json_str(msg_json, self.conn.version())?;
+        Ok(self.conn.send(msg)?)
     }
 
     /// Sends a request given as JSON and waits for its confirmation.
@@ -364,9 +538,32 @@ impl CtiSession {
         msg_json: &str,
         timeout: Option<Duration>,
     ) -> Result<(u32, String), Error> {
-        let msg = cjson::from_json_str(msg_json, self.client.version())?;
-        let conf = rt()?.block_on(self.client.request(msg, timeout))?;
+        let msg = cjson::from_json_str(msg_json, self.conn.version())?;
+        let conf = rt()?.block_on(self.conn.request(msg, timeout))?;
         Ok((conf.msg_type(), cjson::to_json_string(&conf)))
+    }
+
+    /// Sends the request named `name` (a message name such as `MAKE_CALL_REQ` or a
+    /// helper name such as `make_call`, see [`requests_json`]) with the fields given as
+    /// a JSON object, and waits for its confirmation.
+    pub fn call_json(
+        &self,
+        name: &str,
+        fields_json: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(u32, String), Error> {
+        let info = request_info(name)
+            .ok_or_else(|| Error::invalid(format!("{name:?} is not a request of the catalogue")))?;
+        let fields = if fields_json.trim().is_empty() {
+            "{}"
+        } else {
+            fields_json
+        };
+        let mut obj: serde_json::Map<String, Json> = serde_json::from_str(fields)
+            .map_err(|e| Error::invalid(format!("{name} fields must be a JSON object: {e}")))?;
+        obj.insert("MessageName".into(), json!(info.request));
+        obj.remove("MessageType");
+        self.request_json(&Json::Object(obj).to_string(), timeout)
     }
 
     /// Waits for the next event (`None` timeout: wait until one comes).
@@ -374,43 +571,47 @@ impl CtiSession {
     /// final `SESSION_CLOSED` event has been taken.
     pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<EventOut>, Error> {
         let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        let closed = || Error::new(ErrorKind::Closed, "session closed: no more events");
         let Some(events) = guard.as_mut() else {
-            return Err(Error::new(
-                ErrorKind::Closed,
-                "session closed: no more events",
-            ));
+            return Err(closed());
         };
-        let ev = match timeout {
-            None => rt()?.block_on(events.recv()),
-            // The timer must be created inside the runtime, hence the async block.
-            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, events.recv()).await })
-            {
-                Ok(ev) => ev,
-                Err(_) => return Ok(None),
-            },
-        };
-        match ev {
-            Some(ev) => {
-                let out = event_out(&ev);
-                if out.last {
-                    *guard = None;
+        let deadline = timeout.map(|d| std::time::Instant::now() + d);
+        loop {
+            let ev = match deadline {
+                None => rt()?.block_on(events.recv()),
+                // The timer must be created inside the runtime, hence the async block.
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    match rt()?.block_on(async { tokio::time::timeout(left, events.recv()).await })
+                    {
+                        Ok(ev) => ev,
+                        Err(_) => return Ok(None),
+                    }
                 }
-                Ok(Some(out))
-            }
-            None => {
-                *guard = None;
-                Err(Error::new(
-                    ErrorKind::Closed,
-                    "session closed: no more events",
-                ))
+            };
+            match ev {
+                Some(ev) => {
+                    let Some(out) = cti_event_out(&ev, self.model_events) else {
+                        continue;
+                    };
+                    if out.last {
+                        *guard = None;
+                    }
+                    return Ok(Some(out));
+                }
+                None => {
+                    *guard = None;
+                    return Err(closed());
+                }
             }
         }
     }
 
     /// Closes the session: CLOSE_REQ, then at most the close timeout (5 s) for
-    /// CLOSE_CONF. Returns the SESSION_CLOSED JSON. Safe to call more than once.
+    /// CLOSE_CONF; stops reconnecting. Returns the SESSION_CLOSED JSON. Safe to call
+    /// more than once.
     pub fn close(&self) -> Result<String, Error> {
-        let reason = rt()?.block_on(self.client.close());
+        let reason = rt()?.block_on(self.conn.close());
         Ok(close_json(&reason).to_string())
     }
 }

@@ -57,6 +57,8 @@ pub enum cce_status {
     CCE_ERR_WOULD_DEADLOCK = 11,
     /// An internal error was caught at the boundary (a bug: please report it).
     CCE_ERR_PANIC = 12,
+    /// The link to the server is down and being re-established; retry later.
+    CCE_ERR_DISCONNECTED = 13,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -119,6 +121,7 @@ fn status_of(kind: ErrorKind) -> cce_status {
         ErrorKind::Closed => cce_status::CCE_ERR_CLOSED,
         ErrorKind::Codec => cce_status::CCE_ERR_CODEC,
         ErrorKind::Protocol => cce_status::CCE_ERR_PROTOCOL,
+        ErrorKind::Disconnected => cce_status::CCE_ERR_DISCONNECTED,
     }
 }
 
@@ -472,6 +475,15 @@ unsafe impl Send for UserData {}
 /// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms`,
 /// `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`.
 ///
+/// Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
+/// choose), following the guide's A/B schedule (`expected_clients` sets the random
+/// spread, `reconnect_time_scale` scales every wait, `connect_timeout_ms`). While the
+/// link is down, requests fail with `CCE_ERR_DISCONNECTED`; requests in flight when it
+/// drops fail the same way. The application is told with `CONNECTION_STATE` events
+/// (msg_type 0; `state` is `Disconnected`, `AttemptFailed`, `Connected`,
+/// `BecameActive` or `Resynchronized`). `active_standby` requests the v24+
+/// active/standby service; `model_events` adds `MODEL_CHANGED` events (see [`cti_model`]).
+///
 /// Events: with a `callback`, libcce calls it on one library-owned thread per session,
 /// in arrival order, never concurrently; the last call is a `SESSION_CLOSED` event
 /// (msg_type 0). The callback may call `cti_send`, `cti_request` and `cce_sim_*`, but
@@ -630,6 +642,89 @@ pub unsafe extern "C" fn cti_request(
             write_out(msg_type_out, t, "msg_type_out")?;
             write_out(json_out, to_c_string(j), "json_out")
         }
+    })
+}
+
+/// Sends the request `name` — a message name (`"MAKE_CALL_REQ"`) or helper name
+/// (`"make_call"`; see [`cce_cti_requests`]) — with its fields as a JSON object (NULL or
+/// `""` for none), and blocks like [`cti_request`] for the confirmation.
+///
+/// # Safety
+/// `name` must be NUL-terminated, `fields_json` NULL or NUL-terminated; out pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_call(
+    session: *const cti_session,
+    name: *const c_char,
+    fields_json: *const c_char,
+    timeout_ms: u32,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        let name = unsafe { arg_str(name, "name", false) }?.unwrap_or_default();
+        // SAFETY: forwarded caller promise.
+        let fields = unsafe { arg_str(fields_json, "fields_json", true) }?.unwrap_or("");
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        let timeout = (timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
+        let (t, j) = s.call_json(name, fields, timeout).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, t, "msg_type_out")?;
+            write_out(json_out, to_c_string(j), "json_out")
+        }
+    })
+}
+
+/// The live agent/call model of the session as JSON:
+/// `{"agents":[...],"calls":[...],"skill_groups":[...],"peripherals":{...}}`.
+/// Kept current from the event stream and across reconnects. Free with [`cce_string_free`].
+///
+/// # Safety
+/// `json_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_model(
+    session: *const cti_session,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(json_out, to_c_string(s.model_json()), "json_out") }
+    })
+}
+
+/// The link state as JSON: `{"connected":bool,"closed":bool,"side":"A"|"B"|null}`.
+/// While reconnecting, requests fail with `CCE_ERR_DISCONNECTED`. Free with [`cce_string_free`].
+///
+/// # Safety
+/// `json_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_state(
+    session: *const cti_session,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(json_out, to_c_string(s.state_json()), "json_out") }
+    })
+}
+
+/// Every request of the catalogue as JSON:
+/// `[{"request":"MAKE_CALL_REQ","confirmation":"MAKE_CALL_CONF","helper":"make_call","service":"..."},...]`.
+/// Free with [`cce_string_free`].
+///
+/// # Safety
+/// `json_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_cti_requests(json_out: *mut *mut c_char) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(json_out, to_c_string(api::requests_json()), "json_out") }
     })
 }
 

@@ -241,6 +241,73 @@ static void test_callbacks_and_heartbeat_loss(void) {
     cce_sim_stop(sim);
 }
 
+/* Polls until an event whose JSON contains every needle; returns 1 if found. */
+static int poll_json(cti_session *s, const char *a, const char *b) {
+    for (int i = 0; i < 200; i++) {
+        uint32_t type = 0;
+        char *json = NULL;
+        cce_status st = cti_poll_event(s, 10000, &type, &json);
+        if (st != CCE_OK) return 0;
+        int hit = strstr(json, a) != NULL && (b == NULL || strstr(json, b) != NULL);
+        cce_string_free(json);
+        if (hit) return 1;
+    }
+    return 0;
+}
+
+static void test_failover_model_and_helpers(void) {
+    cce_sim *a = NULL, *b = NULL;
+    uint16_t pa = 0, pb = 0;
+    cti_session *s = NULL;
+    uint32_t type = 0;
+    char *json = NULL;
+    char extra[256];
+    EXPECT(cce_sim_start(NULL, &a) == CCE_OK && cce_sim_start(NULL, &b) == CCE_OK, "two simulators");
+    cce_sim_port(a, &pa);
+    cce_sim_port(b, &pb);
+    snprintf(extra, sizeof extra,
+             ",\"agent_id\":\"1001\",\"address_b\":\"127.0.0.1:%u\",\"expected_clients\":0,"
+             "\"reconnect_time_scale\":0.001",
+             (unsigned)pb);
+    EXPECT(cti_open(open_config(pa, 24, extra), NULL, NULL, &s) == CCE_OK, "open a failover session");
+
+    EXPECT(cce_cti_requests(&json) == CCE_OK && strstr(json, "\"helper\":\"make_call\"") != NULL,
+           "the request catalogue lists make_call");
+    cce_string_free(json);
+
+    EXPECT(cti_call(s, "set_agent_state",
+                    "{\"PeripheralID\":5000,\"AgentState\":\"AGENT_STATE_AVAILABLE\",\"AgentInstrument\":\"5001\"}",
+                    0, &type, &json) == CCE_OK,
+           "cti_call set_agent_state");
+    EXPECT(type == 39, "SET_AGENT_STATE_CONF (39) returned");
+    cce_string_free(json);
+    EXPECT(cti_call(s, "SET_AGENT_STATE_REQ", "{\"PeripheralID\":5000,\"AgentState\":999}", 0, &type, &json) ==
+               CCE_ERR_REFUSED,
+           "an invalid state is refused with FAILURE_CONF");
+    EXPECT(strstr(cce_last_error(), "E_CTI_INVALID_OBJECT_STATE") != NULL, "the status name is in the error");
+    EXPECT(cce_last_error_cti_status() > 0, "the status code is available");
+    EXPECT(cti_call(s, "no_such_request", NULL, 0, &type, &json) == CCE_ERR_INVALID_ARGUMENT,
+           "unknown request names are argument errors");
+    EXPECT(cti_call(s, NULL, NULL, 0, &type, &json) == CCE_ERR_NULL_POINTER, "NULL name");
+
+    EXPECT(poll_json(s, "AGENT_STATE_EVENT", NULL), "agent state event arrives");
+    EXPECT(cti_model(s, &json) == CCE_OK && strstr(json, "\"state_name\":\"AGENT_STATE_AVAILABLE\"") != NULL,
+           "the model shows the agent available");
+    cce_string_free(json);
+
+    EXPECT(cce_sim_stop(a) == CCE_OK, "kill side A");
+    EXPECT(poll_json(s, "\"Disconnected\"", "\"side\":\"A\""), "told that side A was lost");
+    EXPECT(poll_json(s, "\"Connected\"", "\"side\":\"B\""), "reconnected to side B");
+    EXPECT(cti_state(s, &json) == CCE_OK && strstr(json, "\"side\":\"B\"") != NULL, "state shows side B");
+    cce_string_free(json);
+    EXPECT(cti_call(s, "query_agent_state", "{\"AgentID\":\"1001\"}", 0, &type, &json) == CCE_OK,
+           "requests go to side B");
+    cce_string_free(json);
+    EXPECT(cti_model(NULL, &json) == CCE_ERR_INVALID_HANDLE, "NULL session for the model");
+    EXPECT(cti_close(s) == CCE_OK, "close the failover session");
+    cce_sim_stop(b);
+}
+
 int main(void) {
     printf("libcce %s\n", cce_version());
     test_null_and_invalid_handles();
@@ -250,6 +317,7 @@ int main(void) {
     test_poll_session_v15_and_v24(15);
     test_poll_session_v15_and_v24(24);
     test_callbacks_and_heartbeat_loss();
+    test_failover_model_and_helpers();
     printf("c-abi: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

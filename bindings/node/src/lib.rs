@@ -233,6 +233,37 @@ impl Task for RequestTask {
     }
 }
 
+/// Background job of [`NativeSession::call_json`].
+pub struct CallTask {
+    session: Arc<CtiSession>,
+    name: String,
+    fields_json: String,
+    timeout: Option<Duration>,
+}
+
+impl Task for CallTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> napi::Result<String> {
+        guarded(|| {
+            self.session
+                .call_json(&self.name, &self.fields_json, self.timeout)
+                .map(|(_, j)| j)
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
+        Ok(output)
+    }
+}
+
+/// Every request of the catalogue as JSON (`request`, `confirmation`, `helper`, `service`).
+#[napi]
+pub fn requests_json() -> String {
+    api::requests_json()
+}
+
 /// Background job of [`NativeSession::close`].
 pub struct CloseTask {
     session: Arc<CtiSession>,
@@ -285,6 +316,36 @@ impl NativeSession {
             msg_json,
             timeout,
         }))
+    }
+
+    /// Sends the request `name` (message or helper name) with its fields as a JSON
+    /// object; resolves to the confirmation's JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn call_json(
+        &self,
+        name: String,
+        fields_json: String,
+        timeout_ms: Option<f64>,
+    ) -> napi::Result<AsyncTask<CallTask>> {
+        let timeout = guarded(|| timeout(timeout_ms))?;
+        Ok(AsyncTask::new(CallTask {
+            session: Arc::clone(&self.inner),
+            name,
+            fields_json,
+            timeout,
+        }))
+    }
+
+    /// The live agent/call model as JSON.
+    #[napi]
+    pub fn model_json(&self) -> napi::Result<String> {
+        guarded(|| Ok(self.inner.model_json()))
+    }
+
+    /// The link state as JSON (`connected`, `closed`, `side`).
+    #[napi]
+    pub fn state_json(&self) -> napi::Result<String> {
+        guarded(|| Ok(self.inner.state_json()))
     }
 
     /// Waits for the next event; resolves to null when `timeout_ms` passes first.

@@ -1,5 +1,5 @@
 // Compile-only check of index.d.ts (run by types.test.mjs with tsc --noEmit).
-import { CceError, CtiSession, Simulator, StreamDecoder, decode, encode, DEFAULT_VERSION } from '../index.js';
+import { CceError, CtiSession, REQUESTS, Simulator, StreamDecoder, decode, encode, DEFAULT_VERSION } from '../index.js';
 import type { CtiEvent, SessionClosedEvent, SessionConfig, SimCall } from '../index.js';
 
 async function main(): Promise<void> {
@@ -56,3 +56,13 @@ new StreamDecoder().push('00');
 const noClient: SessionConfig = { address: '127.0.0.1:1' };
 void noClient;
 void main;
+
+async function helpers(s: CtiSession): Promise<void> {
+  const conf: CtiEvent = await s.makeCall({ DialedNumber: '5002' }, { timeoutMs: 1000 });
+  const viaName: CtiEvent = await s.call('answer_call', { ConnectionCallID: 1 });
+  const side: 'A' | 'B' | null = s.state().side;
+  console.log(conf, viaName, side, s.model().calls.length, REQUESTS[0].helper);
+  // @ts-expect-error: no such helper.
+  await s.makeCal({});
+}
+void helpers;

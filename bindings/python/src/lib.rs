@@ -64,6 +64,13 @@ create_exception!(
     "The server broke the protocol or stopped answering heartbeats (kind \"Protocol\")."
 );
 
+create_exception!(
+    cce,
+    Disconnected,
+    CceError,
+    "The link to the server is down and being re-established; retry later."
+);
+
 /// The exception class for each error kind.
 fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
     match kind {
@@ -75,10 +82,11 @@ fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyT
         ErrorKind::Closed => py.get_type::<Closed>(),
         ErrorKind::Codec => py.get_type::<CodecError>(),
         ErrorKind::Protocol => py.get_type::<ProtocolError>(),
+        ErrorKind::Disconnected => py.get_type::<Disconnected>(),
     }
 }
 
-const ALL_KINDS: [ErrorKind; 8] = [
+const ALL_KINDS: [ErrorKind; 9] = [
     ErrorKind::InvalidArgument,
     ErrorKind::Io,
     ErrorKind::Timeout,
@@ -87,6 +95,7 @@ const ALL_KINDS: [ErrorKind; 8] = [
     ErrorKind::Closed,
     ErrorKind::Codec,
     ErrorKind::Protocol,
+    ErrorKind::Disconnected,
 ];
 
 /// Builds the Python exception for a core error, with `kind`, `status` and `status_name` set.
@@ -164,6 +173,33 @@ impl PyCtiSession {
         )
     }
 
+    /// Sends the request `name` (message name or helper name, see `requests_json`)
+    /// with its fields as a JSON object and waits for the confirmation.
+    #[pyo3(signature = (name, fields_json, timeout = None))]
+    fn call_json(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        fields_json: &str,
+        timeout: Option<f64>,
+    ) -> PyResult<(u32, String)> {
+        let timeout = duration(py, timeout)?;
+        check(
+            py,
+            py.allow_threads(|| self.inner.call_json(name, fields_json, timeout)),
+        )
+    }
+
+    /// The live agent/call model as JSON.
+    fn model_json(&self, py: Python<'_>) -> String {
+        py.allow_threads(|| self.inner.model_json())
+    }
+
+    /// The link state as JSON (`connected`, `closed`, `side`).
+    fn state_json(&self) -> String {
+        self.inner.state_json()
+    }
+
     /// Waits for the next event (`timeout` in seconds; None: until one comes).
     /// Returns (MessageType, JSON, last) or None on timeout; raises `Closed` once the
     /// final SESSION_CLOSED event has been taken.
@@ -183,6 +219,12 @@ impl PyCtiSession {
     fn close(&self, py: Python<'_>) -> PyResult<String> {
         check(py, py.allow_threads(|| self.inner.close()))
     }
+}
+
+/// Every request of the catalogue as JSON (`request`, `confirmation`, `helper`, `service`).
+#[pyfunction]
+fn requests_json() -> String {
+    api::requests_json()
 }
 
 /// Decodes one whole message (header included) at `version` into (MessageType, JSON).
@@ -257,6 +299,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCtiSession>()?;
     m.add_class::<PyStreamDecoder>()?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
+    m.add_function(wrap_pyfunction!(requests_json, m)?)?;
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;
 
     // Class-level defaults, so that instances raised from Python code carry them too.

@@ -56,6 +56,7 @@ enum Command {
         oneshot::Sender<Result<Message, RequestError>>,
     ),
     Close(oneshot::Sender<CloseReason>),
+    StopRequests,
 }
 
 /// Handle to an open CTI session. Cheap to clone; all clones drive the same session.
@@ -84,12 +85,21 @@ impl Client {
         addr: impl ToSocketAddrs,
         cfg: SessionConfig,
     ) -> Result<(Client, Events), SessionError> {
-        let mut session = Session::new(cfg)?;
-        let open_timeout = session.config().open_timeout;
+        let open_timeout = cfg.open_timeout;
         let stream = tokio::time::timeout(open_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| SessionError::OpenTimeout(open_timeout))?
             .map_err(|e| SessionError::ConnectionLost(format!("connect: {e}")))?;
+        Self::open(stream, cfg).await
+    }
+
+    /// Opens a session over an already connected stream: sends OPEN_REQ and waits
+    /// for OPEN_CONF (or the open timeout).
+    pub async fn open(
+        stream: TcpStream,
+        cfg: SessionConfig,
+    ) -> Result<(Client, Events), SessionError> {
+        let mut session = Session::new(cfg)?;
         set_nodelay_linger(&stream);
         let version = session.config().version;
         let ids = session.invoke_ids();
@@ -178,6 +188,13 @@ impl Client {
             .map_err(|_| RequestError::SessionClosed("session closed".into()))?;
         rx.await
             .map_err(|_| RequestError::SessionClosed("session closed".into()))?
+    }
+
+    /// Sends STOPPING_REQUESTS_TO_THIS_SIDE_IND (active/standby maintenance handover).
+    pub fn stop_requests_to_this_side(&self) -> Result<(), RequestError> {
+        self.cmd
+            .send(Command::StopRequests)
+            .map_err(|_| RequestError::SessionClosed("session closed".into()))
     }
 
     /// Closes the session (CLOSE_REQ, at most the close timeout for CLOSE_CONF) and
@@ -270,7 +287,7 @@ async fn drive(
                     Command::Request(_, _, tx) => {
                         let _ = tx.send(Err(RequestError::SessionClosed(format!("{reason:?}"))));
                     }
-                    Command::Send(_) => {}
+                    Command::Send(_) | Command::StopRequests => {}
                 }
             }
             return;
@@ -301,6 +318,11 @@ async fn drive(
                     match session.send_request(m, timeout, Instant::now()) {
                         Ok(id) => { waiters.insert(id, tx); }
                         Err(e) => { let _ = tx.send(Err(e)); }
+                    }
+                }
+                Some(Command::StopRequests) => {
+                    if let Err(e) = session.stop_requests_to_this_side() {
+                        tracing::debug!("STOPPING_REQUESTS_TO_THIS_SIDE_IND not sent: {e}");
                     }
                 }
                 Some(Command::Close(tx)) => {

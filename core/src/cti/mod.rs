@@ -2,6 +2,11 @@
 
 pub mod client;
 pub mod codec;
+pub mod connection;
+pub mod model;
+pub mod reconnect;
+#[rustfmt::skip]
+pub mod requests;
 pub mod session;
 pub mod spec;
 pub mod typed;

@@ -25,6 +25,14 @@ pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 pub const MAX_MISSED_HEARTBEATS: u32 = 3;
 /// IdleTimeout value meaning "this client sends no heartbeats".
 pub const NO_IDLE_TIMEOUT: u32 = 0xFFFF_FFFF;
+/// OPEN_CONF SessionType: active CTI Server.
+pub const SESSION_ACTIVE: u16 = 1;
+/// OPEN_CONF SessionType: standby CTI Server.
+pub const SESSION_STANDBY: u16 = 2;
+/// CTI_SERVICE_ACTIVE_STANDBY (conventions.md 11.4; also in the CTI Service Masks table).
+pub const CTI_SERVICE_ACTIVE_STANDBY: u32 = 0x0200_0000;
+/// First protocol version with active/standby CTI Servers.
+pub const ACTIVE_STANDBY_MIN_VERSION: u32 = 24;
 
 /// A status code from FAILURE_CONF, FAILURE_EVENT or CLOSE_REQ, with its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +88,12 @@ pub enum RequestError {
     /// The request could not be encoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// The link is down (a reconnect is in progress); the request was not sent.
+    #[error("not connected to a CTI Server: {0}")]
+    NotConnected(String),
+    /// The link dropped after the request was sent; whether the server acted on it is unknown.
+    #[error("connection lost before the confirmation arrived: {0}")]
+    ConnectionLost(String),
 }
 
 /// Why a session ended.
@@ -184,6 +198,11 @@ pub struct SessionConfig {
     pub request_timeout: Duration,
     /// Allow heartbeat intervals under 5 s. For tests against the simulator only.
     pub relaxed_timing: bool,
+    /// Request CTI_SERVICE_ACTIVE_STANDBY (protocol 24+): the session may land on a
+    /// standby CTI Server and is told when it becomes active.
+    pub active_standby: bool,
+    /// Answer ACTIVE_MAINTENANCE_REQ with "accepted" (true) or "rejected" (false).
+    pub accept_maintenance: bool,
 }
 
 impl SessionConfig {
@@ -207,6 +226,8 @@ impl SessionConfig {
             close_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             relaxed_timing: false,
+            active_standby: false,
+            accept_maintenance: true,
         }
     }
 
@@ -237,6 +258,22 @@ impl SessionConfig {
         Ok(())
     }
 
+    /// Adds the service bits of `mode` to `services`.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.services |= mode.services();
+        self
+    }
+
+    /// ServicesRequested as sent: `services`, plus CTI_SERVICE_ACTIVE_STANDBY when
+    /// `active_standby` is set and the version supports it.
+    pub fn services_requested(&self) -> u32 {
+        if self.active_standby && self.version >= ACTIVE_STANDBY_MIN_VERSION {
+            self.services | CTI_SERVICE_ACTIVE_STANDBY
+        } else {
+            self.services
+        }
+    }
+
     /// The OPEN_REQ this configuration sends.
     pub fn open_req(&self, invoke_id: u32) -> Result<Message, CodecError> {
         let mut m = Message::new("OPEN_REQ", self.version)?;
@@ -244,7 +281,7 @@ impl SessionConfig {
             .set_int("VersionNumber", self.version.into())?
             .set_int("IdleTimeout", self.idle_timeout_secs().into())?
             .set_int("PeripheralID", self.peripheral_id.into())?
-            .set_int("ServicesRequested", self.services.into())?
+            .set_int("ServicesRequested", self.services_requested().into())?
             .set_int("CallMsgMask", self.call_msg_mask.into())?
             .set_int("AgentStateMask", self.agent_state_mask.into())?
             .set_int("ConfigMsgMask", self.config_msg_mask.into())?
@@ -263,6 +300,67 @@ impl SessionConfig {
             m.set_str("AgentInstrument", s)?;
         }
         Ok(m)
+    }
+}
+
+/// What kind of CTI client a session is; sets the CTI service bits it requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Client events and control for one agent (an agent desktop).
+    Agent,
+    /// All events of the peripheral (a CTI bridge, recorder or CRM hub).
+    Bridge,
+    /// Peripheral monitoring (monitors started with MONITOR_START_REQ).
+    Monitor,
+    /// An agent desktop with supervisor features (team monitoring, barge-in, intercept).
+    Supervisor,
+    /// A server application acting on behalf of agents (CTI_SERVICE_SERVER).
+    Server,
+}
+
+impl Mode {
+    /// Parses `agent`, `bridge`, `monitor`, `supervisor` or `server`.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Some(match name {
+            "agent" => Mode::Agent,
+            "bridge" => Mode::Bridge,
+            "monitor" => Mode::Monitor,
+            "supervisor" => Mode::Supervisor,
+            "server" => Mode::Server,
+            _ => return None,
+        })
+    }
+
+    /// The CTI Service Masks bits this mode requests.
+    pub fn services(self) -> u32 {
+        let names: &[&str] = match self {
+            Mode::Agent => &[
+                "CTI_SERVICE_CLIENT_EVENTS",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+            ],
+            Mode::Bridge => &[
+                "CTI_SERVICE_ALL_EVENTS",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+            ],
+            Mode::Monitor => &["CTI_SERVICE_PERIPHERAL_MONITOR"],
+            Mode::Supervisor => &[
+                "CTI_SERVICE_CLIENT_EVENTS",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+                "CTI_SERVICE_SUPERVISOR",
+            ],
+            Mode::Server => &[
+                "CTI_SERVICE_SERVER",
+                "CTI_SERVICE_CLIENT_CONTROL",
+                "CTI_SERVICE_CALL_DATA_UPDATE",
+            ],
+        };
+        names
+            .iter()
+            .filter_map(|n| spec::constant("CTI Service Masks", n))
+            .fold(0, |a, b| a | b)
     }
 }
 
@@ -351,6 +449,8 @@ pub struct Session {
     heartbeat_due: Option<Instant>,
     heartbeats_outstanding: u32,
     heartbeat_ids: Vec<u32>,
+    session_type: Option<u16>,
+    maintenance: Option<bool>,
 }
 
 impl Session {
@@ -371,6 +471,8 @@ impl Session {
             heartbeat_due: None,
             heartbeats_outstanding: 0,
             heartbeat_ids: Vec::new(),
+            session_type: None,
+            maintenance: None,
         })
     }
 
@@ -382,6 +484,33 @@ impl Session {
     /// Current state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// OPEN_CONF SessionType (0 unknown, 1 active, 2 standby; v24+), updated to active
+    /// by STANDBY_ACTIVE_EVENT. `None` before OPEN_CONF or below v24.
+    pub fn session_type(&self) -> Option<u16> {
+        self.session_type
+    }
+
+    /// Whether the session is on a standby CTI Server (SessionType 2).
+    pub fn is_standby(&self) -> bool {
+        self.session_type == Some(SESSION_STANDBY)
+    }
+
+    /// The last ACTIVE_MAINTENANCE_EVENT status: `Some(true)` when this side is going
+    /// into maintenance (move requests to the other side), `Some(false)` if cancelled.
+    pub fn maintenance(&self) -> Option<bool> {
+        self.maintenance
+    }
+
+    /// Sends STOPPING_REQUESTS_TO_THIS_SIDE_IND (empty body, DECISIONS #11): tells a side
+    /// entering maintenance that this client has moved to the other side. The server
+    /// closes the connection afterwards.
+    pub fn stop_requests_to_this_side(&mut self) -> Result<(), RequestError> {
+        let spec = spec::message_by_name("STOPPING_REQUESTS_TO_THIS_SIDE_IND")
+            .ok_or_else(|| RequestError::SessionClosed("message not in catalogue".into()))?;
+        let msg = Message::raw(spec, Bytes::new());
+        self.send(msg).map(|_| ())
     }
 
     /// The invoke ID allocator (share it with handles that build requests).
@@ -565,6 +694,7 @@ impl Session {
                 self.state = State::Open;
                 self.open_deadline = None;
                 self.heartbeat_due = self.cfg.heartbeat_interval.map(|d| now + d);
+                self.session_type = msg.u32("SessionType").map(|v| v as u16);
                 self.events.push_back(SessionEvent::Opened(msg));
             }
             "FAILURE_CONF" => self.on_failure_conf(msg),
@@ -583,6 +713,30 @@ impl Session {
                 self.heartbeat_ids.retain(|x| *x != id);
             }
             "CLOSE_CONF" if self.state == State::Closing => self.finish(CloseReason::Closed),
+            "ACTIVE_MAINTENANCE_REQ_MSG" => {
+                // Answer at once (the server waits at most 5 s; silence is a rejection).
+                let id = msg.invoke_id().unwrap_or(0);
+                let accept = i64::from(self.cfg.accept_maintenance);
+                let resp = Message::new("ACTIVE_MAINTENANCE_RESP_MSG", self.cfg.version).and_then(
+                    |mut r| {
+                        r.set_int("InvokeID", id.into())?
+                            .set_int("MaintenanceModeAccepted", accept)?;
+                        Ok(r)
+                    },
+                );
+                if let Err(e) = resp.and_then(|r| self.queue(&r)) {
+                    self.events.push_back(SessionEvent::DecodeError(e));
+                }
+                self.events.push_back(SessionEvent::Message(msg));
+            }
+            "ACTIVE_MAINTENANCE_EVENT_MSG" => {
+                self.maintenance = msg.u32("MaintenanceModeStatus").map(|v| v == 1);
+                self.events.push_back(SessionEvent::Message(msg));
+            }
+            "STANDBY_ACTIVE_EVENT_MSG" => {
+                self.session_type = Some(SESSION_ACTIVE);
+                self.events.push_back(SessionEvent::Message(msg));
+            }
             "CONTROL_FAILURE_CONF" => {
                 let id = msg.invoke_id().unwrap_or(0);
                 if self.pending.remove(&id).is_some() {
@@ -746,6 +900,64 @@ mod tests {
     }
 
     #[test]
+    fn maintenance_request_is_answered_at_once_and_standby_becomes_active() {
+        let (mut s, t0) = open_session(24);
+        let mut req = Message::new("ACTIVE_MAINTENANCE_REQ_MSG", 24).expect("msg");
+        req.set_int("InvokeID", 77).expect("set");
+        s.receive(&codec::encode(&req, 24).expect("encode"), t0);
+        let resp = codec::decode(&s.poll_transmit().expect("RESP queued"), 24).expect("decodes");
+        assert_eq!(resp.name(), "ACTIVE_MAINTENANCE_RESP_MSG");
+        assert_eq!(resp.invoke_id(), Some(77));
+        assert_eq!(resp.u32("MaintenanceModeAccepted"), Some(1));
+        assert!(
+            matches!(s.poll_event(), Some(SessionEvent::Message(m)) if m.name() == "ACTIVE_MAINTENANCE_REQ_MSG")
+        );
+
+        let mut ev = Message::new("ACTIVE_MAINTENANCE_EVENT_MSG", 24).expect("msg");
+        ev.set_int("MaintenanceModeStatus", 1).expect("set");
+        s.receive(&codec::encode(&ev, 24).expect("encode"), t0);
+        assert_eq!(s.maintenance(), Some(true));
+
+        assert!(!s.is_standby());
+        let sa = spec::message_by_name("STANDBY_ACTIVE_EVENT_MSG").expect("in catalogue");
+        s.receive(
+            &codec::encode(&Message::raw(sa, Bytes::new()), 24).expect("encode"),
+            t0,
+        );
+        assert_eq!(s.session_type(), Some(SESSION_ACTIVE));
+
+        s.stop_requests_to_this_side().expect("sent");
+        let ind = s.poll_transmit().expect("IND queued");
+        assert_eq!(
+            &ind[..],
+            &[0, 0, 0, 0, 0, 0, 1, 25],
+            "281 with an empty body"
+        );
+    }
+
+    #[test]
+    fn maintenance_can_be_rejected_by_configuration() {
+        let mut cfg = SessionConfig::new("tester", 24);
+        cfg.accept_maintenance = false;
+        let mut s = Session::new(cfg).expect("valid");
+        let t0 = Instant::now();
+        s.start(t0).expect("start");
+        let open = codec::decode(&s.poll_transmit().expect("OPEN_REQ"), 24).expect("decodes");
+        let mut conf = Message::new("OPEN_CONF", 24).expect("OPEN_CONF");
+        conf.set_int("InvokeID", open.invoke_id().expect("id").into())
+            .expect("set");
+        conf.set_int("SessionType", i64::from(SESSION_STANDBY))
+            .expect("set");
+        s.receive(&codec::encode(&conf, 24).expect("encode"), t0);
+        assert!(s.is_standby());
+        let mut req = Message::new("ACTIVE_MAINTENANCE_REQ_MSG", 24).expect("msg");
+        req.set_int("InvokeID", 5).expect("set");
+        s.receive(&codec::encode(&req, 24).expect("encode"), t0);
+        let resp = codec::decode(&s.poll_transmit().expect("RESP"), 24).expect("decodes");
+        assert_eq!(resp.u32("MaintenanceModeAccepted"), Some(0));
+    }
+
+    #[test]
     fn three_missed_heartbeats_fail_the_session() {
         let (mut s, t0) = open_session(24);
         let mut sent = 0;
@@ -840,5 +1052,32 @@ mod tests {
             )
             .expect("b");
         assert_eq!(b, a + 1);
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn modes_request_the_documented_service_bits() {
+        let k = |n| spec::constant("CTI Service Masks", n).unwrap();
+        assert_eq!(
+            Mode::Bridge.services() & k("CTI_SERVICE_ALL_EVENTS"),
+            k("CTI_SERVICE_ALL_EVENTS")
+        );
+        assert_eq!(Mode::Agent.services() & k("CTI_SERVICE_ALL_EVENTS"), 0);
+        assert_ne!(Mode::Supervisor.services() & k("CTI_SERVICE_SUPERVISOR"), 0);
+        assert_eq!(Mode::from_name("server"), Some(Mode::Server));
+        assert_eq!(Mode::from_name("Server"), None);
+        assert_eq!(CTI_SERVICE_ACTIVE_STANDBY, k("CTI_SERVICE_ACTIVE_STANDBY"));
+        let mut cfg = SessionConfig::new("x", 24).with_mode(Mode::Agent);
+        cfg.active_standby = true;
+        assert_eq!(
+            cfg.services_requested() & CTI_SERVICE_ACTIVE_STANDBY,
+            CTI_SERVICE_ACTIVE_STANDBY
+        );
+        cfg.version = 23;
+        assert_eq!(cfg.services_requested() & CTI_SERVICE_ACTIVE_STANDBY, 0);
     }
 }

@@ -39,6 +39,7 @@ from ._native import (
     ControlFailed,
     InvalidArgument,
     ProtocolError,
+    Disconnected,
     Refused,
     Timeout,
 )
@@ -58,6 +59,8 @@ __all__ = [
     "InvalidArgument",
     "Message",
     "ProtocolError",
+    "Disconnected",
+    "REQUESTS",
     "Refused",
     "Simulator",
     "StreamDecoder",
@@ -90,6 +93,12 @@ def _dumps(value: Mapping[str, Any], what: str) -> str:
         raise InvalidArgument(f"{what} is not JSON-serialisable: {e}") from e
 
 
+REQUESTS: list[dict[str, str]] = json.loads(_native.requests_json())
+"""Every request of the catalogue: ``request``, ``confirmation``, ``helper``, ``service``."""
+
+_HELPERS: dict[str, dict[str, str]] = {r["helper"]: r for r in REQUESTS}
+
+
 class CtiSession:
     """An open CTI Server session (blocking API; every wait releases the GIL).
 
@@ -100,6 +109,16 @@ class CtiSession:
     names), ``agent_id``, ``agent_extension``, ``agent_instrument``, ``heartbeat_ms``
     (absent: no heartbeats), ``open_timeout_ms``, ``close_timeout_ms``,
     ``request_timeout_ms`` and ``relaxed_timing`` (allow short heartbeats, for tests).
+
+    Failover: ``address_b`` (side B) turns reconnection on (``reconnect`` True/False
+    to choose); ``expected_clients``, ``reconnect_time_scale``, ``connect_timeout_ms``,
+    ``resync_window_ms``, ``active_standby``, ``model_events``. While the link is
+    down, requests raise :class:`Disconnected`; ``CONNECTION_STATE`` events tell the
+    application (``state``: Disconnected, AttemptFailed, Connected, BecameActive,
+    Resynchronized).
+
+    Every request of the catalogue has a helper named after it: ``make_call(**fields)``
+    sends MAKE_CALL_REQ and returns MAKE_CALL_CONF (see :data:`REQUESTS`).
 
     The constructor connects and blocks until OPEN_CONF; a refused OPEN_REQ raises
     :class:`Refused` with the server's ``status_name``. As a context manager the
@@ -143,6 +162,37 @@ class CtiSession:
         """
         _, conf = self._session.request_json(_dumps(msg, "message"), timeout)
         result: Message = json.loads(conf)
+        return result
+
+    def call(
+        self, name: str, fields: Optional[Mapping[str, Any]] = None, /, *,
+        timeout: Optional[float] = None, **kw: Any,
+    ) -> Message:
+        """Sends request ``name`` (``"make_call"`` or ``"MAKE_CALL_REQ"``) with its
+        fields (a dict and/or keywords) and returns the confirmation."""
+        merged = {**(fields or {}), **kw}
+        _, conf = self._session.call_json(name, _dumps(merged, "fields"), timeout)
+        result: Message = json.loads(conf)
+        return result
+
+    def __getattr__(self, name: str) -> Callable[..., Message]:
+        if name in _HELPERS:
+            def helper(fields: Optional[Mapping[str, Any]] = None, /, *,
+                       timeout: Optional[float] = None, **kw: Any) -> Message:
+                return self.call(name, fields, timeout=timeout, **kw)
+            helper.__name__ = name
+            helper.__doc__ = f"Sends {_HELPERS[name]['request']} and returns {_HELPERS[name]['confirmation']}."
+            return helper
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def model(self) -> dict[str, Any]:
+        """The live model: ``agents``, ``calls``, ``skill_groups``, ``peripherals``."""
+        result: dict[str, Any] = json.loads(self._session.model_json())
+        return result
+
+    def state(self) -> dict[str, Any]:
+        """The link state: ``connected``, ``closed``, ``side`` ("A", "B" or None)."""
+        result: dict[str, Any] = json.loads(self._session.state_json())
         return result
 
     def _next(self, timeout: Optional[float]) -> Optional[tuple[Event, bool]]:

@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Optional
 
-from . import Closed, Event, Message, Timeout
+from . import _HELPERS, Closed, Event, Message, Timeout
 from . import CtiSession as _SyncSession
 
 __all__ = ["CtiSession"]
@@ -74,6 +74,30 @@ class CtiSession:
     async def request(self, msg: Mapping[str, Any], timeout: Optional[float] = None) -> Message:
         """Sends a request and returns its confirmation (see :meth:`cce.CtiSession.request`)."""
         return await asyncio.to_thread(self._session.request, msg, timeout)
+
+    async def call(
+        self, name: str, fields: Optional[Mapping[str, Any]] = None, /, *,
+        timeout: Optional[float] = None, **kw: Any,
+    ) -> Message:
+        """Sends request ``name`` and returns its confirmation (see :meth:`cce.CtiSession.call`)."""
+        return await asyncio.to_thread(self._session.call, name, fields, timeout=timeout, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _HELPERS:
+            async def helper(fields: Optional[Mapping[str, Any]] = None, /, *,
+                             timeout: Optional[float] = None, **kw: Any) -> Message:
+                return await self.call(name, fields, timeout=timeout, **kw)
+            helper.__name__ = name
+            return helper
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def model(self) -> dict[str, Any]:
+        """The live model (see :meth:`cce.CtiSession.model`); does not block."""
+        return self._session.model()
+
+    def state(self) -> dict[str, Any]:
+        """The link state (see :meth:`cce.CtiSession.state`); does not block."""
+        return self._session.state()
 
     def _events_queue(self) -> asyncio.Queue[Event]:
         if self._queue is None:
