@@ -209,10 +209,11 @@ fn open_session(
         return Err("E_CTI_REQUIRED_DATA_MISSING");
     }
     if let (Some(i), false) = (agent, standby) {
+        // Each side is its own CTI Server: only its own sessions hold devices.
         let holders: Vec<(u64, bool)> = sh
             .conns
             .iter()
-            .filter(|(id, _)| **id != conn)
+            .filter(|(id, c)| **id != conn && c.side == side)
             .filter_map(|(id, c)| c.session.as_ref().map(|s| (*id, s)))
             .filter(|(_, s)| !s.standby && s.agent == Some(i) && s.client_events())
             .map(|(id, s)| (id, s.client_id == client_id))
