@@ -116,7 +116,7 @@ clippy:
 # Suites.
 
 test-rust:
-	$(CARGO) test -p cce -p cce-ffi
+	$(CARGO) test -p cce -p cce-ffi -p cce-cli
 	$(CARGO) run -q -p cce --example agent_session >/dev/null
 	$(CARGO) run -q -p cce --example demo >/dev/null
 	$(CARGO) run -q -p cce --example gc_demo >/dev/null
@@ -131,6 +131,8 @@ test-c: deps-cc
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_gc
 	cc $(CFLAGS) ffi/tests/test_ece.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_ece
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_ece
+	cc $(CFLAGS) ffi/tests/test_sim.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_sim
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_sim
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
 	cc $(CFLAGS) examples/c/ece_chat.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/ece_chat_c

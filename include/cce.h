@@ -106,13 +106,13 @@ typedef struct gc_sim gc_sim;
 // `SESSION_CLOSED`), `json` the event rendered as JSON, valid only during the call.
 typedef void (*cti_event_cb)(void *user_data, uint32_t msg_type, const char *json);
 
-// GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
-// during the call. The last call of a session carries `{"event":"Closed"}`.
-typedef void (*gc_event_cb)(void *user_data, const char *json);
-
 // Webhook event callback: `json` is the event (see `docs/ece.md`), valid only
 // during the call.
 typedef void (*ece_event_cb)(void *user_data, const char *json);
+
+// GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
+// during the call. The last call of a session carries `{"event":"Closed"}`.
+typedef void (*gc_event_cb)(void *user_data, const char *json);
 
 #ifdef __cplusplus
 extern "C" {
@@ -303,102 +303,6 @@ cce_status cti_poll_event(const cti_session *session,
 // handle. A second call returns `CCE_ERR_INVALID_HANDLE`. Calling it from the session's
 // own callback returns `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
 cce_status cti_close(cti_session *session);
-
-// Opens a GC client session: connects to the first reachable broker of the list,
-// subscribes to the destination topic and sends `Hello`. Reconnection (with backoff)
-// and failover to the next GC/broker pair then happen in the background.
-//
-// `config_json` keys: `brokers` ("host:port" or a list, local site first; required),
-// `destination` (default `<host>-<pid>`), `request_queue` (default "Connector1"),
-// `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
-// `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
-// `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
-// `properties`.
-//
-// Events: with a `callback`, libcce calls it on one library-owned thread per session,
-// in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
-// callback may call `gc_send`, but not `gc_close` on its own session
-// (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with [`gc_poll_event`].
-// No reachable broker gives `CCE_ERR_IO` (or `CCE_ERR_TIMEOUT`, `CCE_ERR_REFUSED`).
-//
-// # Safety
-// `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
-// until `gc_close` returns.
-cce_status gc_open(const char *config_json,
-                   gc_event_cb callback,
-                   void *user_data,
-                   gc_session **out);
-
-// Sends a command given as JSON, e.g.
-// `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
-// returns once the broker has it (GC's answers arrive as events). A parameter
-// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
-// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
-//
-// # Safety
-// `command_json` must be NUL-terminated.
-cce_status gc_send(const gc_session *session, const char *command_json);
-
-// Pull mode (sessions opened without a callback): waits up to `timeout_ms` for the
-// next event. `CCE_ERR_TIMEOUT` when none came, `CCE_ERR_CLOSED` after
-// `{"event":"Closed"}` was taken. Free `*json_out` with [`cce_string_free`].
-//
-// # Safety
-// `json_out` must be writable.
-cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **json_out);
-
-// The session's link and GC status as JSON: `{"broker": "host:port" or null,
-// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
-// Free `*json_out` with [`cce_string_free`].
-//
-// # Safety
-// `json_out` must be writable.
-cce_status gc_state(const gc_session *session, char **json_out);
-
-// Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
-// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
-// session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
-cce_status gc_close(gc_session *session);
-
-// Encodes a command given as JSON to its wire form without sending it: the JMSType
-// (e.g. "Login#1001") and the body (e.g. "pw,4012"). Free both with
-// [`cce_string_free`]. For `Hello`/`Beat`, `agent_id` is the client destination.
-//
-// # Safety
-// `command_json` must be NUL-terminated; the out pointers writable.
-cce_status gc_encode_command(const char *command_json, char **jms_type_out, char **body_out);
-
-// Parses one GC message body (`len` bytes; text `#` format or JSON, detected per
-// message) with its JMSType (NULL when unset) into a JSON array of events. Free
-// `*json_out` with [`cce_string_free`]. Bad input gives `CCE_ERR_CODEC`.
-//
-// # Safety
-// `body` must point to `len` readable bytes; `jms_type` NULL or NUL-terminated;
-// `json_out` writable.
-cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type, char **json_out);
-
-// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
-// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
-// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
-//
-// # Safety
-// `config_json` must be NUL-terminated; `out` writable.
-cce_status gc_sim_start(const char *config_json, gc_sim **out);
-
-// Controls the simulator with a JSON action, e.g.
-// `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
-// ID), `send_error`, `fail_next`, `forget_agent`, `reconnect_next`,
-// `invalidate_session`, `destination_reconnect`, `set_in_service`,
-// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`. `*result_out`
-// (may be NULL) gets the JSON result; free it with [`cce_string_free`].
-//
-// # Safety
-// `action_json` must be NUL-terminated; `result_out` NULL or writable.
-cce_status gc_sim_control(const gc_sim *sim, const char *action_json, char **result_out);
-
-// Stops the simulator and frees the handle. A second call gives
-// `CCE_ERR_INVALID_HANDLE`.
-cce_status gc_sim_stop(gc_sim *sim);
 
 // Creates a Messaging API client (no network traffic yet). `config_json` keys:
 // `server_url` (https, or http to loopback / with `allow_http`), `client_key`,
@@ -609,6 +513,102 @@ cce_status ece_sim_control(const ece_sim *sim, const char *command_json, char **
 // Stops the simulator and frees the handle.
 cce_status ece_sim_stop(ece_sim *sim);
 
+// Opens a GC client session: connects to the first reachable broker of the list,
+// subscribes to the destination topic and sends `Hello`. Reconnection (with backoff)
+// and failover to the next GC/broker pair then happen in the background.
+//
+// `config_json` keys: `brokers` ("host:port" or a list, local site first; required),
+// `destination` (default `<host>-<pid>`), `request_queue` (default "Connector1"),
+// `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
+// `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
+// `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
+// `properties`.
+//
+// Events: with a `callback`, libcce calls it on one library-owned thread per session,
+// in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
+// callback may call `gc_send`, but not `gc_close` on its own session
+// (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with [`gc_poll_event`].
+// No reachable broker gives `CCE_ERR_IO` (or `CCE_ERR_TIMEOUT`, `CCE_ERR_REFUSED`).
+//
+// # Safety
+// `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
+// until `gc_close` returns.
+cce_status gc_open(const char *config_json,
+                   gc_event_cb callback,
+                   void *user_data,
+                   gc_session **out);
+
+// Sends a command given as JSON, e.g.
+// `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
+// returns once the broker has it (GC's answers arrive as events). A parameter
+// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
+// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+//
+// # Safety
+// `command_json` must be NUL-terminated.
+cce_status gc_send(const gc_session *session, const char *command_json);
+
+// Pull mode (sessions opened without a callback): waits up to `timeout_ms` for the
+// next event. `CCE_ERR_TIMEOUT` when none came, `CCE_ERR_CLOSED` after
+// `{"event":"Closed"}` was taken. Free `*json_out` with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **json_out);
+
+// The session's link and GC status as JSON: `{"broker": "host:port" or null,
+// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+// Free `*json_out` with [`cce_string_free`].
+//
+// # Safety
+// `json_out` must be writable.
+cce_status gc_state(const gc_session *session, char **json_out);
+
+// Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
+// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+// session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
+cce_status gc_close(gc_session *session);
+
+// Encodes a command given as JSON to its wire form without sending it: the JMSType
+// (e.g. "Login#1001") and the body (e.g. "pw,4012"). Free both with
+// [`cce_string_free`]. For `Hello`/`Beat`, `agent_id` is the client destination.
+//
+// # Safety
+// `command_json` must be NUL-terminated; the out pointers writable.
+cce_status gc_encode_command(const char *command_json, char **jms_type_out, char **body_out);
+
+// Parses one GC message body (`len` bytes; text `#` format or JSON, detected per
+// message) with its JMSType (NULL when unset) into a JSON array of events. Free
+// `*json_out` with [`cce_string_free`]. Bad input gives `CCE_ERR_CODEC`.
+//
+// # Safety
+// `body` must point to `len` readable bytes; `jms_type` NULL or NUL-terminated;
+// `json_out` writable.
+cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type, char **json_out);
+
+// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
+// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
+//
+// # Safety
+// `config_json` must be NUL-terminated; `out` writable.
+cce_status gc_sim_start(const char *config_json, gc_sim **out);
+
+// Controls the simulator with a JSON action, e.g.
+// `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
+// ID), `send_error`, `fail_next`, `forget_agent`, `reconnect_next`,
+// `invalidate_session`, `destination_reconnect`, `set_in_service`,
+// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`. `*result_out`
+// (may be NULL) gets the JSON result; free it with [`cce_string_free`].
+//
+// # Safety
+// `action_json` must be NUL-terminated; `result_out` NULL or writable.
+cce_status gc_sim_control(const gc_sim *sim, const char *action_json, char **result_out);
+
+// Stops the simulator and frees the handle. A second call gives
+// `CCE_ERR_INVALID_HANDLE`.
+cce_status gc_sim_stop(gc_sim *sim);
+
 // Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
 // defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,
 // peripheral 5000). On success `*out` is the handle; stop it with [`cce_sim_stop`].
@@ -646,6 +646,140 @@ cce_status cce_sim_unanswered_heartbeats(const cce_sim *sim, uint64_t *count_out
 // Stops the simulator, closes its client sessions and frees the handle.
 // A second call with the same handle returns `CCE_ERR_INVALID_HANDLE`.
 cce_status cce_sim_stop(cce_sim *sim);
+
+// The TCP port of side "A" or "B". `*port_out` is 0 for side B of a simplex
+// simulator (start with `{"bind_b":"127.0.0.1:0"}` for a duplex pair).
+//
+// # Safety
+// `side` must be NUL-terminated; `port_out` writable.
+cce_status cce_sim_side_port(const cce_sim *sim, const char *side, uint16_t *port_out);
+
+// Kills side "A" or "B": its listener and every connection close. When it was active
+// the other side becomes active (its standby sessions get STANDBY_ACTIVE_EVENT).
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_kill_side(const cce_sim *sim, const char *side);
+
+// Restarts a killed side on its port (standby when the other side is active).
+// `port_out` may be NULL.
+//
+// # Safety
+// `side` must be NUL-terminated; `port_out` NULL or writable.
+cce_status cce_sim_restart_side(const cce_sim *sim, const char *side, uint16_t *port_out);
+
+// Makes side "A" or "B" active and the other standby.
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_switch_active(const cce_sim *sim, const char *side);
+
+// Stops (`answer` = false) or resumes answering HEARTBEAT_REQ on one side only; the
+// TCP connections stay open.
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_set_answer_heartbeats_on(const cce_sim *sim, const char *side, bool answer);
+
+// Runs the v24+ maintenance handshake on the active side (blocks until it ends, at
+// most twice `maintenance_timeout_ms`). `outcome_json_out` (may be NULL) receives
+// `{"accepted":bool,"accepted_by":[..],"rejected_by":[..],"no_answer":[..],
+// "stopped":n,"forced":n}`; free it with `cce_string_free`.
+//
+// # Safety
+// `side` must be NUL-terminated; `outcome_json_out` NULL or writable.
+cce_status cce_sim_maintenance(const cce_sim *sim, const char *side, char **outcome_json_out);
+
+// Ends a side's maintenance (it becomes standby).
+//
+// # Safety
+// `side` must be NUL-terminated.
+cce_status cce_sim_end_maintenance(const cce_sim *sim, const char *side);
+
+// Adds a request fault rule, e.g.
+// `{"request":"HOLD_CALL_REQ","times":1,"action":"failure_conf","status":"E_CTI_INVALID_CALLID"}`
+// or `{"request":"MAKE_CALL_REQ","action":"control_failure","failure_code":"CF_RESOURCE_BUSY",
+// "peripheral_error":42}`; other actions: `delay` (`delay_ms`), `drop`, `ignore`, `close`,
+// `malformed`. `"request":"*"` matches any request; `"side":"B"` one side only.
+//
+// # Safety
+// `fault_json` must be NUL-terminated.
+cce_status cce_sim_add_fault(const cce_sim *sim, const char *fault_json);
+
+// Removes every request fault rule.
+cce_status cce_sim_clear_faults(const cce_sim *sim);
+
+// Sends FAILURE_EVENT with `status` (a Status Codes name such as
+// "E_CTI_CTI_SERVER_OFFLINE", or a number) to every session; `side` may be NULL
+// (both sides) or "A"/"B".
+//
+// # Safety
+// `status` must be NUL-terminated; `side` NULL or NUL-terminated.
+cce_status cce_sim_send_failure_event(const cce_sim *sim, const char *status, const char *side);
+
+// Closes every connection (of one side when `side` is not NULL) without a word.
+//
+// # Safety
+// `side` must be NULL or NUL-terminated.
+cce_status cce_sim_close_sessions(const cce_sim *sim, const char *side);
+
+// Sends a malformed frame (END_CALL_EVENT with a 3-byte body) to every connection
+// (of one side when `side` is not NULL).
+//
+// # Safety
+// `side` must be NULL or NUL-terminated.
+cce_status cce_sim_send_malformed(const cce_sim *sim, const char *side);
+
+// Writes `len` raw bytes to every connection (fault injection).
+//
+// # Safety
+// `data` must point to `len` readable bytes (may be NULL when `len` is 0).
+cce_status cce_sim_send_raw(const cce_sim *sim, const uint8_t *data, size_t len);
+
+// Offers a live inbound call (JSON as for `cce_sim_inject_call`, plus `skill_group`,
+// `answer_after_ms`, `talk_ms`): routed to an available agent (BEGIN_CALL,
+// AGENT_STATE reserved, CALL_DELIVERED) or queued (BEGIN_CALL, CALL_QUEUED); it rings
+// until answered. `call_id_out` may be NULL.
+//
+// # Safety
+// `call_json` must be NUL-terminated; `call_id_out` NULL or writable.
+cce_status cce_sim_offer_call(const cce_sim *sim, const char *call_json, uint32_t *call_id_out);
+
+// The ringing agent (or `agent_id`, may be NULL) answers the call.
+//
+// # Safety
+// `agent_id` must be NULL or NUL-terminated.
+cce_status cce_sim_answer_call(const cce_sim *sim, uint32_t call_id, const char *agent_id);
+
+// The caller of `call_id` hangs up.
+cce_status cce_sim_hangup(const cce_sim *sim, uint32_t call_id);
+
+// Sets an agent's state from the peripheral side (`state` is an AgentState name such
+// as "AGENT_STATE_AVAILABLE").
+//
+// # Safety
+// `agent_id` and `state` must be NUL-terminated.
+cce_status cce_sim_set_agent_state(const cce_sim *sim,
+                                   const char *agent_id,
+                                   const char *state,
+                                   uint16_t reason);
+
+// Runs any simulator command given as JSON (`{"op":"kill_side","side":"A"}`,
+// `{"op":"status"}`, ...; see docs/simulator.md) and blocks until it is done.
+// `result_json_out` (may be NULL) receives the result; free it with `cce_string_free`.
+//
+// # Safety
+// `command_json` must be NUL-terminated; `result_json_out` NULL or writable.
+cce_status cce_sim_command(const cce_sim *sim, const char *command_json, char **result_json_out);
+
+// Runs a scenario script (JSON with timed `steps`) to its end. `report_json_out` (may
+// be NULL) receives `{"steps_run":n,"errors":[..],"results":[..]}`.
+//
+// # Safety
+// `scenario_json` must be NUL-terminated; `report_json_out` NULL or writable.
+cce_status cce_sim_run_scenario(const cce_sim *sim,
+                                const char *scenario_json,
+                                char **report_json_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -157,41 +157,8 @@ interface SessionConfigCommon {
  */
 export type SessionConfig = SessionConfigCommon & ({ client_id: string } | { clientId: string });
 
-/** One simulated agent. */
-export interface SimAgent {
-  agent_id?: string;
-  agentId?: string;
-  extension: string;
-  instrument?: string;
-  /** Initial state name (default `AGENT_STATE_NOT_READY`). */
-  state?: string;
-}
-
-/** Simulator settings; all optional. Default: agent 1001 at extension 5001, PeripheralID 5000. */
-export interface SimulatorConfig {
-  /** Address to listen on (default `127.0.0.1:0`, a free loopback port). */
-  bind?: string;
-  peripheral_id?: number;
-  peripheralId?: number;
-  agents?: SimAgent[];
-  /** When set, OPEN_REQ must carry this ClientPassword. */
-  password?: string;
-}
-
-/** A scripted inbound call. */
-export interface SimCall {
-  /** Agent to deliver the call to (default: the first agent). */
-  agent_id?: string;
-  agentId?: string;
-  ani?: string;
-  dnis?: string;
-  /** CallVariable1..10. */
-  call_variables?: string[];
-  callVariables?: string[];
-  /** Expanded call variables, as [name, value] pairs or a name -> value object. */
-  named_variables?: Array<[string, string]> | Record<string, string>;
-  namedVariables?: Array<[string, string]> | Record<string, string>;
-}
+// Simulator types live in sim.d.ts.
+export * from './sim.js';
 
 /** The fields of a request sent with `call()` or a helper (no MessageName needed). */
 export interface OutgoingFields {
@@ -224,30 +191,6 @@ export declare const REQUESTS: ReadonlyArray<Readonly<RequestInfo>>;
 export interface RequestOptions {
   /** How long to wait for the confirmation (default: the session's request timeout). */
   timeoutMs?: number;
-}
-
-/** The embedded CTI Server simulator, listening on loopback. */
-export declare class Simulator {
-  /** Starts a simulator; throws `CceError` (`InvalidArgument`, `Io`) on failure. */
-  constructor(config?: SimulatorConfig);
-  /** Starts a simulator. */
-  static start(config?: SimulatorConfig): Simulator;
-  /** Listening port. */
-  readonly port: number;
-  /** Listening address, "127.0.0.1:PORT". */
-  readonly address: string;
-  /** Plays a call to an AVAILABLE agent: returns its ConnectionCallID. */
-  injectCall(call: SimCall): number;
-  /** Turns heartbeat answers on or off (fault injection). */
-  setAnswerHeartbeats(answer: boolean): void;
-  /** HEARTBEAT_REQs left unanswered so far. */
-  unansweredHeartbeats(): number;
-  /** Current AgentState of an agent, or null for an unknown agent. */
-  agentState(agentId: string): number | null;
-  /** Writes raw bytes to every session (fault injection). */
-  sendRaw(bytes: Uint8Array | number[]): void;
-  /** Stops the simulator and closes its sessions; throws code `Closed` if already stopped. */
-  stop(): void;
 }
 
 /**

@@ -268,65 +268,17 @@ class StreamDecoder {
 // ---------------------------------------------------------------------------
 // Simulator
 
-/** The embedded CTI Server simulator, listening on loopback. */
-class Simulator {
-  #native;
-
-  /** Starts a simulator (see `Simulator.start`). */
-  constructor(config) {
-    const json = simConfigJson(config);
-    this.#native = call(() => native.NativeSimulator.start(json));
-  }
-
-  /** Starts a simulator; `{}` or nothing for the defaults. */
-  static start(config) {
-    return new Simulator(config);
-  }
-
-  /** Listening port. */
-  get port() {
-    return this.#native.port;
-  }
-
-  /** Listening address, "127.0.0.1:PORT". */
-  get address() {
-    return this.#native.address;
-  }
-
-  /** Plays a scripted inbound call to an AVAILABLE agent; returns its ConnectionCallID. */
-  injectCall(callSpec) {
-    const json = callJson(callSpec);
-    return call(() => this.#native.injectCall(json));
-  }
-
-  /** Turns heartbeat answers on or off (fault injection). */
-  setAnswerHeartbeats(answer) {
-    if (typeof answer !== 'boolean') throw invalid('answer must be a boolean');
-    call(() => this.#native.setAnswerHeartbeats(answer));
-  }
-
-  /** HEARTBEAT_REQs left unanswered so far. */
-  unansweredHeartbeats() {
-    return call(() => this.#native.unansweredHeartbeats());
-  }
-
-  /** Current AgentState of an agent (a number), or null for an unknown agent. */
-  agentState(agentId) {
-    if (typeof agentId !== 'string') throw invalid('agentId must be a string');
-    return call(() => this.#native.agentState(agentId));
-  }
-
-  /** Writes raw bytes to every session (fault injection). */
-  sendRaw(bytes) {
-    const buf = toBuffer(bytes);
-    call(() => this.#native.sendRaw(buf));
-  }
-
-  /** Stops the simulator and closes its sessions; throws code Closed if already stopped. */
-  stop() {
-    call(() => this.#native.stop());
-  }
-}
+// The class lives in sim.js.
+const Simulator = require('./sim.js').define({
+  native,
+  call,
+  invalid,
+  stringify,
+  snakeKeys,
+  toBuffer,
+  simConfigJson,
+  callJson,
+});
 
 // ---------------------------------------------------------------------------
 // Session

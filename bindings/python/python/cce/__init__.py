@@ -44,6 +44,8 @@ from ._native import (
     Timeout,
 )
 
+from .sim import Simulator
+
 __version__: str = _native.__version__
 
 __all__ = [
@@ -95,86 +97,6 @@ REQUESTS: list[dict[str, str]] = json.loads(_native.requests_json())
 """Every request of the catalogue: ``request``, ``confirmation``, ``helper``, ``service``."""
 
 _HELPERS: dict[str, dict[str, str]] = {r["helper"]: r for r in REQUESTS}
-
-
-class Simulator:
-    """An embedded CTI Server simulator listening on loopback.
-
-    ``config`` keys (all optional): ``bind`` (``"127.0.0.1:0"``: ephemeral port),
-    ``peripheral_id`` (5000), ``agents`` (list of ``{"agent_id", "extension",
-    "instrument", "state"}``; default one agent 1001 at extension and instrument
-    5001, ``AGENT_STATE_NOT_READY``) and ``password`` (required ClientPassword).
-
-    Use it as a context manager to stop it on exit.
-    """
-
-    def __init__(self, config: Optional[Mapping[str, Any]] = None) -> None:
-        self._sim = _native.CtiSim(
-            _dumps(config if config is not None else {}, "simulator config")
-        )
-        self._stopped = False
-
-    @property
-    def port(self) -> int:
-        """Listening port."""
-        return self._sim.port
-
-    @property
-    def address(self) -> str:
-        """Listening address as ``"host:port"``, ready for :meth:`CtiSession.open`."""
-        return self._sim.address
-
-    @property
-    def stopped(self) -> bool:
-        """True once :meth:`stop` has succeeded."""
-        return self._stopped
-
-    def inject_call(self, call: Optional[Mapping[str, Any]] = None, /, **fields: Any) -> int:
-        """Plays a scripted inbound call to an agent; returns its ConnectionCallID.
-
-        The call is given as a dict, keyword arguments, or both (keywords win): ``ani``,
-        ``dnis``, ``call_variables`` (list of up to 10 strings), ``named_variables``
-        (list of ``(name, value)`` pairs) and ``agent_id`` (default: the first agent).
-        The agent must be ``AGENT_STATE_AVAILABLE``; else :class:`InvalidArgument`.
-        """
-        spec: dict[str, Any] = dict(call) if call is not None else {}
-        spec.update(fields)
-        return self._sim.inject_call(_dumps(spec, "call"))
-
-    def set_answer_heartbeats(self, answer: bool) -> None:
-        """Turns heartbeat answers on or off (fault injection)."""
-        self._sim.set_answer_heartbeats(answer)
-
-    def unanswered_heartbeats(self) -> int:
-        """Number of HEARTBEAT_REQs left unanswered so far."""
-        return self._sim.unanswered_heartbeats()
-
-    def agent_state(self, agent_id: str) -> Optional[int]:
-        """Current AgentState value of an agent, or None for an unknown agent."""
-        return self._sim.agent_state(agent_id)
-
-    def send_raw(self, data: BytesLike) -> None:
-        """Writes raw bytes to every connected session (fault injection)."""
-        self._sim.send_raw(bytes(data))
-
-    def stop(self) -> None:
-        """Stops the simulator and closes its sessions; raises :class:`Closed` if stopped."""
-        self._sim.stop()
-        self._stopped = True
-
-    def __enter__(self) -> Simulator:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self._stopped:
-            try:
-                self.stop()
-            except Closed:
-                pass
-
-    def __repr__(self) -> str:
-        state = "stopped" if self._stopped else "running"
-        return f"<cce.Simulator {self.address} {state}>"
 
 
 class CtiSession:
