@@ -12,6 +12,8 @@ use cce::cti::spec;
 use cce::cti::typed::{AgentState, ConstValue, QueryAgentStateReq, SetAgentStateReq};
 use cce::sim::cti::{CtiSimulator, SimConfig};
 
+mod sim_common;
+
 const WAIT: Duration = Duration::from_secs(10);
 
 fn agent_cfg(version: u32) -> SessionConfig {
@@ -402,4 +404,80 @@ async fn a_request_in_flight_when_the_link_drops_fails_with_connection_lost() {
     })
     .await;
     conn.close().await;
+}
+
+#[tokio::test]
+async fn every_request_of_the_catalogue_is_answered_through_the_connection() {
+    use cce::cti::requests::REQUESTS;
+    use cce::cti::session::Mode;
+    use cce::sim::cti::{FaultAction, RequestFault};
+    for version in [15, 24] {
+        let sim = CtiSimulator::start(SimConfig::default()).await.unwrap();
+        let mut session = SessionConfig::new("every-request", version)
+            .with_mode(Mode::Bridge)
+            .with_mode(Mode::Server)
+            .with_mode(Mode::Monitor);
+        session.request_timeout = Duration::from_secs(5);
+        let cfg = fast(ConnectionConfig::new(session, sim.local_addr().to_string()));
+        let (conn, _events) = CtiConnection::connect(cfg).await.unwrap();
+        let mut confirmed = Vec::new();
+        for r in REQUESTS.iter() {
+            let spec = spec::message_by_name(r.request).unwrap();
+            if spec.since > version {
+                continue;
+            }
+            // Required floating fields filled with placeholders.
+            let msg = sim_common::filled(r.request, version);
+            match conn.request(msg, None).await {
+                Ok(conf) => {
+                    assert_eq!(conf.name(), r.confirmation, "v{version} {}", r.request);
+                    confirmed.push(r.request);
+                }
+                Err(RequestError::Failed(_) | RequestError::ControlFailed { .. }) => {}
+                Err(other) => panic!("v{version} {} not answered: {other:?}", r.request),
+            }
+        }
+        eprintln!("v{version} confirmed: {confirmed:?}");
+        // Requests that need no live call or agent are confirmed, not refused.
+        for must in [
+            "QUERY_DEVICE_INFO_REQ",
+            "CLIENT_EVENT_REPORT_REQ",
+            "REGISTER_VARIABLES_REQ",
+        ] {
+            assert!(
+                confirmed.contains(&must),
+                "v{version}: {must} not confirmed"
+            );
+        }
+
+        // A failure injected by the simulator comes back as the matching typed error.
+        sim.add_fault(
+            RequestFault::new(
+                "HOLD_CALL_REQ",
+                FaultAction::ControlFailure {
+                    failure_code: "CF_INVALID_CSTA_CALL_IDENTIFIER".into(),
+                    peripheral_error: 42,
+                },
+            )
+            .times(1),
+        )
+        .unwrap();
+        let err = conn
+            .request(Message::new("HOLD_CALL_REQ", version).unwrap(), None)
+            .await
+            .unwrap_err();
+        match err {
+            RequestError::ControlFailed {
+                name,
+                peripheral_error,
+                ..
+            } => {
+                assert_eq!(name, "CF_INVALID_CSTA_CALL_IDENTIFIER");
+                assert_eq!(peripheral_error, 42);
+            }
+            other => panic!("expected CONTROL_FAILURE_CONF, got {other:?}"),
+        }
+        conn.close().await;
+        sim.stop().await;
+    }
 }
