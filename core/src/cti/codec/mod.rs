@@ -24,7 +24,7 @@ mod view;
 pub use decode::{decode, decode_body, decode_frame, DecodeOptions};
 pub use encode::{encode, encode_into};
 pub use error::CodecError;
-pub use frame::{Frame, FrameSplitter, HEADER_LEN, MAX_BODY_LEN, MAX_MESSAGE_LEN};
+pub use frame::{Frame, FrameRef, FrameSplitter, HEADER_LEN, MAX_BODY_LEN, MAX_MESSAGE_LEN};
 pub(crate) use message::int_value;
 pub use message::{check_version, Body, Floating, Message};
 pub use value::{CtiString, NamedArray, NamedVar, Value};

@@ -18,9 +18,9 @@
 //! # Ok::<(), cce::cti::codec::CodecError>(())
 //! ```
 
-use super::decode::{check_value, split_pair_ref, walk_floating, with_layouts, CountCheck};
+use super::decode::{split_pair_ref, walk_floating, with_layouts, CountCheck};
 use super::{decode_body, CodecError, DecodeOptions, Message};
-use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType};
+use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType, MAX_COUNT_GROUPS};
 
 /// One floating field of a view: its tag, the catalogue field if known, and its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,16 @@ impl<'a> MessageRef<'a> {
         version: u32,
         opts: DecodeOptions,
     ) -> Result<Self, CodecError> {
-        let need = spec::fixed_size(layout);
+        // The fixed part's size, and the count fields' values on the way.
+        let mut need = 0;
+        let mut fixed = [None; MAX_COUNT_GROUPS];
+        for f in layout {
+            let size = f.ty.fixed_size().unwrap_or(0);
+            if let Some(slot) = f.count_group.and_then(|g| fixed.get_mut(usize::from(g))) {
+                *slot = body.get(need..need + size).and_then(|b| read_u32(f.ty, b));
+            }
+            need += size;
+        }
         if body.len() < need {
             return Err(CodecError::ShortFixedPart {
                 message: spec.name,
@@ -145,13 +154,21 @@ impl<'a> MessageRef<'a> {
             version,
         };
         let mut counts = CountCheck::new();
-        walk_floating(spec, body, need, version, opts, |_, known, range| {
-            if let Some((idx, f)) = known {
-                counts.add(idx, read_u32(f.ty, &body[range]));
+        walk_floating(spec, body, need, version, opts, |_, known, _, elements| {
+            if let Some((idx, _)) = known {
+                counts.add(idx, elements);
             }
             Ok(())
         })?;
-        counts.verify(spec, |name| view.u32(name))?;
+        if !spec.count_groups.is_empty() {
+            counts.verify(spec, &fixed, |idx| {
+                let want = spec.floating.get(idx);
+                view.fields()
+                    .filter(|f| matches!((f.field, want), (Some(a), Some(b)) if std::ptr::eq(a, b)))
+                    .filter_map(|f| f.u32())
+                    .fold(0u32, u32::saturating_add)
+            })?;
+        }
         Ok(view)
     }
 
@@ -195,8 +212,9 @@ impl<'a> MessageRef<'a> {
 
     /// The first occurrence of a floating field.
     pub fn field(&self, name: &str) -> Option<FieldRef<'a>> {
+        let (_, want) = self.spec.float_by_name(name)?;
         self.fields()
-            .find(|f| f.field.is_some_and(|x| x.name == name))
+            .find(|f| f.field.is_some_and(|x| std::ptr::eq(x, want)))
     }
 
     /// Every floating field in wire order.
@@ -247,9 +265,8 @@ impl<'a> Iterator for FieldIter<'a> {
         };
         let data = b.get(o + head..o + head + len)?;
         self.off = o + head + len;
+        // Parse validated the data (and the accessors of FieldRef check lengths).
         let field = self.spec.float_by_tag(tag).map(|(_, f)| f);
-        // Parse validated the data; re-check cheaply so a view never yields garbage.
-        let field = field.filter(|f| check_value(self.spec.name, f.name, f.ty, data).is_ok());
         Some(FieldRef { tag, field, data })
     }
 }
