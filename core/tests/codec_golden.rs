@@ -404,3 +404,133 @@ fn json_round_trip_does_not_invent_a_floating_count() {
     assert_eq!(to_json(&back), j);
     assert_eq!(back, m);
 }
+
+/// Frames a body by hand: MessageLength, MessageType, body.
+fn framed(msg_type: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(be32(body.len() as u32));
+    out.extend(be32(msg_type));
+    out.extend(body);
+    out
+}
+
+/// OPEN_REQ v24 (the bytes of `open_req_bytes`) followed by ApplicationPathID (tag 97)
+/// with the given data.
+fn open_req_with_app_path(data: &[u8]) -> Vec<u8> {
+    let base = open_req_bytes(24);
+    let mut body = base[8..].to_vec();
+    body.extend([0, 97, 0, data.len() as u8]);
+    body.extend(data);
+    framed(3, &body)
+}
+
+#[test]
+fn application_path_id_is_read_as_int_4_or_apppathid_5_and_re_encodes_as_received() {
+    use cce::cti::codec::json::{from_json, to_json};
+    use cce::cti::codec::{DecodeOptions, FrameRef, MessageRef};
+
+    // DECISIONS #20: INT 4 as printed ...
+    let four = open_req_with_app_path(&[0, 0, 0x12, 0x34]);
+    let m = decode(&four, 24).unwrap();
+    assert_eq!(m.get("ApplicationPathID"), Some(&Value::Int(0x1234)));
+    let mut built = open_req(24);
+    built.set_int("ApplicationPathID", 0x1234).unwrap();
+    assert_eq!(m, built);
+    assert_eq!(
+        &encode(&built, 24).unwrap()[..],
+        &four[..],
+        "builders send 4 bytes"
+    );
+
+    // ... and the 5-byte APPPATHID type, kept byte for byte.
+    let five = open_req_with_app_path(&[1, 2, 3, 4, 5]);
+    let m = decode(&five, 24).unwrap();
+    assert_eq!(
+        m.get("ApplicationPathID"),
+        Some(&Value::AppPathId([1, 2, 3, 4, 5]))
+    );
+    assert_eq!(m.u32("ApplicationPathID"), None, "not a number");
+    assert_eq!(&encode(&m, 24).unwrap()[..], &five[..]);
+    let j = to_json(&m);
+    assert_eq!(j["ApplicationPathID"], "0102030405");
+    let again = from_json(&j, 24).unwrap();
+    assert_eq!(&encode(&again, 24).unwrap()[..], &five[..]);
+
+    // The borrowed view accepts both and hands out the bytes.
+    for wire in [&four, &five] {
+        let f = FrameRef {
+            msg_type: 3,
+            body: &wire[8..],
+        };
+        let view = MessageRef::parse(f.msg_type, f.body, 24, DecodeOptions::default()).unwrap();
+        let field = view.field("ApplicationPathID").unwrap();
+        assert_eq!(field.data, &wire[wire.len() - field.data.len()..]);
+    }
+    assert_eq!(
+        MessageRef::parse(3, &four[8..], 24, DecodeOptions::default())
+            .unwrap()
+            .u32("ApplicationPathID"),
+        Some(0x1234)
+    );
+
+    // Other lengths stay errors.
+    for data in [&[1u8, 2, 3][..], &[1, 2, 3, 4, 5, 6]] {
+        assert!(matches!(
+            decode(&open_req_with_app_path(data), 24),
+            Err(CodecError::BadFieldLength {
+                field: "ApplicationPathID",
+                ..
+            })
+        ));
+    }
+    // Other INT fields do not take 5 bytes: SET_APP_DATA_REQ's InvokeID is fixed, so
+    // try an INT floating field elsewhere (AGENT_STATE_EVENT has none); BEGIN_CALL_EVENT's
+    // RouterCallKeyDay (tag 72) is a UINT and refuses 5 bytes.
+    let mut body = vec![0u8; 0];
+    let begin = spec::message_by_name("BEGIN_CALL_EVENT").unwrap();
+    body.resize(begin.layout(24).unwrap().size(), 0);
+    body.extend([0, 72, 0, 5, 1, 2, 3, 4, 5]);
+    assert!(matches!(
+        decode(&framed(begin.msg_type, &body), 24),
+        Err(CodecError::BadFieldLength { .. })
+    ));
+}
+
+#[test]
+fn set_app_data_req_application_path_id_both_forms_at_v15_and_v24() {
+    // SET_APP_DATA_REQ (129): InvokeID 9, ApplicationPathID, CallVariable1 "x".
+    for (version, five) in [(15u32, false), (15, true), (24, false), (24, true)] {
+        let id: &[u8] = if five {
+            &[9, 8, 7, 6, 5]
+        } else {
+            &[0xFF, 0xFF, 0xFF, 0xFE]
+        };
+        let mut body = be32(9).to_vec();
+        if version < 20 {
+            body.extend([97, id.len() as u8]);
+            body.extend(id);
+            body.extend([13, 2, b'x', 0]);
+        } else {
+            body.extend([0, 97, 0, id.len() as u8]);
+            body.extend(id);
+            body.extend([0, 13, 0, 2, b'x', 0]);
+        }
+        let wire = framed(129, &body);
+        let m = decode(&wire, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
+        let expected = if five {
+            Value::AppPathId([9, 8, 7, 6, 5])
+        } else {
+            Value::Int(-2)
+        };
+        assert_eq!(m.get("ApplicationPathID"), Some(&expected), "v{version}");
+        assert_eq!(m.str("CallVariable1"), Some("x"));
+        assert_eq!(&encode(&m, version).unwrap()[..], &wire[..], "v{version}");
+    }
+    // A builder may set the 5-byte form explicitly (e.g. to echo what it received).
+    let mut m = Message::new("SET_APP_DATA_REQ", 24).unwrap();
+    m.put_floating("ApplicationPathID", Value::AppPathId([1, 1, 1, 1, 1]))
+        .unwrap();
+    assert!(m
+        .put_floating("CallVariable1", Value::AppPathId([1, 1, 1, 1, 1]))
+        .is_err());
+}

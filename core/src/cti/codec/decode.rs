@@ -275,9 +275,15 @@ fn check_field_slow(
             }
         }
     }
+    if f.app_path_id && len == APP_PATH_ID_LEN {
+        return Ok(1);
+    }
     check_value(spec.name, f.name, f.ty, data)?;
     Ok(1)
 }
+
+/// Length of the APPPATHID form of ApplicationPathID (DECISIONS.md #20).
+pub(crate) const APP_PATH_ID_LEN: usize = 5;
 
 /// Largest number of floating fields a catalogue message declares (checked by a test).
 pub(crate) const MAX_FLOAT_FIELDS: usize = 64;
@@ -414,6 +420,11 @@ fn decode_floating(
                     let data = &body[range.clone()];
                     counts.add(idx, elements);
                     let value = match f.ty.fixed_size() {
+                        Some(_) if f.app_path_id && data.len() == APP_PATH_ID_LEN => {
+                            let mut id = [0u8; APP_PATH_ID_LEN];
+                            id.copy_from_slice(data);
+                            Value::AppPathId(id)
+                        }
                         Some(_) => read_number(f.ty, data),
                         None => build_value(spec.name, f.name, f.ty, body.slice(range))?,
                     };

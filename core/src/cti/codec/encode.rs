@@ -114,6 +114,7 @@ fn value_len(v: &Value) -> usize {
         Value::Unspec(b) => b.len(),
         Value::NamedVar(n) => n.name.len() + n.value.len() + 2,
         Value::NamedArray(n) => 1 + n.name.len() + n.value.len() + 2,
+        Value::AppPathId(id) => id.len(),
     }
 }
 
@@ -128,7 +129,9 @@ fn put_floating(
         Floating::Known { tag, field, value } => {
             let fs = &spec.floating[usize::from(*field)];
             let len = value_len(value);
-            if let Some(max) = fs.max_at(version) {
+            // A fixed-size type's `max` is its size (an APPPATHID is 5; DECISIONS.md #20).
+            let max = fs.max_at(version).filter(|_| fs.ty.fixed_size().is_none());
+            if let Some(max) = max {
                 if len > usize::from(max) {
                     return Err(CodecError::FieldTooLong {
                         message: spec.name,
@@ -184,6 +187,7 @@ fn put_floating(
         Floating::Known { value, .. } => match value {
             Value::Str(s) => out.extend_from_slice(s.wire_bytes()),
             Value::Unspec(b) => out.extend_from_slice(b),
+            Value::AppPathId(id) => out.extend_from_slice(id),
             Value::NamedVar(n) => {
                 out.extend_from_slice(n.name.as_bytes());
                 out.put_u8(0);

@@ -315,7 +315,7 @@ impl Message {
             message: self.spec.name,
             field: f.name,
         })?;
-        check_type(self.spec.name, f.name, f.ty, &value)?;
+        check_type(self.spec.name, f, &value)?;
         let floating = self.floating_mut()?;
         let idx16 = idx as u16;
         if let Some(slot) = floating.iter_mut().find_map(|x| match x {
@@ -356,7 +356,7 @@ impl Message {
             message: self.spec.name,
             field: f.name,
         })?;
-        check_type(self.spec.name, f.name, f.ty, &value)?;
+        check_type(self.spec.name, f, &value)?;
         self.floating_mut()?.push(Floating::Known {
             tag,
             field: idx as u16,
@@ -500,25 +500,26 @@ impl Message {
 
 fn check_type(
     message: &'static str,
-    field: &'static str,
-    ty: WireType,
+    f: &'static crate::cti::spec::FloatField,
     value: &Value,
 ) -> Result<(), CodecError> {
-    let ok = matches!(
-        (ty, value),
-        (WireType::UChar, Value::UChar(_))
-            | (WireType::Char, Value::Char(_))
-            | (WireType::UShort, Value::UShort(_))
-            | (WireType::Short, Value::Short(_))
-            | (WireType::UInt, Value::UInt(_))
-            | (WireType::Int, Value::Int(_))
-            | (WireType::Bool, Value::Bool(_))
-            | (WireType::Time, Value::Time(_))
-            | (WireType::String, Value::Str(_))
-            | (WireType::Unspec, Value::Unspec(_))
-            | (WireType::NamedVar, Value::NamedVar(_))
-            | (WireType::NamedArray, Value::NamedArray(_))
-    );
+    let (field, ty) = (f.name, f.ty);
+    let ok = (f.app_path_id && matches!(value, Value::AppPathId(_)))
+        || matches!(
+            (ty, value),
+            (WireType::UChar, Value::UChar(_))
+                | (WireType::Char, Value::Char(_))
+                | (WireType::UShort, Value::UShort(_))
+                | (WireType::Short, Value::Short(_))
+                | (WireType::UInt, Value::UInt(_))
+                | (WireType::Int, Value::Int(_))
+                | (WireType::Bool, Value::Bool(_))
+                | (WireType::Time, Value::Time(_))
+                | (WireType::String, Value::Str(_))
+                | (WireType::Unspec, Value::Unspec(_))
+                | (WireType::NamedVar, Value::NamedVar(_))
+                | (WireType::NamedArray, Value::NamedArray(_))
+        );
     let text_ok = |t: &str| t.is_ascii() && !t.contains('\0');
     let texts_ok = match value {
         Value::NamedVar(n) => text_ok(&n.name) && text_ok(&n.value),
