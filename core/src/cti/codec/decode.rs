@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::frame::{split_frame, Frame};
-use super::message::{check_version, Body, Floating, Message};
+use super::message::{check_version, Body, Floating, Message, PackedRun};
 use super::value::{CtiString, NamedArray, NamedVar, Value};
 use super::CodecError;
 use crate::cti::spec::{
@@ -123,7 +123,7 @@ fn decode_with(
         off += size;
     }
     let mut counts = CountCheck::new();
-    let floating = decode_floating(spec, body, off, version, opts, &mut counts)?;
+    let (floating, packed) = decode_floating(spec, body, off, version, opts, &mut counts)?;
     if !spec.count_groups.is_empty() {
         counts.verify(spec, &fixed_counts(layout, &fixed), |idx| {
             floating_sum(&floating, idx)
@@ -136,6 +136,7 @@ fn decode_with(
             fixed,
             floating,
         },
+        packed,
     ))
 }
 
@@ -226,7 +227,9 @@ fn check_field(
     opts: DecodeOptions,
 ) -> Result<usize, CodecError> {
     match f.ty {
-        WireType::String if data.is_ascii() && within_max(f, data, version, opts) => Ok(1),
+        WireType::String if !f.packed && data.is_ascii() && within_max(f, data, version, opts) => {
+            Ok(1)
+        }
         WireType::NamedVar if pair_ok(data) && within_max(f, data, version, opts) => Ok(1),
         ty => match ty.fixed_size() {
             Some(size) if data.len() == size => Ok(1),
@@ -263,6 +266,14 @@ fn check_field_slow(
     opts: DecodeOptions,
 ) -> Result<usize, CodecError> {
     let len = data.len();
+    if let Some(n) = packed_elements(f, len, version) {
+        if f.ty == WireType::String {
+            for slot in data.chunks(len / n) {
+                check_ascii(spec.name, f.name, slot)?;
+            }
+        }
+        return Ok(n);
+    }
     if opts.enforce_max && f.ty.fixed_size().is_none() {
         if let Some(max) = f.max_at(version) {
             if len > usize::from(max) {
@@ -280,6 +291,27 @@ fn check_field_slow(
     }
     check_value(spec.name, f.name, f.ty, data)?;
     Ok(1)
+}
+
+/// Size of one element of a list that may arrive packed (DECISIONS.md #21): the type's
+/// size, or for STRING the field's maximum (each element a NUL-padded slot).
+pub(crate) fn packed_element_size(f: &FloatField, version: u32) -> Option<usize> {
+    if !f.packed {
+        return None;
+    }
+    match f.ty.fixed_size() {
+        Some(size) => Some(size),
+        None if f.ty == WireType::String => f.max_at(version).map(usize::from),
+        None => None,
+    }
+    .filter(|&size| size > 0)
+}
+
+/// How many elements a list field's data holds when it arrived packed: its length is
+/// a multiple (two or more) of the element size. `None` for a plain single field.
+pub(crate) fn packed_elements(f: &FloatField, len: usize, version: u32) -> Option<usize> {
+    let size = packed_element_size(f, version)?;
+    (len > size && len % size == 0).then_some(len / size)
 }
 
 /// Length of the APPPATHID form of ApplicationPathID (DECISIONS.md #20).
@@ -404,10 +436,12 @@ fn decode_floating(
     version: u32,
     opts: DecodeOptions,
     counts: &mut CountCheck,
-) -> Result<Vec<Floating>, CodecError> {
+) -> Result<(Vec<Floating>, Vec<PackedRun>), CodecError> {
     let head = if version >= WIDE_FLOATING_SINCE { 4 } else { 2 };
-    // Each field takes at least `head` bytes, which bounds the allocation.
+    // Each field takes at least `head` bytes, which bounds the allocation (packed lists
+    // may grow it, by at most one element per 2 data bytes).
     let mut out = Vec::with_capacity((body.len() - off) / head);
+    let mut runs = Vec::new();
     walk_floating(
         spec,
         body,
@@ -415,34 +449,59 @@ fn decode_floating(
         version,
         opts,
         |tag, known, range, elements| {
-            match known {
-                Some((idx, f)) => {
-                    let data = &body[range.clone()];
-                    counts.add(idx, elements);
-                    let value = match f.ty.fixed_size() {
-                        Some(_) if f.app_path_id && data.len() == APP_PATH_ID_LEN => {
-                            let mut id = [0u8; APP_PATH_ID_LEN];
-                            id.copy_from_slice(data);
-                            Value::AppPathId(id)
-                        }
-                        Some(_) => read_number(f.ty, data),
-                        None => build_value(spec.name, f.name, f.ty, body.slice(range))?,
-                    };
-                    out.push(Floating::Known {
-                        tag,
-                        field: idx as u16,
-                        value,
-                    });
-                }
-                None => out.push(Floating::Unknown {
+            let Some((idx, f)) = known else {
+                out.push(Floating::Unknown {
                     tag,
                     data: body.slice(range),
-                }),
+                });
+                return Ok(());
+            };
+            counts.add(idx, elements);
+            let field = idx as u16;
+            if elements > 1 {
+                runs.push(PackedRun {
+                    start: out.len(),
+                    len: elements,
+                });
+                let size = range.len() / elements;
+                for at in range.step_by(size) {
+                    out.push(Floating::Known {
+                        tag,
+                        field,
+                        value: element_value(spec, f, body, at..at + size)?,
+                    });
+                }
+                return Ok(());
             }
+            out.push(Floating::Known {
+                tag,
+                field,
+                value: element_value(spec, f, body, range)?,
+            });
             Ok(())
         },
     )?;
-    Ok(out)
+    Ok((out, runs))
+}
+
+/// The value of one known field (or list element) whose data the walk validated.
+#[inline]
+fn element_value(
+    spec: &'static MessageSpec,
+    f: &'static FloatField,
+    body: &Bytes,
+    range: std::ops::Range<usize>,
+) -> Result<Value, CodecError> {
+    let data = &body[range.clone()];
+    Ok(match f.ty.fixed_size() {
+        Some(_) if f.app_path_id && data.len() == APP_PATH_ID_LEN => {
+            let mut id = [0u8; APP_PATH_ID_LEN];
+            id.copy_from_slice(data);
+            Value::AppPathId(id)
+        }
+        Some(_) => read_number(f.ty, data),
+        None => build_value(spec.name, f.name, f.ty, body.slice(range))?,
+    })
 }
 
 /// Checks a floating field's data against its type without building a value.

@@ -27,6 +27,17 @@ pub enum Floating {
     },
 }
 
+/// Floating fields `start .. start + len` of a message: the elements of one list that
+/// arrived packed into a single wire field (DECISIONS.md #21). The encoder sends them
+/// the same way, so that re-encoding reproduces the received bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackedRun {
+    /// Index of the first element in [`Message::floating`].
+    pub start: usize,
+    /// Number of elements (two or more).
+    pub len: usize,
+}
+
 /// Body of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -48,6 +59,8 @@ pub enum Body {
 pub struct Message {
     spec: &'static MessageSpec,
     body: Body,
+    /// Lists received packed, in order (empty for anything built or sent by us).
+    packed: Vec<PackedRun>,
 }
 
 fn zero_of(ty: WireType) -> Value {
@@ -123,6 +136,7 @@ impl Message {
             return Ok(Message {
                 spec,
                 body: Body::Raw(Bytes::new()),
+                packed: Vec::new(),
             });
         }
         let layout = spec.layout(version).ok_or(CodecError::TypeNotInVersion {
@@ -137,6 +151,7 @@ impl Message {
                 fixed: layout.fields.iter().map(|f| zero_of(f.ty)).collect(),
                 floating: Vec::new(),
             },
+            packed: Vec::new(),
         })
     }
 
@@ -145,11 +160,23 @@ impl Message {
         Message {
             spec,
             body: Body::Raw(body),
+            packed: Vec::new(),
         }
     }
 
-    pub(crate) fn from_parts(spec: &'static MessageSpec, body: Body) -> Self {
-        Message { spec, body }
+    pub(crate) fn from_parts(
+        spec: &'static MessageSpec,
+        body: Body,
+        packed: Vec<PackedRun>,
+    ) -> Self {
+        Message { spec, body, packed }
+    }
+
+    /// The lists that arrived packed into one floating field each (DECISIONS.md #21),
+    /// as runs of [`Message::floating`]; empty unless the message was decoded from
+    /// such bytes. Every other reading (get, get_all, JSON, typed) sees the elements.
+    pub fn packed_runs(&self) -> &[PackedRun] {
+        &self.packed
     }
 
     /// Catalogue entry of this message.

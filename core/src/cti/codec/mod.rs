@@ -26,6 +26,6 @@ pub use encode::{encode, encode_into};
 pub use error::CodecError;
 pub use frame::{Frame, FrameRef, FrameSplitter, HEADER_LEN, MAX_BODY_LEN, MAX_MESSAGE_LEN};
 pub(crate) use message::int_value;
-pub use message::{check_version, Body, Floating, Message};
+pub use message::{check_version, Body, Floating, Message, PackedRun};
 pub use value::{CtiString, NamedArray, NamedVar, Value};
 pub use view::{FieldRef, MessageRef};

@@ -18,7 +18,7 @@
 //! # Ok::<(), cce::cti::codec::CodecError>(())
 //! ```
 
-use super::decode::{split_pair_ref, walk_floating, with_layouts, CountCheck};
+use super::decode::{packed_elements, split_pair_ref, walk_floating, with_layouts, CountCheck};
 use super::{decode_body, CodecError, DecodeOptions, Message};
 use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType, MAX_COUNT_GROUPS};
 
@@ -217,13 +217,15 @@ impl<'a> MessageRef<'a> {
             .find(|f| f.field.is_some_and(|x| std::ptr::eq(x, want)))
     }
 
-    /// Every floating field in wire order.
+    /// Every floating field in wire order; a list that arrived packed into one field
+    /// (DECISIONS.md #21) gives one item per element.
     pub fn fields(&self) -> impl Iterator<Item = FieldRef<'a>> + 'a {
         FieldIter {
             spec: self.spec,
             body: self.body,
             off: self.floating_at,
-            wide: self.version >= spec::WIDE_FLOATING_SINCE,
+            version: self.version,
+            packed: None,
         }
     }
 
@@ -243,16 +245,29 @@ struct FieldIter<'a> {
     spec: &'static MessageSpec,
     body: &'a [u8],
     off: usize,
-    wide: bool,
+    version: u32,
+    /// The rest of a packed list: its tag, field, remaining data and element size.
+    packed: Option<(u16, &'static FloatField, &'a [u8], usize)>,
 }
 
 impl<'a> Iterator for FieldIter<'a> {
     type Item = FieldRef<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some((tag, f, rest, size)) = self.packed.take() {
+            let (data, tail) = rest.split_at(size.min(rest.len()));
+            if !tail.is_empty() {
+                self.packed = Some((tag, f, tail, size));
+            }
+            return Some(FieldRef {
+                tag,
+                field: Some(f),
+                data,
+            });
+        }
         let b = self.body;
         let o = self.off;
-        let (tag, len, head) = if self.wide {
+        let (tag, len, head) = if self.version >= spec::WIDE_FLOATING_SINCE {
             let h = b.get(o..o + 4)?;
             (
                 u16::from_be_bytes([h[0], h[1]]),
@@ -267,6 +282,18 @@ impl<'a> Iterator for FieldIter<'a> {
         self.off = o + head + len;
         // Parse validated the data (and the accessors of FieldRef check lengths).
         let field = self.spec.float_by_tag(tag).map(|(_, f)| f);
+        if let Some(f) = field {
+            if let Some(n) = packed_elements(f, len, self.version) {
+                let size = len / n;
+                let (first, rest) = data.split_at(size);
+                self.packed = Some((tag, f, rest, size));
+                return Some(FieldRef {
+                    tag,
+                    field,
+                    data: first,
+                });
+            }
+        }
         Some(FieldRef { tag, field, data })
     }
 }
