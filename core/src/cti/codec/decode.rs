@@ -468,7 +468,7 @@ fn decode_floating(
                     out.push(Floating::Known {
                         tag,
                         field,
-                        value: element_value(spec, f, body, at..at + size)?,
+                        value: element_value(f, body, at..at + size),
                     });
                 }
                 return Ok(());
@@ -476,7 +476,7 @@ fn decode_floating(
             out.push(Floating::Known {
                 tag,
                 field,
-                value: element_value(spec, f, body, range)?,
+                value: element_value(f, body, range),
             });
             Ok(())
         },
@@ -485,23 +485,18 @@ fn decode_floating(
 }
 
 /// The value of one known field (or list element) whose data the walk validated.
-#[inline]
-fn element_value(
-    spec: &'static MessageSpec,
-    f: &'static FloatField,
-    body: &Bytes,
-    range: std::ops::Range<usize>,
-) -> Result<Value, CodecError> {
+#[inline(always)]
+fn element_value(f: &'static FloatField, body: &Bytes, range: std::ops::Range<usize>) -> Value {
     let data = &body[range.clone()];
-    Ok(match f.ty.fixed_size() {
+    match f.ty.fixed_size() {
         Some(_) if f.app_path_id && data.len() == APP_PATH_ID_LEN => {
             let mut id = [0u8; APP_PATH_ID_LEN];
             id.copy_from_slice(data);
             Value::AppPathId(id)
         }
         Some(_) => read_number(f.ty, data),
-        None => build_value(spec.name, f.name, f.ty, body.slice(range))?,
-    })
+        None => build_value(f.ty, body.slice(range)),
+    }
 }
 
 /// Checks a floating field's data against its type without building a value.
@@ -583,33 +578,30 @@ fn check_ascii(message: &'static str, field: &'static str, b: &[u8]) -> Result<(
 }
 
 /// Builds the value of a variable-length field whose data [`walk_floating`] has
-/// already validated (so this only converts; it checks nothing twice).
-fn build_value(
-    message: &'static str,
-    field: &'static str,
-    ty: WireType,
-    data: Bytes,
-) -> Result<Value, CodecError> {
-    Ok(match ty {
+/// already validated (so this only converts; it checks nothing twice and cannot fail).
+#[inline(always)]
+fn build_value(ty: WireType, data: Bytes) -> Value {
+    match ty {
         WireType::String => Value::Str(CtiString::from_wire(data)),
         WireType::NamedVar => {
-            let (name, value) = split_pair_ref(message, field, &data)?;
-            Value::NamedVar(NamedVar {
-                name: name.to_owned(),
-                value: value.to_owned(),
-            })
+            let (name, value) = pair_parts(&data);
+            Value::NamedVar(NamedVar { name, value })
         }
         WireType::NamedArray => {
             let (index, rest) = data.split_first().map_or((0, &data[..0]), |(i, r)| (*i, r));
-            let (name, value) = split_pair_ref(message, field, rest)?;
-            Value::NamedArray(NamedArray {
-                index,
-                name: name.to_owned(),
-                value: value.to_owned(),
-            })
+            let (name, value) = pair_parts(rest);
+            Value::NamedArray(NamedArray { index, name, value })
         }
         _ => Value::Unspec(data),
-    })
+    }
+}
+
+/// Name and value of validated `name\0value\0` data.
+fn pair_parts(b: &[u8]) -> (String, String) {
+    let text = |s: &[u8]| std::str::from_utf8(s).unwrap_or_default().to_owned();
+    let n1 = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let value = b.get(n1 + 1..b.len().saturating_sub(1)).unwrap_or_default();
+    (text(&b[..n1]), text(value))
 }
 
 /// Checks every count field of an owned message against the repeated fields it counts

@@ -100,7 +100,8 @@ pub enum Value {
     NamedArray(NamedArray),
     /// APPPATHID: the 5-byte type the data sheet defines without a layout, as a peer
     /// may send it in ApplicationPathID (printed INT 4; DECISIONS.md #20). Kept as
-    /// received so that re-encoding reproduces it; builders send the INT form.
+    /// received so that re-encoding reproduces it; builders send the INT form. The
+    /// typed structs, which hold an `i32`, refuse a message carrying this form.
     AppPathId([u8; 5]),
 }
 
