@@ -107,6 +107,19 @@ def end_call_event(v):
     return frame(24, f)
 
 
+def open_req_app_path_5(v):
+    # ApplicationPathID (tag 97) in the 5-byte APPPATHID form (DECISIONS #20).
+    return frame(3, open_req(v)[8:] + flt(v, 97, b"\x01\x02\x03\x04\x05"))
+
+
+def config_service_event_packed(v):
+    # NumRecords 1; NumServiceMembers (186) 3; ServiceMember (187) packed as 3 UINTs,
+    # ServicePriority (188) as 3 repeated USHORTs (DECISIONS #21).
+    f = u16(1) + flt(v, 186, u16(3)) + flt(v, 187, u32(10) + u32(11) + u32(12))
+    f += flt(v, 188, u16(1)) + flt(v, 188, u16(2)) + flt(v, 188, u16(3))
+    return frame(235, f)
+
+
 def raw_undocumented(v):
     # SUPERVISOR_ASSIST_EVENT (type 120) has no documented layout: kept raw.
     return frame(120, u32(1) + b"opaque")
@@ -122,6 +135,8 @@ MESSAGES = [
     agent_state_event,
     begin_call_event,
     end_call_event,
+    open_req_app_path_5,
+    config_service_event_packed,
     raw_undocumented,
 ]
 

@@ -106,6 +106,20 @@ FIELD_TABLE_RULES = [
     (r"^MaintenanceModeStatus$", ["MaintenanceModeStatus"]),
 ]
 
+# DECISIONS.md #21: lists printed as "N * size" may also arrive as one floating field
+# holding every element. The data sheet marks them with a "list element" note; the
+# decision also names CONFIG_TERMINAL_EVENT.Instrument, which has no such note.
+PACKED_LISTS = {("CONFIG_TERMINAL_EVENT", "Instrument")}
+
+# DECISIONS.md #20: fields with this tag are printed INT 4, but the data-type table
+# defines a 5-byte APPPATHID type; decoders accept both lengths.
+APP_PATH_ID_TAGS = {"APP_PATH_ID_TAG"}
+
+
+def is_packed_list(msg, f):
+    return bool(f["repeat"]) and ("list element" in (f.get("note") or "")
+                                  or (msg["name"], f["name"]) in PACKED_LISTS)
+
 
 def rust_str(s):
     return json.dumps(s if s is not None else "", ensure_ascii=True)
@@ -178,15 +192,18 @@ class Gen:
         idx = [self.table_index[t] for t in self.field_tables(msg, field) if t in self.table_index]
         return "&[" + ", ".join(str(i) for i in idx) + "]"
 
-    def fixed_fields(self, msg, fields):
+    def fixed_fields(self, msg, fields, groups=()):
+        """`groups`: the message's count fields, in CountGroup order."""
         parts = []
         for f in fields:
+            cg = "None" if f["name"] not in groups else f"Some({list(groups).index(f['name'])})"
             wire, size = WIRE[f["type"]]
             if size is not None and f["size"] != size:
                 # Printed size differs from the type's size (alt layouts only); keep the printed size.
                 wire = {1: "UChar", 2: "UShort", 4: "UInt"}[f["size"]]
             parts.append(
-                f"FixedField {{ name: {rust_str(f['name'])}, ty: WireType::{wire}, tables: {self.table_refs(msg, f['name'])} }}"
+                f"FixedField {{ name: {rust_str(f['name'])}, ty: WireType::{wire}, "
+                f"tables: {self.table_refs(msg, f['name'])}, count_group: {cg} }}"
             )
         return "&[" + ", ".join(parts) + "]"
 
@@ -235,12 +252,15 @@ class Gen:
                 f"FloatField {{ name: {rust_str(f['name'])}, ty: WireType::{wire}, max: {mx}, max_overrides: {ovs}, "
                 f"tag: {tag}, alt_tags: {alt}, repeat: {rep}, optional: {'true' if f['optional'] else 'false'}, "
                 f"required: {'true' if '(required)' in (f.get('note') or '') else 'false'}, "
+                f"packed: {'true' if is_packed_list(m, f) else 'false'}, "
+                f"app_path_id: {'true' if f.get('tag') in APP_PATH_ID_TAGS else 'false'}, "
                 f"tables: {self.table_refs(m['name'], f['name'])} }}"
             )
         return "&[\n        " + ",\n        ".join(parts) + ",\n    ]" if parts else "&[]"
 
-    def tag_index(self, m):
-        """(tag, field index) sorted by tag; main tags win over alternative ones."""
+    def tag_slots(self, m):
+        """Dense tag -> floating index table (255: not this message's tag); main tags
+        win over alternative ones."""
         tag_names = {e["name"]: e["value"] for e in self.tag_table["entries"]}
         index = {}
         for i, f in enumerate(m["floating"]):
@@ -249,7 +269,37 @@ class Gen:
         for i, f in enumerate(m["floating"]):
             for a in f.get("alt_tags") or []:
                 index.setdefault(tag_names[a], i)
-        return "&[" + ", ".join(f"({t}, {i})" for t, i in sorted(index.items())) + "]"
+        if not index:
+            return "&[]"
+        if len(m["floating"]) >= 255:
+            raise SystemExit(f"{m['name']}: too many floating fields for u8 tag slots")
+        slots = [255] * (max(index) + 1)
+        for t, i in index.items():
+            slots[t] = i
+        return "&[" + ", ".join(str(x) for x in slots) + "]"
+
+    def group_list(self, m):
+        """(count field, member indexes), in order of each count's first repeated field."""
+        fl = m["floating"]
+        groups = []
+        for f in fl:
+            if f["repeat"] and f["repeat"] not in [g for g, _ in groups]:
+                members = [j for j, g in enumerate(fl) if g["repeat"] == f["repeat"]]
+                groups.append((f["repeat"], members))
+        return groups
+
+    def count_groups(self, m):
+        """One CountGroup per count field, in order of its first repeated field."""
+        fl = m["floating"]
+        parts = []
+        for count, members in self.group_list(m):
+            ci = next((j for j, g in enumerate(fl) if g["name"] == count), None)
+            cf = "None" if ci is None else f"Some({ci})"
+            parts.append(
+                f"CountGroup {{ count: {rust_str(count)}, count_floating: {cf}, "
+                f"members: &[{', '.join(str(j) for j in members)}] }}"
+            )
+        return "&[" + ", ".join(parts) + "]"
 
     def direction(self, m):
         return {"to_server": "ToServer", "to_client": "ToClient", "both": "Both", None: "Unknown"}[m["direction"]]
@@ -316,14 +366,18 @@ class Gen:
             w(f"        summary: {rust_str(m['summary'])},")
             w(f"        documented: {'true' if documented else 'false'},")
             w(f"        since: {self.since(m)},")
-            w(f"        tag_index: {self.tag_index(m)},")
+            w(f"        tag_slots: {self.tag_slots(m)},")
+            w(f"        count_groups: {self.count_groups(m)},")
             if documented:
+                # Count fields read from the fixed part (a floating count is summed instead).
+                floating_names = {f["name"] for f in m["floating"]}
+                groups = [c if c not in floating_names else None for c, _ in self.group_list(m)]
                 lay = ", ".join(
-                    f"FixedLayout {{ from: {lo}, to: {hi}, fields: {self.fixed_fields(m['name'], f)} }}"
+                    f"FixedLayout {{ from: {lo}, to: {hi}, fields: {self.fixed_fields(m['name'], f, groups)} }}"
                     for lo, hi, f in self.layouts(m)
                 )
                 w(f"        layouts: &[{lay}],")
-                alts = ", ".join(self.fixed_fields(m["name"], a["fixed"]) for a in m.get("alt_fixed") or [])
+                alts = ", ".join(self.fixed_fields(m["name"], a["fixed"], groups) for a in m.get("alt_fixed") or [])
                 w(f"        alt_fixed: &[{alts}],")
                 w(f"        floating: {self.floating(m)},")
             else:
@@ -332,6 +386,17 @@ class Gen:
                 w("        floating: &[],")
             w("    },")
         w("];")
+        w("")
+        by_type = {}
+        for i, m in enumerate(self.messages["messages"]):
+            by_type[m["type"]] = i
+        if len(self.messages["messages"]) >= 65535:
+            raise SystemExit("too many messages for u16 slots")
+        slots = [65535] * (max(by_type) + 1)
+        for t, i in by_type.items():
+            slots[t] = i
+        w("/// Index into [`MESSAGES`] by MessageType (65535: no such type).")
+        w("pub static MESSAGE_SLOTS: &[u16] = &[" + ", ".join(str(x) for x in slots) + "];")
         w("")
         return "\n".join(out)
 

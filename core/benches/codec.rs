@@ -24,7 +24,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use cce::cti::codec::json::to_json_string;
 use cce::cti::codec::{
-    decode_frame, encode_into, DecodeOptions, Frame, FrameSplitter, Message, MessageRef, Value,
+    decode_frame, encode_into, CodecError, DecodeOptions, Frame, FrameSplitter, Message,
+    MessageRef, Value,
 };
 use cce::cti::spec;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -459,20 +460,23 @@ fn bench_version(c: &mut Criterion, version: u32) {
         })
     });
 
-    // Socket-style reads + framing + the borrowed, validated view (no allocation per
-    // message); reads one field per message as a bridge routing on the call ID would.
+    // Socket-style reads + borrowed framing (`for_each_frame`: no `Bytes` per frame) +
+    // the borrowed, validated view (no allocation per message); reads one field per
+    // message as a bridge routing on the call ID would.
     g.bench_function("view_stream", |b| {
         b.iter(|| {
             let mut sp = FrameSplitter::new();
             let mut n = 0usize;
             for chunk in wire.chunks(CHUNK) {
                 sp.push(chunk);
-                while let Some(f) = sp.next_frame().expect("valid stream") {
-                    let m = MessageRef::parse(f.msg_type, &f.body, v, DecodeOptions::tolerant())
-                        .expect("valid");
-                    black_box(m.u32("ConnectionCallID"));
-                    n += 1;
-                }
+                n += sp
+                    .for_each_frame(|f| {
+                        let m =
+                            MessageRef::parse(f.msg_type, f.body, v, DecodeOptions::tolerant())?;
+                        black_box(m.u32("ConnectionCallID"));
+                        Ok::<(), CodecError>(())
+                    })
+                    .expect("valid stream");
             }
             debug_assert_eq!(n, count);
             n
@@ -490,7 +494,7 @@ fn bench_version(c: &mut Criterion, version: u32) {
         })
     });
 
-    // Framing alone (reads and splitting, no decoding).
+    // Framing alone (reads and splitting into `Bytes` frames, no decoding).
     g.bench_function("split_only", |b| {
         b.iter(|| {
             let mut sp = FrameSplitter::new();
@@ -501,6 +505,25 @@ fn bench_version(c: &mut Criterion, version: u32) {
                     black_box(&f);
                     n += 1;
                 }
+            }
+            debug_assert_eq!(n, count);
+            n
+        })
+    });
+
+    // Borrowed framing alone (reads and `for_each_frame`, no decoding).
+    g.bench_function("split_borrowed", |b| {
+        b.iter(|| {
+            let mut sp = FrameSplitter::new();
+            let mut n = 0usize;
+            for chunk in wire.chunks(CHUNK) {
+                sp.push(chunk);
+                n += sp
+                    .for_each_frame(|f| {
+                        black_box(f);
+                        Ok::<(), CodecError>(())
+                    })
+                    .expect("valid stream");
             }
             debug_assert_eq!(n, count);
             n

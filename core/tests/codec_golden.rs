@@ -404,3 +404,412 @@ fn json_round_trip_does_not_invent_a_floating_count() {
     assert_eq!(to_json(&back), j);
     assert_eq!(back, m);
 }
+
+/// Frames a body by hand: MessageLength, MessageType, body.
+fn framed(msg_type: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(be32(body.len() as u32));
+    out.extend(be32(msg_type));
+    out.extend(body);
+    out
+}
+
+/// OPEN_REQ v24 (the bytes of `open_req_bytes`) followed by ApplicationPathID (tag 97)
+/// with the given data.
+fn open_req_with_app_path(data: &[u8]) -> Vec<u8> {
+    let base = open_req_bytes(24);
+    let mut body = base[8..].to_vec();
+    body.extend([0, 97, 0, data.len() as u8]);
+    body.extend(data);
+    framed(3, &body)
+}
+
+#[test]
+fn application_path_id_is_read_as_int_4_or_apppathid_5_and_re_encodes_as_received() {
+    use cce::cti::codec::json::{from_json, to_json};
+    use cce::cti::codec::{DecodeOptions, FrameRef, MessageRef};
+
+    // DECISIONS #20: INT 4 as printed ...
+    let four = open_req_with_app_path(&[0, 0, 0x12, 0x34]);
+    let m = decode(&four, 24).unwrap();
+    assert_eq!(m.get("ApplicationPathID"), Some(&Value::Int(0x1234)));
+    let mut built = open_req(24);
+    built.set_int("ApplicationPathID", 0x1234).unwrap();
+    assert_eq!(m, built);
+    assert_eq!(
+        &encode(&built, 24).unwrap()[..],
+        &four[..],
+        "builders send 4 bytes"
+    );
+
+    // ... and the 5-byte APPPATHID type, kept byte for byte.
+    let five = open_req_with_app_path(&[1, 2, 3, 4, 5]);
+    let m = decode(&five, 24).unwrap();
+    assert_eq!(
+        m.get("ApplicationPathID"),
+        Some(&Value::AppPathId([1, 2, 3, 4, 5]))
+    );
+    assert_eq!(m.u32("ApplicationPathID"), None, "not a number");
+    assert_eq!(&encode(&m, 24).unwrap()[..], &five[..]);
+    let j = to_json(&m);
+    assert_eq!(j["ApplicationPathID"], "0102030405");
+    let again = from_json(&j, 24).unwrap();
+    assert_eq!(&encode(&again, 24).unwrap()[..], &five[..]);
+
+    // The borrowed view accepts both and hands out the bytes.
+    for wire in [&four, &five] {
+        let f = FrameRef {
+            msg_type: 3,
+            body: &wire[8..],
+        };
+        let view = MessageRef::parse(f.msg_type, f.body, 24, DecodeOptions::default()).unwrap();
+        let field = view.field("ApplicationPathID").unwrap();
+        assert_eq!(field.data, &wire[wire.len() - field.data.len()..]);
+    }
+    assert_eq!(
+        MessageRef::parse(3, &four[8..], 24, DecodeOptions::default())
+            .unwrap()
+            .u32("ApplicationPathID"),
+        Some(0x1234)
+    );
+
+    // Other lengths stay errors.
+    for data in [&[1u8, 2, 3][..], &[1, 2, 3, 4, 5, 6]] {
+        assert!(matches!(
+            decode(&open_req_with_app_path(data), 24),
+            Err(CodecError::BadFieldLength {
+                field: "ApplicationPathID",
+                ..
+            })
+        ));
+    }
+    // Other INT fields do not take 5 bytes: SET_APP_DATA_REQ's InvokeID is fixed, so
+    // try an INT floating field elsewhere (AGENT_STATE_EVENT has none); BEGIN_CALL_EVENT's
+    // RouterCallKeyDay (tag 72) is a UINT and refuses 5 bytes.
+    let mut body = vec![0u8; 0];
+    let begin = spec::message_by_name("BEGIN_CALL_EVENT").unwrap();
+    body.resize(begin.layout(24).unwrap().size(), 0);
+    body.extend([0, 72, 0, 5, 1, 2, 3, 4, 5]);
+    assert!(matches!(
+        decode(&framed(begin.msg_type, &body), 24),
+        Err(CodecError::BadFieldLength { .. })
+    ));
+}
+
+#[test]
+fn set_app_data_req_application_path_id_both_forms_at_v15_and_v24() {
+    // SET_APP_DATA_REQ (129): InvokeID 9, ApplicationPathID, CallVariable1 "x".
+    for (version, five) in [(15u32, false), (15, true), (24, false), (24, true)] {
+        let id: &[u8] = if five {
+            &[9, 8, 7, 6, 5]
+        } else {
+            &[0xFF, 0xFF, 0xFF, 0xFE]
+        };
+        let mut body = be32(9).to_vec();
+        if version < 20 {
+            body.extend([97, id.len() as u8]);
+            body.extend(id);
+            body.extend([13, 2, b'x', 0]);
+        } else {
+            body.extend([0, 97, 0, id.len() as u8]);
+            body.extend(id);
+            body.extend([0, 13, 0, 2, b'x', 0]);
+        }
+        let wire = framed(129, &body);
+        let m = decode(&wire, version).unwrap_or_else(|e| panic!("v{version}: {e}"));
+        let expected = if five {
+            Value::AppPathId([9, 8, 7, 6, 5])
+        } else {
+            Value::Int(-2)
+        };
+        assert_eq!(m.get("ApplicationPathID"), Some(&expected), "v{version}");
+        assert_eq!(m.str("CallVariable1"), Some("x"));
+        assert_eq!(&encode(&m, version).unwrap()[..], &wire[..], "v{version}");
+    }
+    // A builder may set the 5-byte form explicitly (e.g. to echo what it received).
+    let mut m = Message::new("SET_APP_DATA_REQ", 24).unwrap();
+    m.put_floating("ApplicationPathID", Value::AppPathId([1, 1, 1, 1, 1]))
+        .unwrap();
+    assert!(m
+        .put_floating("CallVariable1", Value::AppPathId([1, 1, 1, 1, 1]))
+        .is_err());
+}
+
+/// A floating field with 2-byte tag and length (v20 and later).
+fn fl(tag: u16, data: &[u8]) -> Vec<u8> {
+    let mut out = tag.to_be_bytes().to_vec();
+    out.extend((data.len() as u16).to_be_bytes());
+    out.extend(data);
+    out
+}
+
+/// A floating field with 1-byte tag and length (before v20).
+fn fl1(tag: u8, data: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag, data.len() as u8];
+    out.extend(data);
+    out
+}
+
+fn cat(parts: &[Vec<u8>]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// CONFIG_AGENT_EVENT (237) at v24, one record: NumSkills 3 (tag 191) with
+/// FltSkillGroupNumber (62, UINT) and FltSkillGroupPriority (64, USHORT); NumMRDs 2
+/// (261) with FltAgentMRDID (262, UINT) and FltAgentMRDState (263, USHORT). Lists
+/// printed "4 * NumSkills" etc. (DECISIONS #21) either repeated or packed.
+fn config_agent_event(packed_skills: bool, packed_mrds: bool) -> Vec<u8> {
+    let mut body = vec![0, 1]; // NumRecords
+    body.extend(fl(191, &[0, 3]));
+    let groups: [[u8; 4]; 3] = [be32(7001), be32(7002), be32(7003)];
+    let prios: [[u8; 2]; 3] = [[0, 0], [0, 1], [0, 2]];
+    if packed_skills {
+        body.extend(fl(62, &groups.concat()));
+        body.extend(fl(64, &prios.concat()));
+    } else {
+        for g in &groups {
+            body.extend(fl(62, g));
+        }
+        for p in &prios {
+            body.extend(fl(64, p));
+        }
+    }
+    body.extend(fl(261, &[0, 2]));
+    let mrds: [[u8; 4]; 2] = [be32(1), be32(2)];
+    let states: [[u8; 2]; 2] = [[0, 3], [0, 2]];
+    if packed_mrds {
+        body.extend(fl(262, &mrds.concat()));
+        body.extend(fl(263, &states.concat()));
+    } else {
+        for m in &mrds {
+            body.extend(fl(262, m));
+        }
+        for s in &states {
+            body.extend(fl(263, s));
+        }
+    }
+    framed(237, &body)
+}
+
+fn values(m: &Message, field: &str) -> Vec<i64> {
+    m.get_all(field)
+        .into_iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn packed_lists_read_like_repeated_ones_and_re_encode_as_received() {
+    use cce::cti::codec::{json, DecodeOptions, MessageRef, PackedRun};
+
+    let repeated = config_agent_event(false, false);
+    let packed = config_agent_event(true, true);
+    // Hand-checked sizes: 2 + 6 + 3*8 + 3*6 + 6 + 2*8 + 2*6 repeated; packed saves the
+    // headers of the extra elements.
+    assert_eq!(repeated.len(), 8 + 2 + 6 + 24 + 18 + 6 + 16 + 12);
+    assert_eq!(packed.len(), 8 + 2 + 6 + 16 + 10 + 6 + 12 + 8);
+
+    let r = decode(&repeated, 24).unwrap();
+    let p = decode(&packed, 24).unwrap();
+    for m in [&r, &p] {
+        assert_eq!(values(m, "FltSkillGroupNumber"), [7001, 7002, 7003]);
+        assert_eq!(values(m, "FltSkillGroupPriority"), [0, 1, 2]);
+        assert_eq!(values(m, "FltAgentMRDID"), [1, 2]);
+        assert_eq!(values(m, "FltAgentMRDState"), [3, 2]);
+        assert_eq!(m.floating().len(), 2 + 3 + 3 + 2 + 2);
+    }
+    assert!(r.packed_runs().is_empty());
+    // Floating order: NumSkills, 3 numbers, 3 priorities, NumMRDs, 2 ids, 2 states.
+    assert_eq!(
+        p.packed_runs(),
+        [
+            PackedRun { start: 1, len: 3 },
+            PackedRun { start: 4, len: 3 },
+            PackedRun { start: 8, len: 2 },
+            PackedRun { start: 10, len: 2 },
+        ]
+    );
+    assert_ne!(r, p, "the wire form is part of the message");
+    assert_eq!(
+        json::to_json(&r),
+        json::to_json(&p),
+        "JSON does not show packing"
+    );
+
+    assert_eq!(&encode(&r, 24).unwrap()[..], &repeated[..]);
+    assert_eq!(&encode(&p, 24).unwrap()[..], &packed[..]);
+    // One list packed, the other repeated.
+    let mixed = config_agent_event(true, false);
+    assert_eq!(
+        &encode(&decode(&mixed, 24).unwrap(), 24).unwrap()[..],
+        &mixed[..]
+    );
+    // Built from JSON, the lists go out one field per element (in printed order).
+    let rebuilt = json::from_json(&json::to_json(&p), 24).unwrap();
+    let canonical = decode(&encode(&rebuilt, 24).unwrap(), 24).unwrap();
+    assert!(canonical.packed_runs().is_empty());
+    assert_eq!(canonical.floating().len(), p.floating().len());
+    assert_eq!(json::to_json(&canonical), json::to_json(&p));
+
+    // The borrowed view gives one item per element as well.
+    let view = MessageRef::parse(237, &packed[8..], 24, DecodeOptions::default()).unwrap();
+    assert_eq!(view.fields().count(), p.floating().len());
+    let numbers: Vec<u32> = view
+        .fields()
+        .filter(|f| f.field.is_some_and(|x| x.name == "FltSkillGroupNumber"))
+        .filter_map(|f| f.u32())
+        .collect();
+    assert_eq!(numbers, [7001, 7002, 7003]);
+    assert_eq!(view.to_owned_message().unwrap(), p);
+}
+
+#[test]
+fn packed_lists_are_counted_by_elements() {
+    // NumSkills says 2, the packed field holds 3 elements.
+    let mut body = vec![0, 1];
+    body.extend(fl(191, &[0, 2]));
+    body.extend(fl(62, &[be32(1), be32(2), be32(3)].concat()));
+    assert!(matches!(
+        decode(&framed(237, &body), 24),
+        Err(CodecError::CountMismatch {
+            count_field: "NumSkills",
+            declared: 2,
+            present: 3,
+            ..
+        })
+    ));
+    // Two packed elements plus one repeated field: 3 elements, as NumSkills 3 says.
+    let mut body = vec![0, 1];
+    body.extend(fl(191, &[0, 3]));
+    body.extend(fl(62, &[be32(1), be32(2)].concat()));
+    body.extend(fl(62, &be32(3)));
+    let wire = framed(237, &body);
+    let m = decode(&wire, 24).unwrap();
+    assert_eq!(values(&m, "FltSkillGroupNumber"), [1, 2, 3]);
+    assert_eq!(&encode(&m, 24).unwrap()[..], &wire[..]);
+    // A length that is not a multiple of the element size is still an error.
+    let mut body = vec![0, 1];
+    body.extend(fl(191, &[0, 1]));
+    body.extend(fl(62, &[0, 0, 0, 1, 0, 0]));
+    assert!(matches!(
+        decode(&framed(237, &body), 24),
+        Err(CodecError::BadFieldLength {
+            field: "FltSkillGroupNumber",
+            length: 6,
+            ..
+        })
+    ));
+    // Lists not printed as "N * size" are not split: AGENT_STATE_EVENT's
+    // FltSkillGroupNumber (INT, counted by NumFltSkillGroups) stays one element each.
+    let spec = spec::message_by_name("AGENT_STATE_EVENT").unwrap();
+    let (_, f) = spec.float_by_name("FltSkillGroupNumber").unwrap();
+    assert!(!f.packed);
+}
+
+#[test]
+fn config_service_event_members_packed_with_one_byte_framing_at_v19() {
+    // CONFIG_SERVICE_EVENT (235): NumRecords 1; NumServiceMembers (186) 3; ServiceMember
+    // (187, "4* NumServiceMembers") and ServicePriority (188, "2* NumServiceMembers").
+    let members = [be32(10), be32(11), be32(12)].concat();
+    let prios = [0u8, 1, 0, 2, 0, 3];
+    let packed = framed(
+        235,
+        &cat(&[
+            vec![0, 1],
+            fl1(186, &[0, 3]),
+            fl1(187, &members),
+            fl1(188, &prios),
+        ]),
+    );
+    let repeated = framed(
+        235,
+        &cat(&[
+            vec![0, 1],
+            fl1(186, &[0, 3]),
+            fl1(187, &members[0..4]),
+            fl1(187, &members[4..8]),
+            fl1(187, &members[8..12]),
+            fl1(188, &prios[0..2]),
+            fl1(188, &prios[2..4]),
+            fl1(188, &prios[4..6]),
+        ]),
+    );
+    for wire in [&packed, &repeated] {
+        let m = decode(wire, 19).unwrap();
+        assert_eq!(values(&m, "ServiceMember"), [10, 11, 12]);
+        assert_eq!(values(&m, "ServicePriority"), [1, 2, 3]);
+        assert_eq!(&encode(&m, 19).unwrap()[..], &wire[..]);
+    }
+}
+
+#[test]
+fn config_terminal_event_instruments_packed_as_64_byte_slots() {
+    use cce::cti::codec::{decode_frame, frame::split_frame, DecodeOptions};
+
+    // CONFIG_TERMINAL_EVENT (276, v25): NumRecords 1, NumInstruments (305) 2, Instrument
+    // (tag 6, STRING 64) as an array of NumInstruments (DECISIONS #21): either two
+    // fields, or one field of 2 * 64 bytes, each slot NUL-padded.
+    let slot = |text: &[u8]| {
+        let mut s = text.to_vec();
+        s.resize(64, 0);
+        s
+    };
+    let head = cat(&[vec![0, 1], fl(305, &[0, 2])]);
+    let packed = framed(
+        276,
+        &cat(&[head.clone(), fl(6, &cat(&[slot(b"5001"), slot(b"5002")]))]),
+    );
+    let repeated = framed(
+        276,
+        &cat(&[head.clone(), fl(6, b"5001\0"), fl(6, b"5002\0")]),
+    );
+    for wire in [&packed, &repeated] {
+        // Strict reading too: a packed field longer than one element's maximum is fine.
+        let m = decode(wire, 25).unwrap();
+        let names: Vec<&str> = m
+            .get_all("Instrument")
+            .into_iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["5001", "5002"]);
+        assert_eq!(&encode(&m, 25).unwrap()[..], &wire[..]);
+    }
+    // Not a multiple of 64: an over-long single string (refused strictly, read as one
+    // string tolerantly, where NumInstruments must then say 1).
+    let long = vec![b'7'; 100];
+    let one = cat(&[vec![0, 1], fl(305, &[0, 1]), fl(6, &long)]);
+    assert!(matches!(
+        decode(&framed(276, &one), 25),
+        Err(CodecError::FieldTooLong { .. })
+    ));
+    let frame = split_frame(&framed(276, &one)).unwrap();
+    let m = decode_frame(&frame, 25, DecodeOptions::tolerant()).unwrap();
+    assert_eq!(m.get_all("Instrument").len(), 1);
+    // Every slot is checked for ASCII.
+    let mut bad = slot(b"5002");
+    bad[1] = 0xC3;
+    let wire = framed(276, &cat(&[head, fl(6, &cat(&[slot(b"5001"), bad]))]));
+    assert!(matches!(
+        decode(&wire, 25),
+        Err(CodecError::NonAscii {
+            field: "Instrument",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn flt_enabled_services_packed_in_set_agent_service_data_req() {
+    // SET_AGENT_SERVICE_DATA_REQ (283, v24): five UINTs, NumOfEnabledServices (310) 2,
+    // FltEnabledServices (309, "2* NumOfEnabledServices") packed as 00 01 00 02.
+    let mut body = Vec::new();
+    for v in [1u32, 152_234, 17, 1, 5001] {
+        body.extend(be32(v));
+    }
+    body.extend(fl(310, &[0, 2]));
+    body.extend(fl(309, &[0, 1, 0, 2]));
+    let wire = framed(283, &body);
+    let m = decode(&wire, 24).unwrap();
+    assert_eq!(values(&m, "FltEnabledServices"), [1, 2]);
+    assert_eq!(&encode(&m, 24).unwrap()[..], &wire[..]);
+}

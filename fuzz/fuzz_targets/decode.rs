@@ -8,6 +8,8 @@
 //! Invariants (a panic here is a finding):
 //! * `decode` (strict) and `decode_frame` (tolerant) never panic;
 //! * whatever decodes strictly also decodes tolerantly;
+//! * the borrowed view (`MessageRef::parse`) gives the same result as the owned
+//!   decoder, error included, with both options;
 //! * whatever decodes and re-encodes at the same version gives back the input
 //!   bytes exactly; a message in its version's own layout (or an alternative fixed
 //!   part, or an undocumented raw body) may only fail to re-encode for a reason
@@ -24,7 +26,7 @@ use std::ptr;
 
 use cce::cti::codec::{
     decode, decode_frame, encode, frame::split_frame, json, Body, CodecError, DecodeOptions,
-    Message,
+    Message, MessageRef,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -152,6 +154,25 @@ fn run(data: &[u8]) {
         .ok()
         .map(|f| decode_frame(&f, version, DecodeOptions::tolerant()));
     common::check(data.len(), DECODE_PER_BYTE, DECODE_SLACK);
+    if let Ok(frame) = split_frame(&wire) {
+        for (opts, owned) in [
+            (DecodeOptions::default(), &strict),
+            (
+                DecodeOptions::tolerant(),
+                tolerant.as_ref().unwrap_or(&strict),
+            ),
+        ] {
+            let view = MessageRef::parse(frame.msg_type, &frame.body, version, opts);
+            assert_eq!(
+                view.as_ref().err(),
+                owned.as_ref().err(),
+                "view and decode disagree ({opts:?})"
+            );
+            if let (Ok(view), Ok(m)) = (view, owned) {
+                assert_eq!(view.fields().count(), m.floating().len(), "floating fields");
+            }
+        }
+    }
     if strict.is_ok() {
         assert!(
             matches!(tolerant, Some(Ok(_))),

@@ -16,11 +16,15 @@
 //! * between calls it never buffers a whole frame it could have yielded
 //!   (`pending() < HEADER_LEN + MAX_BODY_LEN` after draining);
 //! * decoding a yielded frame never panics, and whatever decodes and re-encodes
-//!   reproduces the frame's bytes.
+//!   reproduces the frame's bytes;
+//! * the borrowed paths agree with the reference too: `FrameSplitter::for_each_frame`
+//!   fed the same chunks, and `frame::frames` over the whole stream (same frames,
+//!   same error, same consumed length).
 #![no_main]
 
 use cce::cti::codec::{
-    decode_frame, encode, DecodeOptions, Frame, FrameSplitter, HEADER_LEN, MAX_BODY_LEN,
+    decode_frame, encode, frame::frames, CodecError, DecodeOptions, Frame, FrameSplitter,
+    HEADER_LEN, MAX_BODY_LEN,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -94,6 +98,9 @@ fn run(data: &[u8]) {
     let (expected, consumed, expect_error) = reference(stream);
 
     let mut s = FrameSplitter::new();
+    let mut b = FrameSplitter::new();
+    let mut borrowed: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut b_failed = false;
     let mut got: Vec<Frame> = Vec::new();
     let mut failed = false;
     let mut pos = 0;
@@ -110,6 +117,20 @@ fn run(data: &[u8]) {
             s.buffer_mut().extend_from_slice(chunk);
         } else {
             s.push(chunk);
+        }
+        b.push(chunk);
+        let r = b.for_each_frame(|f| {
+            assert!(
+                !b_failed,
+                "borrowed splitter yielded a frame after an error"
+            );
+            borrowed.push((f.msg_type, f.body.to_vec()));
+            Ok::<(), CodecError>(())
+        });
+        if r.is_err() {
+            b_failed = true;
+        } else {
+            assert!(b.pending() < HEADER_LEN + MAX_BODY_LEN);
         }
         loop {
             match s.next_frame() {
@@ -148,4 +169,30 @@ fn run(data: &[u8]) {
     if !failed {
         assert_eq!(s.pending(), stream.len() - consumed, "pending bytes");
     }
+
+    assert_eq!(b_failed, expect_error, "borrowed splitter: error");
+    let expected_owned: Vec<(u32, Vec<u8>)> = expected
+        .iter()
+        .map(|(t, body)| (*t, body.to_vec()))
+        .collect();
+    assert_eq!(borrowed, expected_owned, "borrowed splitter: frames");
+    if !b_failed {
+        assert_eq!(
+            b.pending(),
+            stream.len() - consumed,
+            "borrowed splitter: pending"
+        );
+    }
+    let mut it = frames(stream);
+    let mut one_shot = Vec::new();
+    let mut one_shot_failed = false;
+    for f in it.by_ref() {
+        match f {
+            Ok(f) => one_shot.push((f.msg_type, f.body)),
+            Err(_) => one_shot_failed = true,
+        }
+    }
+    assert_eq!(one_shot, expected, "frames(): frames");
+    assert_eq!(one_shot_failed, expect_error, "frames(): error");
+    assert_eq!(it.consumed(), consumed, "frames(): consumed");
 }

@@ -3,10 +3,12 @@
 use bytes::Bytes;
 
 use super::frame::{split_frame, Frame};
-use super::message::{check_version, Body, Floating, Message};
+use super::message::{check_version, Body, Floating, Message, PackedRun};
 use super::value::{CtiString, NamedArray, NamedVar, Value};
 use super::CodecError;
-use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType, WIDE_FLOATING_SINCE};
+use crate::cti::spec::{
+    self, FixedField, FloatField, MessageSpec, WireType, MAX_COUNT_GROUPS, WIDE_FLOATING_SINCE,
+};
 
 /// How strictly received data is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +44,7 @@ pub fn decode_frame(
     version: u32,
     opts: DecodeOptions,
 ) -> Result<Message, CodecError> {
-    decode_body(frame.msg_type, frame.body.clone(), version, opts)
+    decode_shared(frame.msg_type, &frame.body, version, opts)
 }
 
 /// Decodes a message body of type `msg_type`.
@@ -52,13 +54,24 @@ pub fn decode_body(
     version: u32,
     opts: DecodeOptions,
 ) -> Result<Message, CodecError> {
+    decode_shared(msg_type, &body, version, opts)
+}
+
+/// [`decode_body`] without taking a reference count on `body` unless the message keeps
+/// part of it (strings, opaque data, an undocumented body).
+fn decode_shared(
+    msg_type: u32,
+    body: &Bytes,
+    version: u32,
+    opts: DecodeOptions,
+) -> Result<Message, CodecError> {
     check_version(version)?;
     let spec = spec::message_by_type(msg_type).ok_or(CodecError::UnknownType { msg_type })?;
     if !spec.documented {
-        return Ok(Message::raw(spec, body));
+        return Ok(Message::raw(spec, body.clone()));
     }
     with_layouts(spec, version, |layout| {
-        decode_with(spec, layout, &body, version, opts)
+        decode_with(spec, layout, body, version, opts)
     })
 }
 
@@ -110,14 +123,12 @@ fn decode_with(
         off += size;
     }
     let mut counts = CountCheck::new();
-    let floating = decode_floating(spec, body, off, version, opts, &mut counts)?;
-    counts.verify(spec, |name| {
-        layout
-            .iter()
-            .position(|f| f.name == name)
-            .and_then(|i| fixed.get(i))
-            .and_then(Value::as_u32)
-    })?;
+    let (floating, packed) = decode_floating(spec, body, off, version, opts, &mut counts)?;
+    if !spec.count_groups.is_empty() {
+        counts.verify(spec, &fixed_counts(layout, &fixed), |idx| {
+            floating_sum(&floating, idx)
+        })?;
+    }
     Ok(Message::from_parts(
         spec,
         Body::Fields {
@@ -125,6 +136,7 @@ fn decode_with(
             fixed,
             floating,
         },
+        packed,
     ))
 }
 
@@ -146,7 +158,10 @@ fn read_number(ty: WireType, b: &[u8]) -> Value {
 }
 
 /// Walks the floating part of `body` from `off`, validating every field, and calls
-/// `visit(tag, known field, data range)` for each. Allocates nothing.
+/// `visit(tag, known field, data range, elements)` once per wire field. `elements` is
+/// 1 except for a list field that arrived packed (see [`packed_elements`]). Allocates
+/// nothing.
+#[inline]
 pub(crate) fn walk_floating(
     spec: &'static MessageSpec,
     body: &[u8],
@@ -157,118 +172,206 @@ pub(crate) fn walk_floating(
         u16,
         Option<(usize, &'static FloatField)>,
         std::ops::Range<usize>,
+        usize,
     ) -> Result<(), CodecError>,
 ) -> Result<(), CodecError> {
     let wide = version >= WIDE_FLOATING_SINCE;
-    let head = if wide { 4 } else { 2 };
     while off < body.len() {
-        if body.len() - off < head {
-            return Err(CodecError::FloatingOverrun {
-                message: spec.name,
-                offset: off,
-            });
-        }
-        let (tag, len) = if wide {
-            (
-                u16::from_be_bytes([body[off], body[off + 1]]),
-                usize::from(u16::from_be_bytes([body[off + 2], body[off + 3]])),
-            )
+        let (tag, start) = if wide {
+            match body.get(off..off + 4) {
+                Some(&[t0, t1, l0, l1]) => (
+                    u16::from_be_bytes([t0, t1]),
+                    (off + 4, usize::from(u16::from_be_bytes([l0, l1]))),
+                ),
+                _ => return Err(overrun(spec, off)),
+            }
         } else {
-            (u16::from(body[off]), usize::from(body[off + 1]))
+            match body.get(off..off + 2) {
+                Some(&[t, l]) => (u16::from(t), (off + 2, usize::from(l))),
+                _ => return Err(overrun(spec, off)),
+            }
         };
-        let start = off + head;
-        if body.len() - start < len {
-            return Err(CodecError::FloatingOverrun {
-                message: spec.name,
-                offset: off,
-            });
-        }
+        let (start, len) = start;
+        let Some(data) = body.get(start..start + len) else {
+            return Err(overrun(spec, off));
+        };
         let range = start..start + len;
         off = start + len;
         let known = spec.float_by_tag(tag);
+        let mut elements = 1;
         if let Some((_, f)) = known {
-            if opts.enforce_max && f.ty.fixed_size().is_none() {
-                if let Some(max) = f.max_at(version) {
-                    if len > usize::from(max) {
-                        return Err(CodecError::FieldTooLong {
-                            message: spec.name,
-                            field: f.name,
-                            length: len,
-                            max: usize::from(max),
-                        });
-                    }
-                }
-            }
-            check_value(spec.name, f.name, f.ty, &body[range.clone()])?;
+            elements = check_field(spec, f, data, version, opts)?;
         }
-        visit(tag, known, range)?;
+        visit(tag, known, range, elements)?;
     }
     Ok(())
 }
 
+#[cold]
+fn overrun(spec: &'static MessageSpec, offset: usize) -> CodecError {
+    CodecError::FloatingOverrun {
+        message: spec.name,
+        offset,
+    }
+}
+
+/// Validates one known floating field's data and returns how many list elements it
+/// holds (1 unless it arrived packed). The common cases are inline; the rest is in
+/// [`check_field_slow`].
+#[inline(always)]
+fn check_field(
+    spec: &'static MessageSpec,
+    f: &'static FloatField,
+    data: &[u8],
+    version: u32,
+    opts: DecodeOptions,
+) -> Result<usize, CodecError> {
+    match f.ty {
+        WireType::String if !f.packed && data.is_ascii() && within_max(f, data, version, opts) => {
+            Ok(1)
+        }
+        WireType::NamedVar if pair_ok(data) && within_max(f, data, version, opts) => Ok(1),
+        ty => match ty.fixed_size() {
+            Some(size) if data.len() == size => Ok(1),
+            _ => check_field_slow(spec, f, data, version, opts),
+        },
+    }
+}
+
+#[inline(always)]
+fn within_max(f: &FloatField, data: &[u8], version: u32, opts: DecodeOptions) -> bool {
+    !opts.enforce_max
+        || f.max_at(version)
+            .map_or(true, |m| data.len() <= usize::from(m))
+}
+
+/// `name\0value\0`, all ASCII: the fast acceptance test for NAMEDVAR data (anything
+/// else goes through [`split_pair_ref`], which gives the precise error). Exactly two
+/// NULs with the last byte one of them is the same as "a NUL-terminated name, then a
+/// NUL-terminated value, then nothing".
+#[inline(always)]
+fn pair_ok(b: &[u8]) -> bool {
+    // One pass: the number of NULs and the OR of all bytes (ASCII iff bit 7 is clear).
+    let (nuls, any) = b
+        .iter()
+        .fold((0usize, 0u8), |(n, o), &c| (n + usize::from(c == 0), o | c));
+    b.last() == Some(&0) && nuls == 2 && any < 0x80
+}
+
+fn check_field_slow(
+    spec: &'static MessageSpec,
+    f: &'static FloatField,
+    data: &[u8],
+    version: u32,
+    opts: DecodeOptions,
+) -> Result<usize, CodecError> {
+    let len = data.len();
+    if let Some(n) = packed_elements(f, len, version) {
+        if f.ty == WireType::String {
+            for slot in data.chunks(len / n) {
+                check_ascii(spec.name, f.name, slot)?;
+            }
+        }
+        return Ok(n);
+    }
+    if opts.enforce_max && f.ty.fixed_size().is_none() {
+        if let Some(max) = f.max_at(version) {
+            if len > usize::from(max) {
+                return Err(CodecError::FieldTooLong {
+                    message: spec.name,
+                    field: f.name,
+                    length: len,
+                    max: usize::from(max),
+                });
+            }
+        }
+    }
+    if f.app_path_id && len == APP_PATH_ID_LEN {
+        return Ok(1);
+    }
+    check_value(spec.name, f.name, f.ty, data)?;
+    Ok(1)
+}
+
+/// Size of one element of a list that may arrive packed (DECISIONS.md #21): the type's
+/// size, or for STRING the field's maximum (each element a NUL-padded slot).
+pub(crate) fn packed_element_size(f: &FloatField, version: u32) -> Option<usize> {
+    if !f.packed {
+        return None;
+    }
+    match f.ty.fixed_size() {
+        Some(size) => Some(size),
+        None if f.ty == WireType::String => f.max_at(version).map(usize::from),
+        None => None,
+    }
+    .filter(|&size| size > 0)
+}
+
+/// How many elements a list field's data holds when it arrived packed: its length is
+/// a multiple (two or more) of the element size. `None` for a plain single field.
+pub(crate) fn packed_elements(f: &FloatField, len: usize, version: u32) -> Option<usize> {
+    let size = packed_element_size(f, version)?;
+    (len > size && len % size == 0).then_some(len / size)
+}
+
+/// Length of the APPPATHID form of ApplicationPathID (DECISIONS.md #20).
+pub(crate) const APP_PATH_ID_LEN: usize = 5;
+
 /// Largest number of floating fields a catalogue message declares (checked by a test).
 pub(crate) const MAX_FLOAT_FIELDS: usize = 64;
 
-/// Counts occurrences of repeated fields during a walk and checks them against their
-/// count fields, without allocating.
+/// Counts occurrences (list elements) of each floating field during a walk and checks
+/// them against their count fields, without allocating.
 pub(crate) struct CountCheck {
     occurrences: [u32; MAX_FLOAT_FIELDS],
-    /// Sum of the values of each numeric floating field (for floating and nested counts).
-    sums: [u32; MAX_FLOAT_FIELDS],
 }
 
 impl CountCheck {
+    #[inline]
     pub(crate) fn new() -> Self {
         CountCheck {
             occurrences: [0; MAX_FLOAT_FIELDS],
-            sums: [0; MAX_FLOAT_FIELDS],
         }
     }
 
-    pub(crate) fn add(&mut self, idx: usize, value: Option<u32>) {
-        if let Some(n) = self.occurrences.get_mut(idx) {
-            *n = n.saturating_add(1);
-        }
-        if let (Some(v), Some(s)) = (value, self.sums.get_mut(idx)) {
-            *s = s.saturating_add(v);
+    /// Adds `n` occurrences of floating field `idx`.
+    #[inline]
+    pub(crate) fn add(&mut self, idx: usize, n: usize) {
+        if let Some(c) = self.occurrences.get_mut(idx) {
+            *c = c.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
         }
     }
 
     /// Each repeated field occurs as often as its count says or not at all; at least one
     /// occurs when the count is non-zero; optional per-record fields of configuration
     /// events (counted by `NumRecords`) may occur less often. A count that is itself a
-    /// floating field counts across records: the total is the sum of its occurrences.
+    /// floating field counts across records: the total is the sum of its occurrences,
+    /// which `floating_sum(index)` gives; `fixed[i]` is the value of count group `i`'s
+    /// fixed-part count field (`None` when the layout has none: no elements allowed).
+    #[inline]
     pub(crate) fn verify(
         &self,
         spec: &'static MessageSpec,
-        fixed_value: impl Fn(&str) -> Option<u32>,
+        fixed: &[Option<u32>; MAX_COUNT_GROUPS],
+        floating_sum: impl Fn(usize) -> u32,
     ) -> Result<(), CodecError> {
-        for (i, f) in spec.floating.iter().enumerate() {
-            let Some(count_field) = f.repeat else {
-                continue;
-            };
-            // Handle each count field once, at its first repeated field.
-            if spec.floating[..i]
-                .iter()
-                .any(|g| g.repeat == Some(count_field))
-            {
-                continue;
-            }
-            let declared = match spec.float_by_name(count_field) {
-                Some((ci, _)) => self.sums.get(ci).copied().unwrap_or(0),
-                None => fixed_value(count_field).unwrap_or(0),
+        for (gi, g) in spec.count_groups.iter().enumerate() {
+            let declared = match g.count_floating {
+                Some(ci) => floating_sum(usize::from(ci)),
+                None => fixed.get(gi).copied().flatten().unwrap_or(0),
             };
             let mut any = false;
-            for (j, g) in spec.floating.iter().enumerate().skip(i) {
-                if g.repeat != Some(count_field) {
-                    continue;
-                }
+            for &j in g.members {
+                let j = usize::from(j);
                 let present = self.occurrences.get(j).copied().unwrap_or(0);
                 if present == 0 {
                     continue;
                 }
                 any = true;
-                let fits = if count_field == "NumRecords" && g.optional {
+                let Some(field) = spec.floating.get(j) else {
+                    continue;
+                };
+                let fits = if g.count == "NumRecords" && field.optional {
                     present <= declared
                 } else {
                     present == declared
@@ -276,18 +379,22 @@ impl CountCheck {
                 if !fits {
                     return Err(CodecError::CountMismatch {
                         message: spec.name,
-                        count_field,
-                        field: g.name,
+                        count_field: g.count,
+                        field: field.name,
                         declared,
                         present: present as usize,
                     });
                 }
             }
             if !any && declared != 0 {
+                let first = g
+                    .members
+                    .first()
+                    .and_then(|&j| spec.floating.get(usize::from(j)));
                 return Err(CodecError::CountMismatch {
                     message: spec.name,
-                    count_field,
-                    field: f.name,
+                    count_field: g.count,
+                    field: first.map_or(g.count, |f| f.name),
                     declared,
                     present: 0,
                 });
@@ -297,8 +404,29 @@ impl CountCheck {
     }
 }
 
-fn numeric(ty: WireType, data: &[u8]) -> Option<u32> {
-    ty.fixed_size().and_then(|_| read_number(ty, data).as_u32())
+/// The fixed-part count values of an owned message's layout, by count group.
+pub(crate) fn fixed_counts(
+    layout: &[FixedField],
+    fixed: &[Value],
+) -> [Option<u32>; MAX_COUNT_GROUPS] {
+    let mut out = [None; MAX_COUNT_GROUPS];
+    for (f, v) in layout.iter().zip(fixed) {
+        if let Some(slot) = f.count_group.and_then(|g| out.get_mut(usize::from(g))) {
+            *slot = v.as_u32();
+        }
+    }
+    out
+}
+
+/// Sum of the values of every occurrence of floating field `idx` in an owned list.
+fn floating_sum(floating: &[Floating], idx: usize) -> u32 {
+    floating
+        .iter()
+        .filter_map(|f| match f {
+            Floating::Known { field, value, .. } if usize::from(*field) == idx => value.as_u32(),
+            _ => None,
+        })
+        .fold(0u32, u32::saturating_add)
 }
 
 fn decode_floating(
@@ -308,33 +436,67 @@ fn decode_floating(
     version: u32,
     opts: DecodeOptions,
     counts: &mut CountCheck,
-) -> Result<Vec<Floating>, CodecError> {
+) -> Result<(Vec<Floating>, Vec<PackedRun>), CodecError> {
     let head = if version >= WIDE_FLOATING_SINCE { 4 } else { 2 };
-    // Each field takes at least `head` bytes, which bounds the allocation.
+    // Each field takes at least `head` bytes, which bounds the allocation (packed lists
+    // may grow it, by at most one element per 2 data bytes).
     let mut out = Vec::with_capacity((body.len() - off) / head);
-    walk_floating(spec, body, off, version, opts, |tag, known, range| {
-        match known {
-            Some((idx, f)) => {
-                let data = &body[range.clone()];
-                counts.add(idx, numeric(f.ty, data));
-                let value = match f.ty.fixed_size() {
-                    Some(_) => read_number(f.ty, data),
-                    None => build_value(spec.name, f.name, f.ty, body.slice(range))?,
-                };
-                out.push(Floating::Known {
+    let mut runs = Vec::new();
+    walk_floating(
+        spec,
+        body,
+        off,
+        version,
+        opts,
+        |tag, known, range, elements| {
+            let Some((idx, f)) = known else {
+                out.push(Floating::Unknown {
                     tag,
-                    field: idx as u16,
-                    value,
+                    data: body.slice(range),
                 });
+                return Ok(());
+            };
+            counts.add(idx, elements);
+            let field = idx as u16;
+            if elements > 1 {
+                runs.push(PackedRun {
+                    start: out.len(),
+                    len: elements,
+                });
+                let size = range.len() / elements;
+                for at in range.step_by(size) {
+                    out.push(Floating::Known {
+                        tag,
+                        field,
+                        value: element_value(f, body, at..at + size),
+                    });
+                }
+                return Ok(());
             }
-            None => out.push(Floating::Unknown {
+            out.push(Floating::Known {
                 tag,
-                data: body.slice(range),
-            }),
+                field,
+                value: element_value(f, body, range),
+            });
+            Ok(())
+        },
+    )?;
+    Ok((out, runs))
+}
+
+/// The value of one known field (or list element) whose data the walk validated.
+#[inline(always)]
+fn element_value(f: &'static FloatField, body: &Bytes, range: std::ops::Range<usize>) -> Value {
+    let data = &body[range.clone()];
+    match f.ty.fixed_size() {
+        Some(_) if f.app_path_id && data.len() == APP_PATH_ID_LEN => {
+            let mut id = [0u8; APP_PATH_ID_LEN];
+            id.copy_from_slice(data);
+            Value::AppPathId(id)
         }
-        Ok(())
-    })?;
-    Ok(out)
+        Some(_) => read_number(f.ty, data),
+        None => build_value(f.ty, body.slice(range)),
+    }
 }
 
 /// Checks a floating field's data against its type without building a value.
@@ -416,33 +578,30 @@ fn check_ascii(message: &'static str, field: &'static str, b: &[u8]) -> Result<(
 }
 
 /// Builds the value of a variable-length field whose data [`walk_floating`] has
-/// already validated (so this only converts; it checks nothing twice).
-fn build_value(
-    message: &'static str,
-    field: &'static str,
-    ty: WireType,
-    data: Bytes,
-) -> Result<Value, CodecError> {
-    Ok(match ty {
+/// already validated (so this only converts; it checks nothing twice and cannot fail).
+#[inline(always)]
+fn build_value(ty: WireType, data: Bytes) -> Value {
+    match ty {
         WireType::String => Value::Str(CtiString::from_wire(data)),
         WireType::NamedVar => {
-            let (name, value) = split_pair_ref(message, field, &data)?;
-            Value::NamedVar(NamedVar {
-                name: name.to_owned(),
-                value: value.to_owned(),
-            })
+            let (name, value) = pair_parts(&data);
+            Value::NamedVar(NamedVar { name, value })
         }
         WireType::NamedArray => {
             let (index, rest) = data.split_first().map_or((0, &data[..0]), |(i, r)| (*i, r));
-            let (name, value) = split_pair_ref(message, field, rest)?;
-            Value::NamedArray(NamedArray {
-                index,
-                name: name.to_owned(),
-                value: value.to_owned(),
-            })
+            let (name, value) = pair_parts(rest);
+            Value::NamedArray(NamedArray { index, name, value })
         }
         _ => Value::Unspec(data),
-    })
+    }
+}
+
+/// Name and value of validated `name\0value\0` data.
+fn pair_parts(b: &[u8]) -> (String, String) {
+    let text = |s: &[u8]| std::str::from_utf8(s).unwrap_or_default().to_owned();
+    let n1 = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    let value = b.get(n1 + 1..b.len().saturating_sub(1)).unwrap_or_default();
+    (text(&b[..n1]), text(value))
 }
 
 /// Checks every count field of an owned message against the repeated fields it counts
@@ -450,11 +609,15 @@ fn build_value(
 pub(crate) fn check_counts(msg: &Message) -> Result<(), CodecError> {
     let mut counts = CountCheck::new();
     for f in msg.floating() {
-        if let Floating::Known { field, value, .. } = f {
-            counts.add(usize::from(*field), value.as_u32());
+        if let Floating::Known { field, .. } = f {
+            counts.add(usize::from(*field), 1);
         }
     }
-    counts.verify(msg.spec(), |name| msg.u32(name))
+    let fixed = match msg.body() {
+        Body::Fields { layout, fixed, .. } => fixed_counts(layout, fixed),
+        Body::Raw(_) => [None; MAX_COUNT_GROUPS],
+    };
+    counts.verify(msg.spec(), &fixed, |idx| floating_sum(msg.floating(), idx))
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! Shape: `{"MessageType": 30, "MessageName": "AGENT_STATE_EVENT", <field>: <value>, ...}`.
 //! Field names are the data sheet's. Numbers are numbers; a field described by a
 //! constants table also gets `<field>_name` (the enum name, or `|`-joined mask bits).
-//! BOOL is `true`/`false`; STRING is a string; UNSPEC is lowercase hex. Repeated
+//! BOOL is `true`/`false`; STRING is a string; UNSPEC is lowercase hex; an
+//! ApplicationPathID received in its 5-byte APPPATHID form is 10 lowercase hex digits. Repeated
 //! floating fields are arrays; `NamedVariable` is `[{"Name", "Value"}]` and
 //! `NamedArray` is `[{"Index", "Name", "Value"}]`. Tags the catalogue does not know
 //! are in `_unknown: [{"tag", "data"}]` (hex); an undocumented message's body is `_body` (hex).
@@ -43,6 +44,7 @@ fn value_json(v: &Value) -> Json {
         Value::Bool(b) if *b <= 1 => Json::Bool(*b == 1),
         Value::Str(s) => Json::String(s.as_str().to_owned()),
         Value::Unspec(b) => Json::String(hex(b)),
+        Value::AppPathId(id) => Json::String(hex(id)),
         Value::NamedVar(n) => serde_json::json!({"Name": n.name, "Value": n.value}),
         Value::NamedArray(n) => {
             serde_json::json!({"Index": n.index, "Name": n.name, "Value": n.value})
@@ -221,6 +223,14 @@ fn float_value(
                 name: ascii(msg, fs.name, json_text(msg, fs.name, j, "Name")?)?,
                 value: ascii(msg, fs.name, json_text(msg, fs.name, j, "Value")?)?,
             }))
+        }
+        _ if fs.app_path_id && j.as_str().is_some_and(|h| h.len() == 10) => {
+            let id = j
+                .as_str()
+                .and_then(unhex)
+                .and_then(|b| <[u8; 5]>::try_from(b).ok())
+                .ok_or_else(|| bad(msg, fs.name, "expected a number or 10 hex digits"))?;
+            Ok(Value::AppPathId(id))
         }
         ty => {
             let v = json_int(msg, fs.name, fs.tables, j)?;

@@ -27,6 +27,17 @@ pub enum Floating {
     },
 }
 
+/// Floating fields `start .. start + len` of a message: the elements of one list that
+/// arrived packed into a single wire field (DECISIONS.md #21). The encoder sends them
+/// the same way, so that re-encoding reproduces the received bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackedRun {
+    /// Index of the first element in [`Message::floating`].
+    pub start: usize,
+    /// Number of elements (two or more).
+    pub len: usize,
+}
+
 /// Body of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -48,6 +59,8 @@ pub enum Body {
 pub struct Message {
     spec: &'static MessageSpec,
     body: Body,
+    /// Lists received packed, in order (empty for anything built or sent by us).
+    packed: Vec<PackedRun>,
 }
 
 fn zero_of(ty: WireType) -> Value {
@@ -123,6 +136,7 @@ impl Message {
             return Ok(Message {
                 spec,
                 body: Body::Raw(Bytes::new()),
+                packed: Vec::new(),
             });
         }
         let layout = spec.layout(version).ok_or(CodecError::TypeNotInVersion {
@@ -137,6 +151,7 @@ impl Message {
                 fixed: layout.fields.iter().map(|f| zero_of(f.ty)).collect(),
                 floating: Vec::new(),
             },
+            packed: Vec::new(),
         })
     }
 
@@ -145,11 +160,23 @@ impl Message {
         Message {
             spec,
             body: Body::Raw(body),
+            packed: Vec::new(),
         }
     }
 
-    pub(crate) fn from_parts(spec: &'static MessageSpec, body: Body) -> Self {
-        Message { spec, body }
+    pub(crate) fn from_parts(
+        spec: &'static MessageSpec,
+        body: Body,
+        packed: Vec<PackedRun>,
+    ) -> Self {
+        Message { spec, body, packed }
+    }
+
+    /// The lists that arrived packed into one floating field each (DECISIONS.md #21),
+    /// as runs of [`Message::floating`]; empty unless the message was decoded from
+    /// such bytes. Every other reading (get, get_all, JSON, typed) sees the elements.
+    pub fn packed_runs(&self) -> &[PackedRun] {
+        &self.packed
     }
 
     /// Catalogue entry of this message.
@@ -315,7 +342,7 @@ impl Message {
             message: self.spec.name,
             field: f.name,
         })?;
-        check_type(self.spec.name, f.name, f.ty, &value)?;
+        check_type(self.spec.name, f, &value)?;
         let floating = self.floating_mut()?;
         let idx16 = idx as u16;
         if let Some(slot) = floating.iter_mut().find_map(|x| match x {
@@ -356,7 +383,7 @@ impl Message {
             message: self.spec.name,
             field: f.name,
         })?;
-        check_type(self.spec.name, f.name, f.ty, &value)?;
+        check_type(self.spec.name, f, &value)?;
         self.floating_mut()?.push(Floating::Known {
             tag,
             field: idx as u16,
@@ -500,25 +527,26 @@ impl Message {
 
 fn check_type(
     message: &'static str,
-    field: &'static str,
-    ty: WireType,
+    f: &'static crate::cti::spec::FloatField,
     value: &Value,
 ) -> Result<(), CodecError> {
-    let ok = matches!(
-        (ty, value),
-        (WireType::UChar, Value::UChar(_))
-            | (WireType::Char, Value::Char(_))
-            | (WireType::UShort, Value::UShort(_))
-            | (WireType::Short, Value::Short(_))
-            | (WireType::UInt, Value::UInt(_))
-            | (WireType::Int, Value::Int(_))
-            | (WireType::Bool, Value::Bool(_))
-            | (WireType::Time, Value::Time(_))
-            | (WireType::String, Value::Str(_))
-            | (WireType::Unspec, Value::Unspec(_))
-            | (WireType::NamedVar, Value::NamedVar(_))
-            | (WireType::NamedArray, Value::NamedArray(_))
-    );
+    let (field, ty) = (f.name, f.ty);
+    let ok = (f.app_path_id && matches!(value, Value::AppPathId(_)))
+        || matches!(
+            (ty, value),
+            (WireType::UChar, Value::UChar(_))
+                | (WireType::Char, Value::Char(_))
+                | (WireType::UShort, Value::UShort(_))
+                | (WireType::Short, Value::Short(_))
+                | (WireType::UInt, Value::UInt(_))
+                | (WireType::Int, Value::Int(_))
+                | (WireType::Bool, Value::Bool(_))
+                | (WireType::Time, Value::Time(_))
+                | (WireType::String, Value::Str(_))
+                | (WireType::Unspec, Value::Unspec(_))
+                | (WireType::NamedVar, Value::NamedVar(_))
+                | (WireType::NamedArray, Value::NamedArray(_))
+        );
     let text_ok = |t: &str| t.is_ascii() && !t.contains('\0');
     let texts_ok = match value {
         Value::NamedVar(n) => text_ok(&n.name) && text_ok(&n.value),

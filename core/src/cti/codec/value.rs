@@ -98,6 +98,11 @@ pub enum Value {
     NamedVar(NamedVar),
     /// NAMEDARRAY.
     NamedArray(NamedArray),
+    /// APPPATHID: the 5-byte type the data sheet defines without a layout, as a peer
+    /// may send it in ApplicationPathID (printed INT 4; DECISIONS.md #20). Kept as
+    /// received so that re-encoding reproduces it; builders send the INT form. The
+    /// typed structs, which hold an `i32`, refuse a message carrying this form.
+    AppPathId([u8; 5]),
 }
 
 impl Value {

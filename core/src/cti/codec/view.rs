@@ -18,9 +18,9 @@
 //! # Ok::<(), cce::cti::codec::CodecError>(())
 //! ```
 
-use super::decode::{check_value, split_pair_ref, walk_floating, with_layouts, CountCheck};
+use super::decode::{packed_elements, split_pair_ref, walk_floating, with_layouts, CountCheck};
 use super::{decode_body, CodecError, DecodeOptions, Message};
-use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType};
+use crate::cti::spec::{self, FixedField, FloatField, MessageSpec, WireType, MAX_COUNT_GROUPS};
 
 /// One floating field of a view: its tag, the catalogue field if known, and its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,16 @@ impl<'a> MessageRef<'a> {
         version: u32,
         opts: DecodeOptions,
     ) -> Result<Self, CodecError> {
-        let need = spec::fixed_size(layout);
+        // The fixed part's size, and the count fields' values on the way.
+        let mut need = 0;
+        let mut fixed = [None; MAX_COUNT_GROUPS];
+        for f in layout {
+            let size = f.ty.fixed_size().unwrap_or(0);
+            if let Some(slot) = f.count_group.and_then(|g| fixed.get_mut(usize::from(g))) {
+                *slot = body.get(need..need + size).and_then(|b| read_u32(f.ty, b));
+            }
+            need += size;
+        }
         if body.len() < need {
             return Err(CodecError::ShortFixedPart {
                 message: spec.name,
@@ -145,13 +154,21 @@ impl<'a> MessageRef<'a> {
             version,
         };
         let mut counts = CountCheck::new();
-        walk_floating(spec, body, need, version, opts, |_, known, range| {
-            if let Some((idx, f)) = known {
-                counts.add(idx, read_u32(f.ty, &body[range]));
+        walk_floating(spec, body, need, version, opts, |_, known, _, elements| {
+            if let Some((idx, _)) = known {
+                counts.add(idx, elements);
             }
             Ok(())
         })?;
-        counts.verify(spec, |name| view.u32(name))?;
+        if !spec.count_groups.is_empty() {
+            counts.verify(spec, &fixed, |idx| {
+                let want = spec.floating.get(idx);
+                view.fields()
+                    .filter(|f| matches!((f.field, want), (Some(a), Some(b)) if std::ptr::eq(a, b)))
+                    .filter_map(|f| f.u32())
+                    .fold(0u32, u32::saturating_add)
+            })?;
+        }
         Ok(view)
     }
 
@@ -195,17 +212,20 @@ impl<'a> MessageRef<'a> {
 
     /// The first occurrence of a floating field.
     pub fn field(&self, name: &str) -> Option<FieldRef<'a>> {
+        let (_, want) = self.spec.float_by_name(name)?;
         self.fields()
-            .find(|f| f.field.is_some_and(|x| x.name == name))
+            .find(|f| f.field.is_some_and(|x| std::ptr::eq(x, want)))
     }
 
-    /// Every floating field in wire order.
+    /// Every floating field in wire order; a list that arrived packed into one field
+    /// (DECISIONS.md #21) gives one item per element.
     pub fn fields(&self) -> impl Iterator<Item = FieldRef<'a>> + 'a {
         FieldIter {
             spec: self.spec,
             body: self.body,
             off: self.floating_at,
-            wide: self.version >= spec::WIDE_FLOATING_SINCE,
+            version: self.version,
+            packed: None,
         }
     }
 
@@ -225,16 +245,29 @@ struct FieldIter<'a> {
     spec: &'static MessageSpec,
     body: &'a [u8],
     off: usize,
-    wide: bool,
+    version: u32,
+    /// The rest of a packed list: its tag, field, remaining data and element size.
+    packed: Option<(u16, &'static FloatField, &'a [u8], usize)>,
 }
 
 impl<'a> Iterator for FieldIter<'a> {
     type Item = FieldRef<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some((tag, f, rest, size)) = self.packed.take() {
+            let (data, tail) = rest.split_at(size.min(rest.len()));
+            if !tail.is_empty() {
+                self.packed = Some((tag, f, tail, size));
+            }
+            return Some(FieldRef {
+                tag,
+                field: Some(f),
+                data,
+            });
+        }
         let b = self.body;
         let o = self.off;
-        let (tag, len, head) = if self.wide {
+        let (tag, len, head) = if self.version >= spec::WIDE_FLOATING_SINCE {
             let h = b.get(o..o + 4)?;
             (
                 u16::from_be_bytes([h[0], h[1]]),
@@ -247,9 +280,20 @@ impl<'a> Iterator for FieldIter<'a> {
         };
         let data = b.get(o + head..o + head + len)?;
         self.off = o + head + len;
+        // Parse validated the data (and the accessors of FieldRef check lengths).
         let field = self.spec.float_by_tag(tag).map(|(_, f)| f);
-        // Parse validated the data; re-check cheaply so a view never yields garbage.
-        let field = field.filter(|f| check_value(self.spec.name, f.name, f.ty, data).is_ok());
+        if let Some(f) = field {
+            if let Some(n) = packed_elements(f, len, self.version) {
+                let size = len / n;
+                let (first, rest) = data.split_at(size);
+                self.packed = Some((tag, f, rest, size));
+                return Some(FieldRef {
+                    tag,
+                    field,
+                    data: first,
+                });
+            }
+        }
         Some(FieldRef { tag, field, data })
     }
 }

@@ -7,12 +7,16 @@
 #[allow(clippy::all)]
 mod generated;
 
-pub use generated::{LIMITS, MESSAGES, SPEC_PROTOCOL_VERSION, TABLES, TAGS, TAGS_REMOVED};
+pub use generated::{
+    LIMITS, MESSAGES, MESSAGE_SLOTS, SPEC_PROTOCOL_VERSION, TABLES, TAGS, TAGS_REMOVED,
+};
 
 /// Oldest protocol version libcce speaks.
 pub const MIN_PROTOCOL_VERSION: u32 = 15;
 /// Newest protocol version libcce speaks (UCCE 15).
 pub const MAX_PROTOCOL_VERSION: u32 = 25;
+/// Most count groups a message has (checked by a test).
+pub const MAX_COUNT_GROUPS: usize = 8;
 /// First version with 2-byte floating tags and lengths.
 pub const WIDE_FLOATING_SINCE: u32 = 20;
 
@@ -97,6 +101,8 @@ pub struct FixedField {
     pub ty: WireType,
     /// Indexes into [`TABLES`] naming the field's values.
     pub tables: &'static [u16],
+    /// Index into the message's `count_groups` when this field counts a list.
+    pub count_group: Option<u8>,
 }
 
 /// A fixed-part layout valid for a range of protocol versions.
@@ -154,6 +160,13 @@ pub struct FloatField {
     pub optional: bool,
     /// Marked "(required)" in the data sheet: an encoder refuses a message without it.
     pub required: bool,
+    /// A list printed as "N * size" (DECISIONS.md #21): besides one floating field per
+    /// element, a decoder accepts one field whose length is a multiple of the element
+    /// size (`max` for STRING) and splits it into elements.
+    pub packed: bool,
+    /// ApplicationPathID (DECISIONS.md #20): printed INT 4, but a decoder also accepts
+    /// the 5-byte APPPATHID type, kept as [`crate::cti::codec::Value::AppPathId`].
+    pub app_path_id: bool,
     /// Indexes into [`TABLES`] naming the field's values.
     pub tables: &'static [u16],
 }
@@ -191,8 +204,12 @@ pub struct MessageSpec {
     pub documented: bool,
     /// First protocol version that has this message.
     pub since: u32,
-    /// (tag, index into `floating`) sorted by tag, alternative tags included.
-    pub tag_index: &'static [(u16, u16)],
+    /// Index into `floating` by tag value (255: not a tag of this message); main tags
+    /// win over alternative ones.
+    pub tag_slots: &'static [u8],
+    /// The count fields of the message's lists and the fields each counts (at most
+    /// [`MAX_COUNT_GROUPS`]).
+    pub count_groups: &'static [CountGroup],
     /// Fixed-part layouts by version range.
     pub layouts: &'static [FixedLayout],
     /// Alternative fixed parts a tolerant decoder may try.
@@ -211,12 +228,9 @@ impl MessageSpec {
 
     /// The floating field that `tag` identifies in this message (main tag first,
     /// then alternative tags).
+    #[inline]
     pub fn float_by_tag(&self, tag: u16) -> Option<(usize, &'static FloatField)> {
-        let i = self
-            .tag_index
-            .binary_search_by_key(&tag, |&(t, _)| t)
-            .ok()?;
-        let idx = usize::from(self.tag_index[i].1);
+        let idx = usize::from(*self.tag_slots.get(usize::from(tag))?);
         self.floating.get(idx).map(|f| (idx, f))
     }
 
@@ -227,6 +241,17 @@ impl MessageSpec {
             .enumerate()
             .find(|(_, f)| f.name == name)
     }
+}
+
+/// A count field and the repeated fields it counts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CountGroup {
+    /// Name of the count field (in the fixed part, or floating for per-record counts).
+    pub count: &'static str,
+    /// Index into `floating` of the count field when it is a floating field.
+    pub count_floating: Option<u16>,
+    /// Indexes into `floating` of the fields it counts, in printed order.
+    pub members: &'static [u16],
 }
 
 /// A tag of the Tag Values table.
@@ -288,11 +313,10 @@ impl ConstTable {
 }
 
 /// Looks a message up by its type number.
+#[inline]
 pub fn message_by_type(msg_type: u32) -> Option<&'static MessageSpec> {
-    MESSAGES
-        .binary_search_by_key(&msg_type, |m| m.msg_type)
-        .ok()
-        .map(|i| &MESSAGES[i])
+    let slot = MESSAGE_SLOTS.get(usize::try_from(msg_type).ok()?)?;
+    MESSAGES.get(usize::from(*slot))
 }
 
 /// Looks a message up by name (canonical, or without a trailing `_MSG`).
@@ -400,6 +424,105 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn message_slots_find_every_type() {
+        for m in MESSAGES {
+            assert_eq!(message_by_type(m.msg_type).map(|x| x.name), Some(m.name));
+        }
+        let known = MESSAGES.iter().filter(|m| m.msg_type < 400).count();
+        assert_eq!((0..400).filter_map(message_by_type).count(), known);
+        assert!(message_by_type(u32::MAX).is_none());
+    }
+
+    #[test]
+    fn count_groups_agree_with_repeat() {
+        for m in MESSAGES {
+            for (i, f) in m.floating.iter().enumerate() {
+                let group = m
+                    .count_groups
+                    .iter()
+                    .find(|g| g.members.contains(&(i as u16)));
+                assert_eq!(group.map(|g| g.count), f.repeat, "{}.{}", m.name, f.name);
+            }
+            assert!(m.count_groups.len() <= MAX_COUNT_GROUPS, "{}", m.name);
+            let fixed = m
+                .layouts
+                .iter()
+                .map(|l| l.fields)
+                .chain(m.alt_fixed.iter().copied());
+            for fields in fixed {
+                for f in fields {
+                    let group = m
+                        .count_groups
+                        .iter()
+                        .position(|g| g.count == f.name && g.count_floating.is_none());
+                    assert_eq!(
+                        f.count_group.map(usize::from),
+                        group,
+                        "{}.{}",
+                        m.name,
+                        f.name
+                    );
+                }
+            }
+            for g in m.count_groups {
+                assert_eq!(
+                    g.count_floating.map(usize::from),
+                    m.float_by_name(g.count).map(|(j, _)| j),
+                    "{}.{}",
+                    m.name,
+                    g.count
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn packed_lists_and_app_path_ids_are_the_decided_ones() {
+        let mut packed: Vec<String> = MESSAGES
+            .iter()
+            .flat_map(|m| {
+                m.floating
+                    .iter()
+                    .filter(|f| f.packed)
+                    .map(move |f| format!("{}.{}", m.name, f.name))
+            })
+            .collect();
+        packed.sort();
+        assert_eq!(
+            packed,
+            [
+                "AGENT_PRE_CALL_EVENT.FltEnabledServices",
+                "CONFIG_AGENT_EVENT.FltAgentMRDID",
+                "CONFIG_AGENT_EVENT.FltAgentMRDState",
+                "CONFIG_AGENT_EVENT.FltSkillGroupNumber",
+                "CONFIG_AGENT_EVENT.FltSkillGroupPriority",
+                "CONFIG_AGENT_SERVICE_EVENT.FltEnabledServices",
+                "CONFIG_SERVICE_EVENT.ServiceMember",
+                "CONFIG_SERVICE_EVENT.ServicePriority",
+                "CONFIG_TERMINAL_EVENT.Instrument",
+                "SET_AGENT_SERVICE_DATA_REQ.FltEnabledServices",
+                "SNAPSHOT_CALL_CONF.FltEnabledServices",
+            ]
+        );
+        let app: Vec<String> = MESSAGES
+            .iter()
+            .flat_map(|m| {
+                m.floating
+                    .iter()
+                    .filter(|f| f.app_path_id)
+                    .map(move |f| format!("{}.{}", m.name, f.name))
+            })
+            .collect();
+        assert_eq!(
+            app,
+            [
+                "OPEN_REQ.ApplicationPathID",
+                "SET_APP_DATA_REQ.ApplicationPathID"
+            ]
+        );
     }
 
     #[test]
