@@ -22,6 +22,12 @@ use super::error::EceError;
 use super::server::{empty, response, HttpServer, ServerOptions, TlsIdentity};
 use super::webhook::{parse_body, EventRouter, WebhookAuth, WebhookEvent, WebhookLimits};
 
+/// An oversized body declared up to this multiple of the limit is read and discarded
+/// before the 413 is sent (see `handle`).
+const DRAIN_FACTOR: u64 = 8;
+/// Never read more than this from a refused body.
+const MAX_DRAIN_BYTES: u64 = 16 << 20;
+
 /// Settings of the webhook server.
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -156,7 +162,26 @@ impl Shared {
             .get(hyper::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > max as u64) {
+        if let Some(n) = declared.filter(|n| *n > max as u64) {
+            // Read (and discard) a moderately oversized body before answering, so that
+            // the sender gets the 413 instead of a reset while it is still writing.
+            // Hostile sizes are not read at all.
+            let drain_cap = (max as u64)
+                .saturating_mul(DRAIN_FACTOR)
+                .min(MAX_DRAIN_BYTES);
+            if n <= drain_cap {
+                let mut body = req.into_body();
+                let drain = async {
+                    let mut seen = 0u64;
+                    while let Some(Ok(frame)) = body.frame().await {
+                        seen += frame.data_ref().map_or(0, |d| d.len() as u64);
+                        if seen > drain_cap {
+                            break;
+                        }
+                    }
+                };
+                let _ = tokio::time::timeout(self.cfg.read_timeout, drain).await;
+            }
             return self.refuse_body(413, "body too large");
         }
         let body = Limited::new(req.into_body(), max);
