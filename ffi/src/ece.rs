@@ -39,8 +39,7 @@ pub type ece_event_cb = Option<unsafe extern "C" fn(user_data: *mut c_void, json
 
 struct WebhookEntry {
     hook: Arc<EceWebhook>,
-    dispatcher: Option<JoinHandle<()>>,
-    dispatcher_id: Option<ThreadId>,
+    dispatcher: Option<Dispatcher>,
 }
 
 #[derive(Default)]
@@ -277,34 +276,20 @@ pub unsafe extern "C" fn ece_webhook_start(
             return Err(null("out"));
         }
         let hook = Arc::new(EceWebhook::start(cfg).map_err(|e| fail(&e))?);
-        let (dispatcher, dispatcher_id) = match callback {
+        let dispatcher = match callback {
             Some(cb) => {
                 let h = hook.clone();
                 let ud = UserData(user_data);
-                let t = std::thread::Builder::new()
-                    .name("cce-ece-events".into())
-                    .spawn(move || dispatch_events(h, cb, ud))
-                    .map_err(|e| {
-                        set_error(
-                            cce_status::CCE_ERR_IO,
-                            &format!("cannot start the callback thread: {e}"),
-                            None,
-                        )
-                    })?;
-                let id = t.thread().id();
-                (Some(t), Some(id))
+                Some(Dispatcher::start("cce-ece-events", move || {
+                    dispatch_events(h, cb, ud)
+                })?)
             }
-            None => (None, None),
+            None => None,
         };
         let token = new_token();
-        ece_registry().webhooks.insert(
-            token,
-            WebhookEntry {
-                hook,
-                dispatcher,
-                dispatcher_id,
-            },
-        );
+        ece_registry()
+            .webhooks
+            .insert(token, WebhookEntry { hook, dispatcher });
         // SAFETY: checked non-null above.
         unsafe { write_out(out, token as *mut ece_webhook, "out") }
     })
@@ -447,20 +432,14 @@ pub extern "C" fn ece_webhook_stop(hook: *mut ece_webhook) -> cce_status {
                 .webhooks
                 .get(&key)
                 .ok_or_else(|| invalid_handle("ECE webhook handle"))?;
-            if e.dispatcher_id == Some(std::thread::current().id()) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_WOULD_DEADLOCK,
-                    "ece_webhook_stop called from the server's own callback",
-                    None,
-                ));
-            }
+            Dispatcher::refuse_own_thread(e.dispatcher.as_ref(), "ece_webhook_stop")?;
             reg.webhooks
                 .remove(&key)
                 .ok_or_else(|| invalid_handle("ECE webhook handle"))?
         };
         let result = entry.hook.stop();
-        if let Some(t) = entry.dispatcher {
-            let _ = t.join();
+        if let Some(d) = entry.dispatcher {
+            d.join();
         }
         result.map_err(|e| fail(&e))
     })

@@ -24,8 +24,7 @@ pub type gc_event_cb = Option<unsafe extern "C" fn(user_data: *mut c_void, json:
 
 struct GcEntry {
     session: Arc<GcSession>,
-    dispatcher: Option<JoinHandle<()>>,
-    dispatcher_id: Option<ThreadId>,
+    dispatcher: Option<Dispatcher>,
     polled: bool,
 }
 
@@ -93,31 +92,21 @@ pub unsafe extern "C" fn gc_open(
         }
         let session = Arc::new(GcSession::open(cfg).map_err(|e| fail(&e))?);
         let token = new_token();
-        let (dispatcher, dispatcher_id) = match callback {
+        let dispatcher = match callback {
             Some(cb) => {
                 let s = session.clone();
                 let ud = UserData(user_data);
-                let handle = std::thread::Builder::new()
-                    .name("cce-gc-events".into())
-                    .spawn(move || gc_dispatch(s, cb, ud))
-                    .map_err(|e| {
-                        set_error(
-                            cce_status::CCE_ERR_IO,
-                            &format!("cannot start the callback thread: {e}"),
-                            None,
-                        )
-                    })?;
-                let id = handle.thread().id();
-                (Some(handle), Some(id))
+                Some(Dispatcher::start("cce-gc-events", move || {
+                    gc_dispatch(s, cb, ud)
+                })?)
             }
-            None => (None, None),
+            None => None,
         };
         gc_registry().sessions.insert(
             token,
             GcEntry {
                 session,
                 dispatcher,
-                dispatcher_id,
                 polled: callback.is_none(),
             },
         );
@@ -251,20 +240,14 @@ pub extern "C" fn gc_close(session: *mut gc_session) -> cce_status {
                 .sessions
                 .get(&key)
                 .ok_or_else(|| invalid_handle("GC session handle"))?;
-            if e.dispatcher_id == Some(std::thread::current().id()) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_WOULD_DEADLOCK,
-                    "gc_close called from the session's own callback",
-                    None,
-                ));
-            }
+            Dispatcher::refuse_own_thread(e.dispatcher.as_ref(), "gc_close")?;
             reg.sessions
                 .remove(&key)
                 .ok_or_else(|| invalid_handle("GC session handle"))?
         };
         let result = entry.session.close();
-        if let Some(t) = entry.dispatcher {
-            let _ = t.join();
+        if let Some(d) = entry.dispatcher {
+            d.join();
         }
         result.map_err(|e| fail(&e))
     })

@@ -197,12 +197,56 @@ fn to_c_string(s: String) -> *mut c_char {
 }
 
 // ---------------------------------------------------------------------------
+// Callback threads (CTI sessions, GC sessions, ECE webhook servers).
+
+/// The library-owned thread that delivers a handle's events to its callback.
+struct Dispatcher {
+    thread: JoinHandle<()>,
+    id: ThreadId,
+}
+
+impl Dispatcher {
+    /// Starts `run` on a thread named `name`.
+    fn start(name: &str, run: impl FnOnce() + Send + 'static) -> Result<Self, cce_status> {
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(run)
+            .map_err(|e| {
+                set_error(
+                    cce_status::CCE_ERR_IO,
+                    &format!("cannot start the callback thread: {e}"),
+                    None,
+                )
+            })?;
+        let id = thread.thread().id();
+        Ok(Dispatcher { thread, id })
+    }
+
+    /// Refuses `what` (a close or stop) when called from this dispatcher's own thread:
+    /// it would wait for itself.
+    fn refuse_own_thread(d: Option<&Dispatcher>, what: &str) -> Result<(), cce_status> {
+        if d.is_some_and(|d| d.id == std::thread::current().id()) {
+            return Err(set_error(
+                cce_status::CCE_ERR_WOULD_DEADLOCK,
+                &format!("{what} called from the handle's own callback"),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits for the thread to deliver its last event.
+    fn join(self) {
+        let _ = self.thread.join();
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Handle registry: handles are tokens looked up here, never dereferenced.
 
 struct SessionEntry {
     session: Arc<CtiSession>,
-    dispatcher: Option<JoinHandle<()>>,
-    dispatcher_id: Option<ThreadId>,
+    dispatcher: Option<Dispatcher>,
     polled: bool,
 }
 
@@ -512,31 +556,21 @@ pub unsafe extern "C" fn cti_open(
         }
         let session = Arc::new(CtiSession::open(cfg).map_err(|e| fail(&e))?);
         let token = new_token();
-        let (dispatcher, dispatcher_id) = match callback {
+        let dispatcher = match callback {
             Some(cb) => {
                 let s = session.clone();
                 let ud = UserData(user_data);
-                let handle = std::thread::Builder::new()
-                    .name("cce-cti-events".into())
-                    .spawn(move || dispatch(s, cb, ud))
-                    .map_err(|e| {
-                        set_error(
-                            cce_status::CCE_ERR_IO,
-                            &format!("cannot start the callback thread: {e}"),
-                            None,
-                        )
-                    })?;
-                let id = handle.thread().id();
-                (Some(handle), Some(id))
+                Some(Dispatcher::start("cce-cti-events", move || {
+                    dispatch(s, cb, ud)
+                })?)
             }
-            None => (None, None),
+            None => None,
         };
         registry().sessions.insert(
             token,
             SessionEntry {
                 session,
                 dispatcher,
-                dispatcher_id,
                 polled: callback.is_none(),
             },
         );
@@ -796,20 +830,14 @@ pub extern "C" fn cti_close(session: *mut cti_session) -> cce_status {
                 .sessions
                 .get(&key)
                 .ok_or_else(|| invalid_handle("session handle"))?;
-            if e.dispatcher_id == Some(std::thread::current().id()) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_WOULD_DEADLOCK,
-                    "cti_close called from the session's own callback",
-                    None,
-                ));
-            }
+            Dispatcher::refuse_own_thread(e.dispatcher.as_ref(), "cti_close")?;
             reg.sessions
                 .remove(&key)
                 .ok_or_else(|| invalid_handle("session handle"))?
         };
         let result = entry.session.close();
-        if let Some(t) = entry.dispatcher {
-            let _ = t.join();
+        if let Some(d) = entry.dispatcher {
+            d.join();
         }
         result.map(|_| ()).map_err(|e| fail(&e))
     })

@@ -180,9 +180,10 @@ impl Model {
 
     /// The first agent with this AgentID on any peripheral.
     pub fn agent_by_id(&self, agent_id: &str) -> Option<&Agent> {
-        self.agents()
-            .into_iter()
-            .find(|a| a.key.agent_id == agent_id)
+        self.agents
+            .values()
+            .filter(|a| a.key.agent_id == agent_id)
+            .min_by_key(|a| a.key.peripheral_id)
     }
 
     /// Every call, sorted by key.
