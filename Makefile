@@ -39,11 +39,11 @@ help:
 	@echo "make test-gc - Generic Connector suites against a throw-away ActiveMQ broker"
 
 demo:
-	$(CARGO) run -q -p cce --example demo
-	$(CARGO) run -q -p cce --example gc_demo
+	$(CARGO) run -q -p libcce --example demo
+	$(CARGO) run -q -p libcce --example gc_demo
 
 build:
-	$(CARGO) build -p cce -p cce-ffi
+	$(CARGO) build -p libcce -p libcce-ffi
 
 # ---------------------------------------------------------------------------
 # Tools a fresh machine may lack.
@@ -92,11 +92,11 @@ gen-check:
 	$(PYTHON) tools/gen_cti.py --check
 
 header: $(CBINDGEN)
-	$(CBINDGEN) --config ffi/cbindgen.toml --crate cce-ffi --output include/cce.h ffi 2>/dev/null
+	$(CBINDGEN) --config ffi/cbindgen.toml --crate libcce-ffi --output include/cce.h ffi 2>/dev/null
 
 header-check: $(CBINDGEN)
 	@mkdir -p $(BUILD)
-	$(CBINDGEN) --config ffi/cbindgen.toml --crate cce-ffi --output $(BUILD)/cce.h ffi 2>/dev/null
+	$(CBINDGEN) --config ffi/cbindgen.toml --crate libcce-ffi --output $(BUILD)/cce.h ffi 2>/dev/null
 	@if ! cmp -s $(BUILD)/cce.h include/cce.h; then \
 	  diff -u include/cce.h $(BUILD)/cce.h | head -40; \
 	  echo "include/cce.h is stale: run 'make header' and commit it"; exit 1; \
@@ -116,14 +116,14 @@ clippy:
 # Suites.
 
 test-rust:
-	$(CARGO) test -p cce -p cce-ffi -p cce-cli
-	$(CARGO) run -q -p cce --example agent_session >/dev/null
-	$(CARGO) run -q -p cce --example demo >/dev/null
-	$(CARGO) run -q -p cce --example gc_demo >/dev/null
-	$(CARGO) run -q -p cce --example ece_chat >/dev/null
+	$(CARGO) test -p libcce -p libcce-ffi -p libcce-cli
+	$(CARGO) run -q -p libcce --example agent_session >/dev/null
+	$(CARGO) run -q -p libcce --example demo >/dev/null
+	$(CARGO) run -q -p libcce --example gc_demo >/dev/null
+	$(CARGO) run -q -p libcce --example ece_chat >/dev/null
 
 test-c: deps-cc
-	$(CARGO) build -p cce-ffi
+	$(CARGO) build -p libcce-ffi
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_abi.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_abi
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_abi
@@ -147,7 +147,7 @@ test-c: deps-cc
 test-python: deps-python
 	rm -rf $(TARGET)/wheels
 	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
-	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/cce-*.whl
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/libcce-*.whl
 	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD)
 	cd $(BUILD) && $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
 	$(VENV)/bin/python examples/python/agent_session.py >/dev/null
@@ -165,7 +165,7 @@ fuzz: deps-cc
 	bash fuzz/run.sh 600
 
 bench:
-	$(CARGO) bench -p cce --bench codec
+	$(CARGO) bench -p libcce --bench codec
 	$(PYTHON) core/benches/summary.py
 
 # Generic Connector: every GC suite against a real Apache ActiveMQ broker, which
@@ -177,14 +177,14 @@ test-gc: deps-cc deps-python deps-node
 
 test-gc-suites:
 	@test -n "$${CCE_STOMP_ADDR:-}" || { echo "test-gc-suites: run it through 'make test-gc'"; exit 1; }
-	CCE_REQUIRE_BROKER=1 $(CARGO) test -p cce --test gc_flow --test gc_activemq --test gc_activemq_restart
-	$(CARGO) build -p cce-ffi
+	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce --test gc_flow --test gc_activemq --test gc_activemq_restart
+	$(CARGO) build -p libcce-ffi
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_gc.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_gc
 	CCE_REQUIRE_BROKER=1 LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_gc
 	rm -rf $(TARGET)/wheels
 	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
-	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/cce-*.whl
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/libcce-*.whl
 	cd $(BUILD) && CCE_REQUIRE_BROKER=1 $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests/test_gc.py
 	$(VENV)/bin/python examples/python/gc_agent.py >/dev/null
 	cd bindings/node && npm run --silent build && CCE_REQUIRE_BROKER=1 node --test test/gc.test.mjs

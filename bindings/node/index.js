@@ -1,6 +1,6 @@
 // libcce for Node.js: CTI Server (GED-188) client sessions and an embedded
 // simulator. A thin JavaScript layer over the native addon `cce.node` (crate
-// `cce-node`), which forwards JSON to the Rust library.
+// `libcce-node`), which forwards JSON to the Rust library.
 'use strict';
 
 const { EventEmitter } = require('node:events');

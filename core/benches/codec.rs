@@ -13,8 +13,8 @@
 //! See docs/PERFORMANCE.md for how to run it and how to read the figures.
 //!
 //! ```text
-//! cargo bench -p cce --bench codec                    # everything, ~80 s
-//! cargo bench -p cce --bench codec -- v24/decode      # one group/benchmark
+//! cargo bench -p libcce --bench codec                    # everything, ~80 s
+//! cargo bench -p libcce --bench codec -- v24/decode      # one group/benchmark
 //! ```
 
 use std::collections::BTreeMap;

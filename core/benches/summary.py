@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the codec benchmark figures in decimal MB/s as a Markdown table.
 
-Run after `cargo bench -p cce --bench codec`:
+Run after `cargo bench -p libcce --bench codec`:
 
     python3 core/benches/summary.py [target/criterion]
 
@@ -43,7 +43,7 @@ def main():
         best = min(per_iter)
         rows.append((meta["full_id"], nbytes, slope, median, best))
     if not rows:
-        sys.exit(f"no criterion results under {root}; run cargo bench -p cce --bench codec")
+        sys.exit(f"no criterion results under {root}; run cargo bench -p libcce --bench codec")
 
     def mb_s(nbytes, ns):
         return nbytes / ns * 1e3  # bytes per ns = GB/s; x1000 = MB/s

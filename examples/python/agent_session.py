@@ -4,7 +4,7 @@
 Starts the simulator, opens an agent session at protocol version 24, makes the agent
 ready, plays one inbound call and closes. Every message received (the OPEN_CONF,
 confirmations and events) is printed as one JSON line; progress goes to stderr.
-Needs only the ``cce`` package:
+Needs only the ``libcce`` package:
 
     python examples/python/agent_session.py
 """
@@ -15,7 +15,7 @@ import json
 import sys
 from typing import Any
 
-import cce
+import libcce
 
 WAIT = 10.0  # seconds to wait for any one event
 PERIPHERAL_ID = 5000
@@ -29,10 +29,10 @@ def show(message: dict[str, Any]) -> None:
 
 
 def run() -> None:
-    """Runs the scenario; raises cce.CceError on failure."""
-    with cce.Simulator() as sim:
+    """Runs the scenario; raises libcce.CceError on failure."""
+    with libcce.Simulator() as sim:
         print(f"simulator listening on {sim.address}", file=sys.stderr)
-        with cce.CtiSession.open(
+        with libcce.CtiSession.open(
             address=sim.address,
             client_id="example-agent",
             version=24,
@@ -82,7 +82,7 @@ def run() -> None:
 def main() -> int:
     try:
         run()
-    except cce.CceError as e:
+    except libcce.CceError as e:
         print(f"error ({e.kind}, {e.status_name}): {e}", file=sys.stderr)
         return 1
     return 0

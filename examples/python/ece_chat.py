@@ -6,7 +6,7 @@ real ECE, use your server URL, client key/secret and entry point, and register t
 webhook URL (behind your TLS proxy) in the ECE admin console.
 """
 
-from cce import ece
+from libcce import ece
 
 with ece.Simulator() as sim, ece.WebhookServer(basic=("ece", "webhook-password")) as hook:
     sim.set_webhook(hook.url, basic=("ece", "webhook-password"))

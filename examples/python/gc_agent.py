@@ -8,7 +8,7 @@ import os
 import sys
 import uuid
 
-from cce.gc import GcSession, GcSimulator
+from libcce.gc import GcSession, GcSimulator
 
 addr = os.environ.get("CCE_STOMP_ADDR")
 if not addr:

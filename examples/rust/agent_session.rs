@@ -1,6 +1,6 @@
 //! Connect to a CTI Server (or the simulator) as an agent desktop and print events.
 //!
-//! Usage: `cargo run -p cce --example agent_session -- HOST:PORT AGENT_ID [VERSION]`.
+//! Usage: `cargo run -p libcce --example agent_session -- HOST:PORT AGENT_ID [VERSION]`.
 //! Without arguments it starts the embedded simulator and runs against it, so the
 //! example is exercised by the test suite.
 

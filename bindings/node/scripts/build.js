@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the native addon (crate `cce-node`) with cargo and installs it as
+// Builds the native addon (crate `libcce-node`) with cargo and installs it as
 // bindings/node/cce.node.
 //
 //   node scripts/build.js            debug build (the default)
@@ -23,7 +23,7 @@ function fail(message) {
   process.exit(1);
 }
 
-const args = ['build', '-p', 'cce-node', '--message-format=json-render-diagnostics'];
+const args = ['build', '-p', 'libcce-node', '--message-format=json-render-diagnostics'];
 for (const arg of process.argv.slice(2)) {
   if (arg === '--release') args.push('--release');
   else fail(`unknown argument ${arg} (only --release is accepted)`);
@@ -55,7 +55,7 @@ for (const line of result.stdout.split('\n')) {
   const file = (msg.filenames || []).find((f) => libNames.has(path.basename(f)));
   if (file) artifact = file;
 }
-if (!artifact) fail('cargo did not report the cce-node library');
+if (!artifact) fail('cargo did not report the libcce-node library');
 
 // Copy then rename, so that a process that has the old addon loaded keeps a
 // consistent file and a reader never sees a half-written one.

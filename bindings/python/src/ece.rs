@@ -1,10 +1,10 @@
 //! ECE classes of `cce._native`: thin wrappers over `cce::api::{EceClient, EceWebhook,
-//! EceChatWs, EceSim}`. The pure-Python module `cce.ece` builds the public API on them.
+//! EceChatWs, EceSim}`. The pure-Python module `libcce.ece` builds the public API on them.
 
 use super::*;
 
 /// A Messaging API client (wraps `cce::api::EceClient`).
-#[pyclass(module = "cce._native", name = "EceClient", frozen)]
+#[pyclass(module = "libcce._native", name = "EceClient", frozen)]
 pub(crate) struct PyEceClient {
     inner: api::EceClient,
 }
@@ -74,7 +74,7 @@ impl PyEceClient {
 }
 
 /// The webhook server (wraps `cce::api::EceWebhook`).
-#[pyclass(module = "cce._native", name = "EceWebhook", frozen)]
+#[pyclass(module = "libcce._native", name = "EceWebhook", frozen)]
 pub(crate) struct PyEceWebhook {
     inner: api::EceWebhook,
 }
@@ -120,7 +120,7 @@ impl PyEceWebhook {
 }
 
 /// The chat web services client (wraps `cce::api::EceChatWs`).
-#[pyclass(module = "cce._native", name = "EceChatWs", frozen)]
+#[pyclass(module = "libcce._native", name = "EceChatWs", frozen)]
 pub(crate) struct PyEceChatWs {
     inner: api::EceChatWs,
 }
@@ -189,7 +189,7 @@ impl PyEceChatWs {
 }
 
 /// The ECE simulator (wraps `cce::api::EceSim`).
-#[pyclass(module = "cce._native", name = "EceSim", frozen)]
+#[pyclass(module = "libcce._native", name = "EceSim", frozen)]
 pub(crate) struct PyEceSim {
     inner: api::EceSim,
 }

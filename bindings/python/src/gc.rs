@@ -3,7 +3,7 @@
 use super::*;
 
 /// A GC client session (wraps `cce::api::GcSession`).
-#[pyclass(module = "cce._native", name = "GcSession", frozen)]
+#[pyclass(module = "libcce._native", name = "GcSession", frozen)]
 pub(crate) struct PyGcSession {
     inner: api::GcSession,
 }
@@ -43,7 +43,7 @@ impl PyGcSession {
 }
 
 /// A GC simulator on a broker (wraps `cce::api::GcSim`).
-#[pyclass(module = "cce._native", name = "GcSim", frozen)]
+#[pyclass(module = "libcce._native", name = "GcSim", frozen)]
 pub(crate) struct PyGcSim {
     inner: api::GcSim,
 }

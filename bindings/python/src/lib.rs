@@ -1,9 +1,9 @@
-//! Native module `cce._native`: a thin PyO3 layer over [`cce::api`].
+//! Native module `libcce._native`: a thin PyO3 layer over [`cce::api`].
 //!
 //! Every function converts its arguments, releases the GIL around the blocking call
-//! into core, and maps [`cce::api::Error`] to the `cce.CceError` exception hierarchy.
+//! into core, and maps [`cce::api::Error`] to the `libcce.CceError` exception hierarchy.
 //! Configurations, messages and events cross the boundary as JSON text; the pure
-//! Python package `cce` turns them into dicts. No protocol logic lives here.
+//! Python package `libcce` turns them into dicts. No protocol logic lives here.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,7 +20,7 @@ mod sim;
 use sim::PyCtiSim;
 
 create_exception!(
-    cce,
+    libcce,
     CceError,
     PyException,
     "Base class of every libcce error.\n\nAttributes: `kind` (the core error kind, e.g. \
@@ -28,46 +28,51 @@ create_exception!(
      (its name, e.g. \"E_CTI_INVALID_AGENT_DATA\", or None)."
 );
 create_exception!(
-    cce,
+    libcce,
     InvalidArgument,
     CceError,
     "A configuration, JSON document or argument is invalid."
 );
 create_exception!(
-    cce,
+    libcce,
     ConnectionFailed,
     CceError,
     "A network or operating-system failure (kind \"Io\")."
 );
-create_exception!(cce, Timeout, CceError, "No answer in time.");
+create_exception!(libcce, Timeout, CceError, "No answer in time.");
 create_exception!(
-    cce,
+    libcce,
     Refused,
     CceError,
     "The server refused: FAILURE_CONF, including a refused OPEN_REQ."
 );
 create_exception!(
-    cce,
+    libcce,
     ControlFailed,
     CceError,
     "Call control failed (CONTROL_FAILURE_CONF)."
 );
-create_exception!(cce, Closed, CceError, "The session or simulator is closed.");
 create_exception!(
-    cce,
+    libcce,
+    Closed,
+    CceError,
+    "The session or simulator is closed."
+);
+create_exception!(
+    libcce,
     CodecError,
     CceError,
     "A message could not be encoded or decoded (kind \"Codec\")."
 );
 create_exception!(
-    cce,
+    libcce,
     ProtocolError,
     CceError,
     "The server broke the protocol or stopped answering heartbeats (kind \"Protocol\")."
 );
 
 create_exception!(
-    cce,
+    libcce,
     Disconnected,
     CceError,
     "The link to the server is down and being re-established; retry later."
@@ -114,7 +119,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     }
 }
 
-/// Converts a core result, raising the matching `cce` exception on error.
+/// Converts a core result, raising the matching `libcce` exception on error.
 fn check<T>(py: Python<'_>, r: Result<T, Error>) -> PyResult<T> {
     r.map_err(|e| to_py_err(py, e))
 }
@@ -129,7 +134,7 @@ fn duration(py: Python<'_>, secs: Option<f64>) -> PyResult<Option<Duration>> {
 }
 
 /// An open CTI session (wraps `cce::api::CtiSession`).
-#[pyclass(module = "cce._native", name = "CtiSession", frozen)]
+#[pyclass(module = "libcce._native", name = "CtiSession", frozen)]
 struct PyCtiSession {
     inner: api::CtiSession,
 }
@@ -249,7 +254,7 @@ fn encode_json<'py>(
 /// A streaming decoder for messages received in pieces (wraps
 /// `cce::api::StreamDecoder`). Calls are serialised by a lock, so sharing one between
 /// threads is safe, but message order then depends on the threads.
-#[pyclass(module = "cce._native", name = "StreamDecoder", frozen)]
+#[pyclass(module = "libcce._native", name = "StreamDecoder", frozen)]
 struct PyStreamDecoder {
     inner: Mutex<api::StreamDecoder>,
 }
@@ -292,7 +297,7 @@ impl PyStreamDecoder {
     }
 }
 
-/// The native module `cce._native`.
+/// The native module `libcce._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();

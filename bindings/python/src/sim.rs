@@ -3,7 +3,7 @@
 use super::*;
 
 /// An embedded CTI Server simulator (wraps `cce::api::CtiSim`).
-#[pyclass(module = "cce._native", name = "CtiSim", frozen)]
+#[pyclass(module = "libcce._native", name = "CtiSim", frozen)]
 pub(crate) struct PyCtiSim {
     inner: api::CtiSim,
 }

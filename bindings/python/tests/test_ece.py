@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import cce
+import libcce
 import pytest
-from cce import ece
+from libcce import ece
 
 WAIT = 5.0
 
@@ -55,7 +55,7 @@ def test_full_chat_from_start_to_completion(rig) -> None:
     types = [next_event(hook)["type"] for _ in range(4)]
     assert types == ["startTyping", "endTyping", "message", "complete"]
 
-    with pytest.raises(cce.Closed) as e:
+    with pytest.raises(libcce.Closed) as e:
         client.send_message(cid, "anyone?")
     assert (e.value.status, e.value.status_name) == (404, "NotFound")
 
@@ -75,7 +75,7 @@ def test_token_expiry_triggers_one_relogin(rig) -> None:
     assert sim.stats()["logins"] == 2 == client.logins
     sim.control("set_token_lifetime", secs=0)
     sim.expire_tokens()
-    with pytest.raises(cce.Refused) as e:
+    with pytest.raises(libcce.Refused) as e:
         client.configuration(refresh=True)
     assert (e.value.status, e.value.status_name) == (401, "Unauthorized")
     assert sim.stats()["logins"] == 3
@@ -90,7 +90,7 @@ def test_stale_configuration_is_recovered(rig) -> None:
     requests = sim.stats()["requests"]
     assert (requests["configuration"], requests["start"]) == (2, 3)
     sim.fail_next("start", 409, count=2)
-    with pytest.raises(cce.Refused) as e:
+    with pytest.raises(libcce.Refused) as e:
         client.start_conversation()
     assert (e.value.status, e.value.status_name) == (409, "StaleConfiguration")
 
@@ -99,11 +99,11 @@ def test_send_failures_are_not_retried(rig) -> None:
     sim, hook, client = rig
     cid = client.start_conversation()["id"]
     sim.fail_next("send_message", 500)
-    with pytest.raises(cce.Refused) as e:
+    with pytest.raises(libcce.Refused) as e:
         client.send_message(cid, "x")
     assert e.value.status_name == "ServerError"
     assert sim.stats()["requests"]["send_message"] == 1
-    with pytest.raises(cce.InvalidArgument):
+    with pytest.raises(libcce.InvalidArgument):
         client.send_message(cid, "x", "image/png")
 
 
@@ -111,7 +111,7 @@ def test_slow_answers_time_out() -> None:
     with ece.Simulator() as sim:
         client = ece.Client(sim.server_url, "sim-key", "sim-secret", 1001, request_timeout_ms=200)
         sim.set_delay("configuration", 2.0)
-        with pytest.raises(cce.Timeout) as e:
+        with pytest.raises(libcce.Timeout) as e:
             client.configuration()
         assert e.value.status_name == "Timeout"
 
@@ -157,22 +157,22 @@ def test_chat_web_services() -> None:
         ws.submit_survey("1000_abc", [("Helpful?", "Yes"), {"question": "Q2", "answer": "A2"}])
         assert sim.stats()["surveys"][0]["answers"][1] == {"question": "Q2", "answer": "A2"}
         sim.control("set_xml", endpoint="capacity", xml="<!DOCTYPE x><availableSlots/>")
-        with pytest.raises(cce.ProtocolError) as e:
+        with pytest.raises(libcce.ProtocolError) as e:
             ws.capacity(1001)
         assert e.value.status_name == "BadResponse"
 
 
 def test_configuration_errors() -> None:
-    with pytest.raises(cce.InvalidArgument):
+    with pytest.raises(libcce.InvalidArgument):
         ece.Client("http://ece.example.com", "k", "s", 1)
-    with pytest.raises(cce.InvalidArgument):
+    with pytest.raises(libcce.InvalidArgument):
         ece.Client("https://ece.example.com", "k", "s", 1, no_such_option=1)
-    with pytest.raises(cce.InvalidArgument):
+    with pytest.raises(libcce.InvalidArgument):
         ece.WebhookServer()
-    with pytest.raises(cce.InvalidArgument):
+    with pytest.raises(libcce.InvalidArgument):
         ece.Simulator({"nope": 1})
     hook = ece.WebhookServer(bearer="t")
     hook.stop()
-    with pytest.raises(cce.Closed):
+    with pytest.raises(libcce.Closed):
         hook.stop()
     assert list(hook.events(timeout=0.01)) == []

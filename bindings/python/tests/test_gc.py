@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-import cce
-from cce.gc import GcSession, GcSimulator, encode_command, parse_event
+import libcce
+from libcce.gc import GcSession, GcSimulator, encode_command, parse_event
 
 ADDR = os.environ.get("CCE_STOMP_ADDR")
 if not ADDR and os.environ.get("CCE_REQUIRE_BROKER"):
@@ -23,19 +23,19 @@ def test_encode_and_parse_offline() -> None:
         "Login#1001",
         "pw,4012",
     )
-    with pytest.raises(cce.InvalidArgument, match="must not contain"):
+    with pytest.raises(libcce.InvalidArgument, match="must not contain"):
         encode_command("MakeCall", "1001", number="55,5")
     [ev] = parse_event("1001#InboundCall#ACTIVE#DialogID:77#555#a=1#2024-01-02 10:11:12#Al")
     assert ev["event"] == "InboundCall" and ev["dialog_id"] == "77"
     assert ev["call_variables"] == {"a": "1"}
     [ev] = parse_event(b'{"type":"System","status":"IN_SERVICE"}')
     assert ev == {"event": "System", "status": "IN_SERVICE", "extra": [], "format": "json"}
-    with pytest.raises(cce.CodecError):
+    with pytest.raises(libcce.CodecError):
         parse_event("{broken")
 
 
 def test_no_broker_is_a_connection_error() -> None:
-    with pytest.raises(cce.ConnectionFailed):
+    with pytest.raises(libcce.ConnectionFailed):
         GcSession(brokers="127.0.0.1:1", destination="py-x")
 
 
@@ -64,7 +64,7 @@ def test_agent_call_flow(fmt: str) -> None:
         gc.send("ReleaseCall", agent_id="1001", dialog_id=dialog)
         gc.wait_for("State", agent_id="1001", state="READY")
 
-        with pytest.raises(cce.InvalidArgument, match="must not contain"):
+        with pytest.raises(libcce.InvalidArgument, match="must not contain"):
             gc.send("MakeCall", agent_id="1001", number="1#2")
 
         sim.control("send_error", agent_id="1001", code="CF_RESOURCE_BUSY")

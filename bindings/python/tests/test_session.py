@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import cce
+import libcce
 import pytest
 
 WAIT = 10.0  # seconds: upper bound of any single wait; never reached when all is well
@@ -39,8 +39,8 @@ SET_AVAILABLE = {
 
 
 @pytest.fixture
-def sim() -> Iterator[cce.Simulator]:
-    with cce.Simulator() as s:
+def sim() -> Iterator[libcce.Simulator]:
+    with libcce.Simulator() as s:
         yield s
 
 
@@ -54,20 +54,20 @@ def agent_options(**extra: Any) -> dict[str, Any]:
     return options
 
 
-def open_agent(sim: cce.Simulator, version: int = 24, **extra: Any) -> cce.CtiSession:
-    return cce.CtiSession.open(
+def open_agent(sim: libcce.Simulator, version: int = 24, **extra: Any) -> libcce.CtiSession:
+    return libcce.CtiSession.open(
         address=sim.address, client_id="py-test", version=version, **agent_options(**extra)
     )
 
 
-def next_message(session: cce.CtiSession) -> dict[str, Any]:
+def next_message(session: libcce.CtiSession) -> dict[str, Any]:
     event = session.next_event(timeout=WAIT)
     assert event is not None, f"no event within {WAIT} s"
     return event
 
 
 @pytest.mark.parametrize("version", [24, 15])
-def test_agent_session_flow(sim: cce.Simulator, version: int) -> None:
+def test_agent_session_flow(sim: libcce.Simulator, version: int) -> None:
     with open_agent(sim, version) as session:
         assert session.version == version
         conf = session.open_conf
@@ -110,25 +110,25 @@ def test_agent_session_flow(sim: cce.Simulator, version: int) -> None:
         closed = session.close()
         assert closed == {"MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "Closed"}
         assert list(session.events(timeout=WAIT)) == [closed]
-        with pytest.raises(cce.Closed):
+        with pytest.raises(libcce.Closed):
             session.next_event(timeout=WAIT)
         assert session.close()["MessageName"] == "SESSION_CLOSED"  # idempotent
 
 
-def test_refused_open(sim: cce.Simulator) -> None:
-    with pytest.raises(cce.Refused) as info:
+def test_refused_open(sim: libcce.Simulator) -> None:
+    with pytest.raises(libcce.Refused) as info:
         open_agent(sim, agent_id="9999")
     err = info.value
-    assert isinstance(err, cce.CceError)
+    assert isinstance(err, libcce.CceError)
     assert err.kind == "Refused"
     assert err.status_name == "E_CTI_INVALID_AGENT_DATA"
     assert isinstance(err.status, int)
     assert "E_CTI_INVALID_AGENT_DATA" in str(err)
 
 
-def test_refused_request(sim: cce.Simulator) -> None:
+def test_refused_request(sim: libcce.Simulator) -> None:
     with open_agent(sim) as session:
-        with pytest.raises(cce.Refused) as info:
+        with pytest.raises(libcce.Refused) as info:
             session.request({"MessageName": "SET_AGENT_STATE_REQ", "AgentState": 999})
         assert info.value.kind == "Refused"
         assert info.value.status_name == "E_CTI_INVALID_OBJECT_STATE"
@@ -137,7 +137,7 @@ def test_refused_request(sim: cce.Simulator) -> None:
         assert conf["MessageName"] == "QUERY_AGENT_STATE_CONF"
 
 
-def test_heartbeat_loss_closes_the_session(sim: cce.Simulator) -> None:
+def test_heartbeat_loss_closes_the_session(sim: libcce.Simulator) -> None:
     session = open_agent(sim, heartbeat_ms=50, relaxed_timing=True)
     sim.set_answer_heartbeats(False)
     events = list(session.events(timeout=WAIT))
@@ -146,30 +146,30 @@ def test_heartbeat_loss_closes_the_session(sim: cce.Simulator) -> None:
     assert last["reason"] == "Failed"
     assert last["error_kind"] == "HeartbeatTimeout"
     assert sim.unanswered_heartbeats() == 3
-    with pytest.raises(cce.Closed):
+    with pytest.raises(libcce.Closed):
         session.request({"MessageName": "QUERY_AGENT_STATE_REQ", "AgentID": "1001"})
 
 
 def test_encode_decode_round_trip() -> None:
     raw = bytes([0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 7])
-    msg = cce.decode(raw, 24)
+    msg = libcce.decode(raw, 24)
     assert msg == {"MessageType": 5, "MessageName": "HEARTBEAT_REQ", "InvokeID": 7}
-    assert cce.encode({"MessageName": "HEARTBEAT_REQ", "InvokeID": 7}, 24) == raw
-    assert cce.encode(msg, 24) == raw
-    assert cce.decode(bytearray(raw), 15) == msg
-    assert cce.decode(memoryview(raw), 24) == msg
+    assert libcce.encode({"MessageName": "HEARTBEAT_REQ", "InvokeID": 7}, 24) == raw
+    assert libcce.encode(msg, 24) == raw
+    assert libcce.decode(bytearray(raw), 15) == msg
+    assert libcce.decode(memoryview(raw), 24) == msg
 
 
 def test_codec_errors() -> None:
     # Bad bytes from the wire are codec errors...
-    with pytest.raises(cce.CodecError) as info:
-        cce.decode(b"\x00\x00\x00\x04\x00\x00", 24)
+    with pytest.raises(libcce.CodecError) as info:
+        libcce.decode(b"\x00\x00\x00\x04\x00\x00", 24)
     assert info.value.kind == "Codec"
     # ...while a bad message from the caller is an invalid argument.
-    with pytest.raises(cce.InvalidArgument):
-        cce.encode({"MessageName": "NO_SUCH_MESSAGE"}, 24)
-    with pytest.raises(cce.InvalidArgument):
-        cce.encode({"MessageName": "HEARTBEAT_REQ", "NoSuchField": 1}, 24)
+    with pytest.raises(libcce.InvalidArgument):
+        libcce.encode({"MessageName": "NO_SUCH_MESSAGE"}, 24)
+    with pytest.raises(libcce.InvalidArgument):
+        libcce.encode({"MessageName": "HEARTBEAT_REQ", "NoSuchField": 1}, 24)
 
 
 @pytest.mark.parametrize(
@@ -186,53 +186,53 @@ def test_codec_errors() -> None:
     ],
 )
 def test_invalid_session_config(config: Any) -> None:
-    with pytest.raises(cce.InvalidArgument) as info:
-        cce.CtiSession(config)
+    with pytest.raises(libcce.InvalidArgument) as info:
+        libcce.CtiSession(config)
     assert info.value.kind == "InvalidArgument"
     assert info.value.status is None and info.value.status_name is None
 
 
-def test_invalid_simulator_input(sim: cce.Simulator) -> None:
-    with pytest.raises(cce.InvalidArgument):
-        cce.Simulator({"no_such_key": True})
-    with pytest.raises(cce.InvalidArgument):
+def test_invalid_simulator_input(sim: libcce.Simulator) -> None:
+    with pytest.raises(libcce.InvalidArgument):
+        libcce.Simulator({"no_such_key": True})
+    with pytest.raises(libcce.InvalidArgument):
         sim.inject_call({"ani": "1"}, no_such_key=1)
-    with pytest.raises(cce.InvalidArgument):  # the agent is NOT_READY
+    with pytest.raises(libcce.InvalidArgument):  # the agent is NOT_READY
         sim.inject_call(ani="1", dnis="2")
 
 
-def test_invalid_timeout(sim: cce.Simulator) -> None:
+def test_invalid_timeout(sim: libcce.Simulator) -> None:
     with open_agent(sim) as session:
-        with pytest.raises(cce.InvalidArgument):
+        with pytest.raises(libcce.InvalidArgument):
             session.next_event(timeout=-1)
-        with pytest.raises(cce.InvalidArgument):
+        with pytest.raises(libcce.InvalidArgument):
             session.request(SET_AVAILABLE, timeout=float("nan"))
 
 
 def test_connection_refused() -> None:
-    with cce.Simulator() as sim:
+    with libcce.Simulator() as sim:
         address = sim.address
-    with pytest.raises(cce.ConnectionFailed) as info:
-        cce.CtiSession.open(address=address, client_id="x")
+    with pytest.raises(libcce.ConnectionFailed) as info:
+        libcce.CtiSession.open(address=address, client_id="x")
     assert info.value.kind == "Io"
 
 
 def test_simulator_lifecycle() -> None:
-    sim = cce.Simulator({"peripheral_id": 6000})
+    sim = libcce.Simulator({"peripheral_id": 6000})
     assert sim.address.endswith(f":{sim.port}")
     assert not sim.stopped
     sim.stop()
     assert sim.stopped
-    with pytest.raises(cce.Closed):
+    with pytest.raises(libcce.Closed):
         sim.stop()
-    with pytest.raises(cce.Closed):
+    with pytest.raises(libcce.Closed):
         sim.unanswered_heartbeats()
     with sim:  # exiting a stopped simulator is fine
         pass
 
 
 def test_stopping_the_simulator_ends_the_session() -> None:
-    sim = cce.Simulator()
+    sim = libcce.Simulator()
     session = open_agent(sim)
     sim.stop()
     last = list(session.events(timeout=WAIT))[-1]
@@ -240,7 +240,7 @@ def test_stopping_the_simulator_ends_the_session() -> None:
     assert last["reason"] == "Failed"
 
 
-def test_send_and_confirmation_as_event(sim: cce.Simulator) -> None:
+def test_send_and_confirmation_as_event(sim: libcce.Simulator) -> None:
     with open_agent(sim) as session:
         invoke_id = session.send({"MessageName": "QUERY_AGENT_STATE_REQ", "AgentID": "1001"})
         event = next_message(session)
@@ -248,7 +248,7 @@ def test_send_and_confirmation_as_event(sim: cce.Simulator) -> None:
         assert event["InvokeID"] == invoke_id
 
 
-def test_decode_error_event(sim: cce.Simulator) -> None:
+def test_decode_error_event(sim: libcce.Simulator) -> None:
     with open_agent(sim) as session:
         # END_CALL_EVENT (type 24) with a 3-byte body: shorter than its fixed part.
         sim.send_raw(bytes([0, 0, 0, 3, 0, 0, 0, 24, 1, 2, 3]))
@@ -258,7 +258,7 @@ def test_decode_error_event(sim: cce.Simulator) -> None:
         assert event["error_kind"] == "ShortFixedPart"
 
 
-def test_blocking_calls_release_the_gil(sim: cce.Simulator) -> None:
+def test_blocking_calls_release_the_gil(sim: libcce.Simulator) -> None:
     """A thread blocked in next_event must not stop this thread from sending a request."""
     with open_agent(sim) as session:
         got: queue.Queue[Any] = queue.Queue()
@@ -270,7 +270,7 @@ def test_blocking_calls_release_the_gil(sim: cce.Simulator) -> None:
         assert event is not None and event["MessageName"] == "AGENT_STATE_EVENT"
 
 
-def test_on_event_callback(sim: cce.Simulator) -> None:
+def test_on_event_callback(sim: libcce.Simulator) -> None:
     session = open_agent(sim)
     received: queue.Queue[dict[str, Any]] = queue.Queue()
     thread = session.on_event(received.put)
@@ -287,34 +287,34 @@ def test_on_event_callback(sim: cce.Simulator) -> None:
     assert not thread.is_alive()
 
 
-def test_events_iterator_times_out(sim: cce.Simulator) -> None:
+def test_events_iterator_times_out(sim: libcce.Simulator) -> None:
     with open_agent(sim) as session:
-        with pytest.raises(cce.Timeout) as info:
+        with pytest.raises(libcce.Timeout) as info:
             next(session.events(timeout=0.05))
         assert info.value.kind == "Timeout"
 
 
 def test_exception_hierarchy() -> None:
     kinds = {
-        cce.InvalidArgument: "InvalidArgument",
-        cce.ConnectionFailed: "Io",
-        cce.Timeout: "Timeout",
-        cce.Refused: "Refused",
-        cce.ControlFailed: "ControlFailed",
-        cce.Closed: "Closed",
-        cce.CodecError: "Codec",
-        cce.ProtocolError: "Protocol",
+        libcce.InvalidArgument: "InvalidArgument",
+        libcce.ConnectionFailed: "Io",
+        libcce.Timeout: "Timeout",
+        libcce.Refused: "Refused",
+        libcce.ControlFailed: "ControlFailed",
+        libcce.Closed: "Closed",
+        libcce.CodecError: "Codec",
+        libcce.ProtocolError: "Protocol",
     }
     for cls, kind in kinds.items():
-        assert issubclass(cls, cce.CceError)
-        assert cls.__module__ == "cce"
+        assert issubclass(cls, libcce.CceError)
+        assert cls.__module__ == "libcce"
         assert cls("x").kind == kind
-    assert issubclass(cce.CceError, Exception)
-    assert cce.CceError.kind is None
+    assert issubclass(libcce.CceError, Exception)
+    assert libcce.CceError.kind is None
 
 
-def test_asyncio_session(sim: cce.Simulator) -> None:
-    from cce import aio
+def test_asyncio_session(sim: libcce.Simulator) -> None:
+    from libcce import aio
 
     async def flow() -> list[str]:
         async with await aio.CtiSession.open(
@@ -335,7 +335,7 @@ def test_asyncio_session(sim: cce.Simulator) -> None:
             assert closed["reason"] == "Closed"
             rest = [e["MessageName"] async for e in session.events(timeout=WAIT)]
             assert rest == ["SESSION_CLOSED"]
-            with pytest.raises(cce.Closed):
+            with pytest.raises(libcce.Closed):
                 await session.next_event()
             return names
 

@@ -1,27 +1,27 @@
-"""Tests of cce.Simulator: live calls, duplex sides, faults, commands, scenarios, load."""
+"""Tests of libcce.Simulator: live calls, duplex sides, faults, commands, scenarios, load."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import cce
+import libcce
 import pytest
 
 WAIT = 10.0
 SERVICES = "CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL"
 
 
-def open_agent(address: str, version: int = 24, **extra: Any) -> cce.CtiSession:
+def open_agent(address: str, version: int = 24, **extra: Any) -> libcce.CtiSession:
     options: dict[str, Any] = {
         "services": SERVICES,
         "peripheral_id": 5000,
         "agent_id": "1001",
     }
     options.update(extra)
-    return cce.CtiSession.open(address=address, client_id="py-sim", version=version, **options)
+    return libcce.CtiSession.open(address=address, client_id="py-sim", version=version, **options)
 
 
-def messages(session: cce.CtiSession, n: int) -> list[dict[str, Any]]:
+def messages(session: libcce.CtiSession, n: int) -> list[dict[str, Any]]:
     out = []
     for _ in range(n):
         event = session.next_event(timeout=WAIT)
@@ -32,7 +32,7 @@ def messages(session: cce.CtiSession, n: int) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("version", [15, 24])
 def test_live_inbound_call(version: int) -> None:
-    with cce.Simulator() as sim, open_agent(sim.address, version) as session:
+    with libcce.Simulator() as sim, open_agent(sim.address, version) as session:
         sim.set_agent_state("1001", "AGENT_STATE_AVAILABLE")
         assert messages(session, 1)[0]["AgentState_name"] == "AGENT_STATE_AVAILABLE"
         call_id = sim.offer_call(ani="5551234", dnis="8000", call_variables=["acct-42"])
@@ -66,13 +66,13 @@ def test_live_inbound_call(version: int) -> None:
             "AGENT_STATE_EVENT",
         ]
         assert sim.calls() == []
-        with pytest.raises(cce.InvalidArgument):
+        with pytest.raises(libcce.InvalidArgument):
             sim.hangup(call_id)
         assert sim.encode_errors() == 0
 
 
 def test_duplex_kill_and_restart() -> None:
-    with cce.Simulator({"bind_b": "127.0.0.1:0"}) as sim:
+    with libcce.Simulator({"bind_b": "127.0.0.1:0"}) as sim:
         port_b = sim.side_port("B")
         assert port_b is not None and port_b != sim.port
         assert sim.side_state("A") == "Active"
@@ -86,7 +86,7 @@ def test_duplex_kill_and_restart() -> None:
             assert again.open_conf["SessionType_name"] == "Active"
         assert sim.restart_side("A") == sim.port
         assert sim.side_state("A") == "Standby"
-        with pytest.raises(cce.Refused) as info:
+        with pytest.raises(libcce.Refused) as info:
             open_agent(sim.address, version=15)
         assert info.value.status_name == "E_CTI_CTI_SERVER_OFFLINE"
         outcome = sim.maintenance("B")
@@ -94,12 +94,12 @@ def test_duplex_kill_and_restart() -> None:
         assert sim.side_state("B") == "Maintenance"
         assert sim.side_state("A") == "Active"
         sim.end_maintenance("B")
-        with pytest.raises(cce.InvalidArgument):
+        with pytest.raises(libcce.InvalidArgument):
             sim.kill_side("C")
 
 
 def test_request_faults() -> None:
-    with cce.Simulator() as sim, open_agent(sim.address) as session:
+    with libcce.Simulator() as sim, open_agent(sim.address) as session:
         sim.add_fault(
             request="SET_AGENT_STATE_REQ",
             times=1,
@@ -111,7 +111,7 @@ def test_request_faults() -> None:
             "PeripheralID": 5000,
             "AgentState": "AGENT_STATE_AVAILABLE",
         }
-        with pytest.raises(cce.Refused) as refused:
+        with pytest.raises(libcce.Refused) as refused:
             session.request(request, timeout=WAIT)
         assert refused.value.status_name == "E_CTI_INVALID_AGENT_DATA"
         sim.add_fault(
@@ -119,17 +119,17 @@ def test_request_faults() -> None:
             failure_code="CF_RESOURCE_BUSY",
             peripheral_error=42,
         )
-        with pytest.raises(cce.ControlFailed) as failed:
+        with pytest.raises(libcce.ControlFailed) as failed:
             session.request(
                 {"MessageName": "MAKE_CALL_REQ", "PeripheralID": 5000, "DialedNumber": "9001"},
                 timeout=WAIT,
             )
         assert failed.value.status_name == "CF_RESOURCE_BUSY"
         sim.clear_faults()
-        with pytest.raises(cce.InvalidArgument):
+        with pytest.raises(libcce.InvalidArgument):
             sim.add_fault(request="NOPE", action="drop")
         sim.add_fault(request="QUERY_AGENT_STATE_REQ", action="drop")
-        with pytest.raises(cce.Timeout):
+        with pytest.raises(libcce.Timeout):
             session.request({"MessageName": "QUERY_AGENT_STATE_REQ"}, timeout=0.3)
         sim.send_failure_event("E_CTI_CTI_SERVER_OFFLINE")
         names = []
@@ -143,7 +143,7 @@ def test_request_faults() -> None:
 
 
 def test_heartbeats_per_side() -> None:
-    with cce.Simulator({"bind_b": "127.0.0.1:0"}) as sim:
+    with libcce.Simulator({"bind_b": "127.0.0.1:0"}) as sim:
         session = open_agent(sim.address, heartbeat_ms=50, relaxed_timing=True)
         sim.set_answer_heartbeats(False, side="B")
         assert session.request({"MessageName": "QUERY_AGENT_STATE_REQ"}, timeout=WAIT)
@@ -157,7 +157,7 @@ def test_heartbeats_per_side() -> None:
 
 
 def test_commands_scenarios_and_load() -> None:
-    with cce.Simulator() as sim:
+    with libcce.Simulator() as sim:
         assert sim.command(op="set_agent_state", agent_id="1001", state="AGENT_STATE_AVAILABLE") == {}
         report = sim.run_scenario(
             {
@@ -177,7 +177,7 @@ def test_commands_scenarios_and_load() -> None:
         status = sim.status()
         assert status["side_a"]["state"] == "Active"
         assert len(status["agents"]) == 21
-        with pytest.raises(cce.InvalidArgument):
+        with pytest.raises(libcce.InvalidArgument):
             sim.command(op="nope")
-        with pytest.raises(cce.InvalidArgument):
+        with pytest.raises(libcce.InvalidArgument):
             sim.run_scenario({"steps": [{"op": "kill_side"}]})

@@ -4,16 +4,16 @@ Commands are sent fire-and-forget (GC has no reply correlation); GC's answers an
 library notices arrive as events, plain dicts tagged by ``"event"`` — the same model
 as the Rust, C and Node APIs (see docs/gc.md)::
 
-    from cce.gc import GcSession
+    from libcce.gc import GcSession
 
     with GcSession(brokers=["127.0.0.1:61613"], destination="crm-7") as gc:
         gc.login("1001", "secret", "4001")
         ev = gc.wait_for("State", agent_id="1001", timeout=10)
         gc.send("MakeReady", agent_id="1001")
 
-A parameter containing ``,``, ``#`` or ``|`` raises :class:`cce.InvalidArgument` before
+A parameter containing ``,``, ``#`` or ``|`` raises :class:`libcce.InvalidArgument` before
 anything is sent; a command while no broker link is up raises
-:class:`cce.ConnectionFailed` (it is never queued).
+:class:`libcce.ConnectionFailed` (it is never queued).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class GcSession:
 
     def next_event(self, timeout: Optional[float] = None) -> Optional[GcEvent]:
         """The next event, or None if none came within ``timeout`` seconds (None: wait).
-        Raises :class:`cce.Closed` after the last event (``{"event": "Closed"}``)."""
+        Raises :class:`libcce.Closed` after the last event (``{"event": "Closed"}``)."""
         if timeout is None:
             while True:
                 got = self._session.next_event(_WAIT_SLICE_SECONDS)
@@ -100,7 +100,7 @@ class GcSession:
         return event
 
     def events(self, timeout: Optional[float] = None) -> Iterator[GcEvent]:
-        """Iterates over events until ``Closed`` (included); raises :class:`cce.Timeout`
+        """Iterates over events until ``Closed`` (included); raises :class:`libcce.Timeout`
         when ``timeout`` seconds pass without one."""
         while True:
             try:
@@ -122,7 +122,7 @@ class GcSession:
     ) -> GcEvent:
         """Returns the first event named ``event`` (or matching the predicate) for
         ``agent_id`` with the given field values, skipping others; raises
-        :class:`cce.Timeout` after ``timeout`` seconds."""
+        :class:`libcce.Timeout` after ``timeout`` seconds."""
 
         def matches(ev: GcEvent) -> bool:
             if callable(event):
@@ -154,7 +154,7 @@ class GcSession:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<cce.gc.GcSession {self.state}>"
+        return f"<libcce.gc.GcSession {self.state}>"
 
 
 class GcSimulator:
@@ -192,7 +192,7 @@ class GcSimulator:
         return result
 
     def stop(self) -> None:
-        """Stops the simulator; raises :class:`cce.Closed` if already stopped."""
+        """Stops the simulator; raises :class:`libcce.Closed` if already stopped."""
         self._sim.stop()
         self._stopped = True
 

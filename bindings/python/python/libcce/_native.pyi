@@ -1,6 +1,6 @@
-"""Type stubs of the native module ``cce._native`` (JSON-text layer over libcce).
+"""Type stubs of the native module ``libcce._native`` (JSON-text layer over libcce).
 
-Use the :mod:`cce` package instead: it wraps these in dict-based classes.
+Use the :mod:`libcce` package instead: it wraps these in dict-based classes.
 """
 
 from typing import final
@@ -159,7 +159,7 @@ class GcSim:
 def gc_encode_command(command_json: str) -> tuple[str, str]: ...
 def gc_parse_event(body: bytes, jms_type: str | None = None) -> str: ...
 
-# ECE (Cisco Enterprise Chat and Email); the public API is in cce.ece.
+# ECE (Cisco Enterprise Chat and Email); the public API is in libcce.ece.
 
 @final
 class EceClient:

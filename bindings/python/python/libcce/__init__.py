@@ -7,9 +7,9 @@ companions. The ``InvokeID`` of a request is assigned when absent.
 
 Example::
 
-    import cce
+    import libcce
 
-    with cce.Simulator() as sim, cce.CtiSession.open(
+    with libcce.Simulator() as sim, libcce.CtiSession.open(
         address=sim.address, client_id="demo", agent_id="1001", peripheral_id=5000,
         services="CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL",
     ) as session:
@@ -20,7 +20,7 @@ Example::
 To decode messages from bytes you read yourself, use :class:`StreamDecoder`.
 
 Every blocking call releases the GIL. Errors are :class:`CceError` subclasses.
-An asyncio flavour is in :mod:`cce.aio`.
+An asyncio flavour is in :mod:`libcce.aio`.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ class CtiSession:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<cce.CtiSession version={self.version}>"
+        return f"<libcce.CtiSession version={self.version}>"
 
 
 class StreamDecoder:
@@ -339,7 +339,7 @@ class StreamDecoder:
         return messages
 
     def __repr__(self) -> str:
-        return f"<cce.StreamDecoder pending={self.pending}>"
+        return f"<libcce.StreamDecoder pending={self.pending}>"
 
 
 def decode(data: BytesLike, version: int) -> Message:

@@ -7,9 +7,9 @@ every CTI request of the protocol, at versions 15 to 25, optionally as a duplex 
 
 Example::
 
-    import cce
+    import libcce
 
-    with cce.Simulator({"bind_b": "127.0.0.1:0"}) as sim:
+    with libcce.Simulator({"bind_b": "127.0.0.1:0"}) as sim:
         sim.set_agent_state("1001", "AGENT_STATE_AVAILABLE")
         call_id = sim.offer_call(ani="5551234", dnis="8000")
         sim.answer_call(call_id)
@@ -261,4 +261,4 @@ class Simulator:
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running"
-        return f"<cce.Simulator {self.address} {state}>"
+        return f"<libcce.Simulator {self.address} {state}>"

@@ -9,7 +9,7 @@
 
 Example::
 
-    from cce import ece
+    from libcce import ece
 
     with ece.Simulator() as sim, ece.WebhookServer(basic=("ece", "pw")) as hook:
         sim.set_webhook(hook.url, basic=("ece", "pw"))
@@ -18,7 +18,7 @@ Example::
         print(hook.next_event(timeout=5))          # {"type": "assigned", ...}
         client.send_message(conv["id"], "Hello")
 
-Errors are :class:`cce.CceError` subclasses whose ``status`` is the HTTP status
+Errors are :class:`libcce.CceError` subclasses whose ``status`` is the HTTP status
 (e.g. 409) and ``status_name`` the ECE error name (``"Unauthorized"``,
 ``"Forbidden"``, ``"NotFound"``, ``"StaleConfiguration"``, ``"ServerError"``,
 ``"Timeout"``, ``"Connect"``, ...). Every blocking call releases the GIL.
@@ -173,7 +173,7 @@ class WebhookServer:
 
     def next_event(self, timeout: Optional[float] = None) -> Optional[Event]:
         """The next event, or None after ``timeout`` seconds (None: wait for one).
-        Raises :class:`cce.Closed` once stopped and every event was taken."""
+        Raises :class:`libcce.Closed` once stopped and every event was taken."""
         text = self._hook.next_event(timeout)
         return None if text is None else json.loads(text)
 

@@ -1,13 +1,13 @@
-"""asyncio flavour of :class:`cce.CtiSession`.
+"""asyncio flavour of :class:`libcce.CtiSession`.
 
 Blocking calls run in worker threads (:func:`asyncio.to_thread`); events are pumped
 by one daemon thread per session into an :class:`asyncio.Queue`, so waiting for an
-event can be cancelled without losing one. :class:`cce.Simulator` needs no async
+event can be cancelled without losing one. :class:`libcce.Simulator` needs no async
 wrapper: its calls return at once.
 
 Example::
 
-    async with await cce.aio.CtiSession.open(address=..., client_id="demo") as s:
+    async with await libcce.aio.CtiSession.open(address=..., client_id="demo") as s:
         conf = await s.request({"MessageName": "QUERY_AGENT_STATE_REQ", ...})
         async for event in s.events(timeout=5):
             ...
@@ -41,7 +41,7 @@ class CtiSession:
 
     @classmethod
     async def connect(cls, config: Mapping[str, Any]) -> CtiSession:
-        """Opens a session from a configuration dict (see :class:`cce.CtiSession`)."""
+        """Opens a session from a configuration dict (see :class:`libcce.CtiSession`)."""
         return cls(await asyncio.to_thread(_SyncSession, config))
 
     @classmethod
@@ -72,14 +72,14 @@ class CtiSession:
         return self._session.send(msg)
 
     async def request(self, msg: Mapping[str, Any], timeout: Optional[float] = None) -> Message:
-        """Sends a request and returns its confirmation (see :meth:`cce.CtiSession.request`)."""
+        """Sends a request and returns its confirmation (see :meth:`libcce.CtiSession.request`)."""
         return await asyncio.to_thread(self._session.request, msg, timeout)
 
     async def call(
         self, name: str, fields: Optional[Mapping[str, Any]] = None, /, *,
         timeout: Optional[float] = None, **kw: Any,
     ) -> Message:
-        """Sends request ``name`` and returns its confirmation (see :meth:`cce.CtiSession.call`)."""
+        """Sends request ``name`` and returns its confirmation (see :meth:`libcce.CtiSession.call`)."""
         return await asyncio.to_thread(self._session.call, name, fields, timeout=timeout, **kw)
 
     def __getattr__(self, name: str) -> Any:
@@ -92,11 +92,11 @@ class CtiSession:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def model(self) -> dict[str, Any]:
-        """The live model (see :meth:`cce.CtiSession.model`); does not block."""
+        """The live model (see :meth:`libcce.CtiSession.model`); does not block."""
         return self._session.model()
 
     def state(self) -> dict[str, Any]:
-        """The link state (see :meth:`cce.CtiSession.state`); does not block."""
+        """The link state (see :meth:`libcce.CtiSession.state`); does not block."""
         return self._session.state()
 
     def _events_queue(self) -> asyncio.Queue[Event]:
@@ -117,7 +117,7 @@ class CtiSession:
     async def next_event(self, timeout: Optional[float] = None) -> Optional[Event]:
         """Waits for the next event; None if none came within ``timeout`` seconds.
 
-        Raises :class:`cce.Closed` after the final ``SESSION_CLOSED`` was returned.
+        Raises :class:`libcce.Closed` after the final ``SESSION_CLOSED`` was returned.
         """
         if self._finished:
             raise Closed("session closed: no more events")
@@ -132,7 +132,7 @@ class CtiSession:
 
     async def events(self, timeout: Optional[float] = None) -> AsyncIterator[Event]:
         """Iterates over events until ``SESSION_CLOSED`` (included); raises
-        :class:`cce.Timeout` when no event comes within ``timeout`` seconds."""
+        :class:`libcce.Timeout` when no event comes within ``timeout`` seconds."""
         while not self._finished:
             event = await self.next_event(timeout)
             if event is None:
