@@ -39,6 +39,14 @@ if ! "$tools/bin/cargo-fuzz" --version 2>/dev/null | grep -qx "cargo-fuzz $cargo
 fi
 export PATH="$tools/bin:$PATH"
 
+# --- lock file --------------------------------------------------------------
+# fuzz/ is its own workspace with its own Cargo.lock; a build must not rewrite that
+# tracked file, so a stale lock is an error here (refresh it with `make fuzz-lock`).
+if ! "$cargo" metadata --locked --format-version 1 --manifest-path "$fuzz_dir/Cargo.toml" >/dev/null; then
+  echo "fuzz: fuzz/Cargo.lock is stale: run 'make fuzz-lock' and commit it" >&2
+  exit 1
+fi
+
 # --- build (once; later runs reuse it) ------------------------------------
 target_dir=$fuzz_dir/target
 if [ "$sanitizer" != none ]; then

@@ -6,25 +6,25 @@ use cce::cti::spec::{self, FloatField, MessageSpec, WireType, MESSAGES, TAGS_REM
 use cce::cti::typed::Typed;
 use proptest::prelude::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 fn ascii(rng: &mut StdRng, max_len: usize) -> String {
-    let n = rng.gen_range(0..=max_len);
+    let n = rng.random_range(0..=max_len);
     (0..n)
-        .map(|_| char::from(rng.gen_range(0x20u8..0x7F)))
+        .map(|_| char::from(rng.random_range(0x20u8..0x7F)))
         .collect()
 }
 
 fn number(rng: &mut StdRng, ty: WireType) -> Value {
     match ty {
-        WireType::UChar => Value::UChar(rng.gen()),
-        WireType::Char => Value::Char(rng.gen()),
-        WireType::UShort => Value::UShort(rng.gen()),
-        WireType::Short => Value::Short(rng.gen()),
-        WireType::UInt => Value::UInt(rng.gen()),
-        WireType::Int => Value::Int(rng.gen()),
-        WireType::Bool => Value::Bool(rng.gen_range(0..=1)),
-        _ => Value::Time(rng.gen()),
+        WireType::UChar => Value::UChar(rng.random()),
+        WireType::Char => Value::Char(rng.random()),
+        WireType::UShort => Value::UShort(rng.random()),
+        WireType::Short => Value::Short(rng.random()),
+        WireType::UInt => Value::UInt(rng.random()),
+        WireType::Int => Value::Int(rng.random()),
+        WireType::Bool => Value::Bool(rng.random_range(0..=1)),
+        _ => Value::Time(rng.random()),
     }
 }
 
@@ -36,12 +36,17 @@ fn float_value(rng: &mut StdRng, f: &FloatField, version: u32) -> Value {
                 .expect("ascii"),
         ),
         WireType::Unspec => {
-            let n = rng.gen_range(0..=max.min(40));
-            Value::Unspec((0..n).map(|_| rng.gen::<u8>()).collect::<Vec<u8>>().into())
+            let n = rng.random_range(0..=max.min(40));
+            Value::Unspec(
+                (0..n)
+                    .map(|_| rng.random::<u8>())
+                    .collect::<Vec<u8>>()
+                    .into(),
+            )
         }
         WireType::NamedVar => {
             let budget = max.saturating_sub(3).min(40);
-            let name_len = rng.gen_range(0..=budget);
+            let name_len = rng.random_range(0..=budget);
             let mut name = ascii(rng, name_len);
             if name.is_empty() {
                 name.push('v');
@@ -57,7 +62,7 @@ fn float_value(rng: &mut StdRng, f: &FloatField, version: u32) -> Value {
             }
             let value = ascii(rng, budget.saturating_sub(name.len()));
             Value::NamedArray(NamedArray {
-                index: rng.gen(),
+                index: rng.random(),
                 name,
                 value,
             })
@@ -71,7 +76,7 @@ fn sendable(f: &FloatField, version: u32) -> bool {
     if version < 20 && tag > 255 {
         return false;
     }
-    let since_ok = spec::tag_by_value(tag).map_or(true, |t| t.since <= version);
+    let since_ok = spec::tag_by_value(tag).is_none_or(|t| t.since <= version);
     let removed = TAGS_REMOVED.iter().any(|(t, v)| *t == tag && *v <= version);
     since_ok && !removed
 }
@@ -85,8 +90,8 @@ fn random_message(spec: &'static MessageSpec, version: u32, seed: u64) -> Option
         Err(e) => panic!("{}: {e}", spec.name),
     };
     if !spec.documented {
-        let n = rng.gen_range(0..64);
-        let body: Vec<u8> = (0..n).map(|_| rng.gen()).collect();
+        let n = rng.random_range(0..64);
+        let body: Vec<u8> = (0..n).map(|_| rng.random()).collect();
         return Some(Message::raw(spec, body.into()));
     }
     let layout = spec.layout(version)?;
@@ -112,10 +117,10 @@ fn random_message(spec: &'static MessageSpec, version: u32, seed: u64) -> Option
             // A per-record count (nested list): push one value per record, then its items.
             let records = *group_sizes
                 .entry(f.repeat.expect("repeated"))
-                .or_insert_with(|| rng.gen_range(0..=3usize));
+                .or_insert_with(|| rng.random_range(0..=3usize));
             let mut total = 0usize;
             for _ in 0..records {
-                let k = rng.gen_range(0..=2usize);
+                let k = rng.random_range(0..=2usize);
                 total += k;
                 m.push_floating(f.name, Value::UShort(k as u16))
                     .expect("count");
@@ -127,21 +132,21 @@ fn random_message(spec: &'static MessageSpec, version: u32, seed: u64) -> Option
             Some(count) => {
                 let n = *group_sizes
                     .entry(count)
-                    .or_insert_with(|| rng.gen_range(0..=3usize));
+                    .or_insert_with(|| rng.random_range(0..=3usize));
                 for _ in 0..n {
                     let v = float_value(&mut rng, f, version);
                     m.push_floating(f.name, v).expect("repeat");
                 }
             }
             None => {
-                if f.required || rng.gen_bool(0.6) {
+                if f.required || rng.random_bool(0.6) {
                     let v = float_value(&mut rng, f, version);
                     m.put_floating(f.name, v).expect("floating");
                 }
             }
         }
     }
-    if rng.gen_bool(0.3) {
+    if rng.random_bool(0.3) {
         // A tag the catalogue does not list for this message travels as raw bytes.
         let tag = (500u16..600)
             .find(|t| spec.float_by_tag(*t).is_none())

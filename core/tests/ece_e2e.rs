@@ -394,6 +394,7 @@ async fn malformed_webhook_bodies_get_4xx_and_the_server_survives() {
     );
 
     // Wrong path and method.
+    cce::ece::http::ensure_crypto_provider();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let base = format!("http://{}", r.hook.local_addr());
     assert_eq!(http.get(&base).send().await.unwrap().status(), 405);

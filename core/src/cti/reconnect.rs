@@ -19,7 +19,7 @@ use std::fmt;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// One of the two CTI Server sides of a duplex pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,7 +131,7 @@ impl ReconnectSchedule {
 
     /// Like [`ReconnectSchedule::new`] with a random seed.
     pub fn with_entropy(policy: ReconnectPolicy, last_good: Side, duplex: bool) -> Self {
-        let seed = rand::thread_rng().gen();
+        let seed = rand::random();
         Self::new(policy, last_good, duplex, seed)
     }
 
@@ -176,7 +176,7 @@ impl ReconnectSchedule {
             1 => Step::Try(self.other()),
             2 => {
                 let max = self.policy.expected_clients / 10;
-                let n = self.rng.gen_range(0..=max);
+                let n = self.rng.random_range(0..=max);
                 Step::Wait(self.policy.scale(Duration::from_secs(n.into())))
             }
             _ => {

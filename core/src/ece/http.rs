@@ -175,10 +175,21 @@ pub fn parse_base_url(s: &str, allow_http: bool) -> Result<Url, EceError> {
     Ok(url)
 }
 
+/// Makes ring the process-wide rustls crypto provider unless the host program already
+/// installed one (reqwest is built without a provider of its own, so the one TLS stack of
+/// the library is rustls on ring, as for the embedded servers).
+pub fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: a provider is then in place.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// Builds the reqwest client for `base`.
 pub fn build_client(cfg: &HttpConfig, base: &Url) -> Result<reqwest::Client, EceError> {
+    ensure_crypto_provider();
     let mut b = reqwest::Client::builder()
-        .use_rustls_tls()
+        .tls_backend_rustls()
         .connect_timeout(cfg.connect_timeout)
         .timeout(cfg.request_timeout)
         .redirect(reqwest::redirect::Policy::none())

@@ -914,8 +914,9 @@ impl Shared {
 }
 
 fn webhook_client(ca_pem: Option<&str>) -> Result<reqwest::Client, String> {
+    crate::ece::http::ensure_crypto_provider();
     let mut b = reqwest::Client::builder()
-        .use_rustls_tls()
+        .tls_backend_rustls()
         .no_proxy()
         .timeout(Duration::from_secs(10));
     if let Some(pem) = ca_pem {

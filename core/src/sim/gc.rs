@@ -518,7 +518,7 @@ impl SimState {
         let mut members: Vec<&AgentRt> = self
             .agents
             .values()
-            .filter(|a| team.map_or(true, |t| a.cfg.team == t))
+            .filter(|a| team.is_none_or(|t| a.cfg.team == t))
             .filter(|a| team.is_some() || a.logged_in)
             .collect();
         members.sort_by(|a, b| a.cfg.id.cmp(&b.cfg.id));

@@ -242,7 +242,7 @@ fn check_field(
 fn within_max(f: &FloatField, data: &[u8], version: u32, opts: DecodeOptions) -> bool {
     !opts.enforce_max
         || f.max_at(version)
-            .map_or(true, |m| data.len() <= usize::from(m))
+            .is_none_or(|m| data.len() <= usize::from(m))
 }
 
 /// `name\0value\0`, all ASCII: the fast acceptance test for NAMEDVAR data (anything
@@ -311,7 +311,7 @@ pub(crate) fn packed_element_size(f: &FloatField, version: u32) -> Option<usize>
 /// a multiple (two or more) of the element size. `None` for a plain single field.
 pub(crate) fn packed_elements(f: &FloatField, len: usize, version: u32) -> Option<usize> {
     let size = packed_element_size(f, version)?;
-    (len > size && len % size == 0).then_some(len / size)
+    (len > size && len.is_multiple_of(size)).then_some(len / size)
 }
 
 /// Length of the APPPATHID form of ApplicationPathID (DECISIONS.md #20).

@@ -136,7 +136,7 @@ fn check_known(
             });
         }
     }
-    let in_version = spec::tag_by_value(tag).map_or(true, |t| t.since <= version)
+    let in_version = spec::tag_by_value(tag).is_none_or(|t| t.since <= version)
         && !TAGS_REMOVED
             .iter()
             .any(|(t, removed)| *t == tag && *removed <= version);

@@ -168,7 +168,7 @@ impl SimCommand {
 
 fn hex(s: &str) -> Result<Vec<u8>, SimError> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(SimError::Invalid(
             "hex needs an even number of digits".into(),
         ));

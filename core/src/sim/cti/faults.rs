@@ -132,7 +132,7 @@ impl Faults {
     /// The action for request `name` on `side`, consuming one use of the rule.
     pub fn take(&mut self, name: &str, side: Side) -> Option<FaultAction> {
         let i = self.rules.iter().position(|r| {
-            (r.request == "*" || r.request == name) && r.side.map_or(true, |s| s == side)
+            (r.request == "*" || r.request == name) && r.side.is_none_or(|s| s == side)
         })?;
         let action = self.rules[i].action.clone();
         if let Some(n) = self.rules[i].times.as_mut() {

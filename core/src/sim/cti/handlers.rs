@@ -186,9 +186,9 @@ fn open_session(
     if ids.iter().any(Option::is_some) {
         let m = &sh.model;
         let found = m.agents.iter().position(|a| {
-            ids[0].map_or(true, |x| x == a.cfg.agent_id)
-                && ids[1].map_or(true, |x| x == a.cfg.extension)
-                && ids[2].map_or(true, |x| a.has_device(x))
+            ids[0].is_none_or(|x| x == a.cfg.agent_id)
+                && ids[1].is_none_or(|x| x == a.cfg.extension)
+                && ids[2].is_none_or(|x| a.has_device(x))
         });
         match found {
             Some(i) => agent = Some(i),

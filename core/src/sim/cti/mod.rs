@@ -464,7 +464,7 @@ impl CtiSimulator {
     fn conns_on(sh: &Shared, side: Option<Side>) -> Vec<u64> {
         sh.conns
             .iter()
-            .filter(|(_, c)| side.map_or(true, |s| c.side == s))
+            .filter(|(_, c)| side.is_none_or(|s| c.side == s))
             .map(|(id, _)| *id)
             .collect()
     }

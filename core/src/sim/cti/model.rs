@@ -702,7 +702,7 @@ impl Model {
     pub fn eligible(&self, a: usize, sg: Option<u32>) -> bool {
         let ag = &self.agents[a];
         ag.state == state("AGENT_STATE_AVAILABLE")
-            && sg.map_or(true, |g| ag.skill_groups.contains(&g))
+            && sg.is_none_or(|g| ag.skill_groups.contains(&g))
             && !self.on_call(a)
     }
 

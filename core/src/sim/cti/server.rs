@@ -464,7 +464,7 @@ fn audience(s: &mut Sess, route: &Route, ev: &Arc<Ev>, model: &Model) -> Vec<(Ar
             let Some((mid, mask)) = target else {
                 return out;
             };
-            let passes = |name: &str| call_mask_bit(name).map_or(true, |b| mask & b != 0);
+            let passes = |name: &str| call_mask_bit(name).is_none_or(|b| mask & b != 0);
             match ev.name {
                 "BEGIN_CALL_EVENT" => {
                     if !s.seen.insert(*call) {
