@@ -2,6 +2,8 @@
 #
 #   make demo   run the main flow on the embedded CTI simulator
 #   make test   every suite: Rust, C, C++, Python, Node, drift checks, clippy, fmt
+#   make dist   release artefacts in dist/: Python wheel + sdist, npm tarballs, C/C++ SDK
+#   make install PREFIX=/usr/local DESTDIR=   the C/C++ SDK (include/, lib/)
 #
 # Only the Rust toolchain, Python 3 and Node are assumed; everything else
 # (C/C++ compiler, cbindgen, a Python venv with maturin/pytest, npm packages)
@@ -37,6 +39,9 @@ help:
 	@echo "make fuzz   - run every fuzz target for 10 minutes (make test runs 30 s each)"
 	@echo "make bench  - criterion benchmarks of the codec (see docs/PERFORMANCE.md)"
 	@echo "make test-gc - Generic Connector suites against a throw-away ActiveMQ broker"
+	@echo "make dist    - release artefacts in dist/ (wheel, sdist, npm tarballs, C/C++ SDK)"
+	@echo "make install - install the C/C++ SDK under \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
+	@echo "make test-package - install every artefact of dist/ and use it without cargo"
 
 demo:
 	$(CARGO) run -q -p libcce --example demo
@@ -121,6 +126,7 @@ test-rust:
 	$(CARGO) run -q -p libcce --example demo >/dev/null
 	$(CARGO) run -q -p libcce --example gc_demo >/dev/null
 	$(CARGO) run -q -p libcce --example ece_chat >/dev/null
+	$(CARGO) run -q -p libcce --example readme >/dev/null
 
 test-c: deps-cc
 	$(CARGO) build -p libcce-ffi
@@ -137,6 +143,8 @@ test-c: deps-cc
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
 	cc $(CFLAGS) examples/c/ece_chat.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/ece_chat_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/ece_chat_c >/dev/null
+	cc $(CFLAGS) examples/c/gc_agent.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/gc_agent_c
+	env -u CCE_STOMP_ADDR LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/gc_agent_c >/dev/null
 	c++ $(CXXFLAGS) examples/cpp/siebel_poll.cpp -L$(LIBDIR) -lcce -o $(BUILD)/siebel_poll
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/siebel_poll >/dev/null
 	# The same example linked statically against libcce.a.
@@ -152,11 +160,13 @@ test-python: deps-python
 	cd $(BUILD) && $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
 	$(VENV)/bin/python examples/python/agent_session.py >/dev/null
 	$(VENV)/bin/python examples/python/ece_chat.py >/dev/null
+	env -u CCE_STOMP_ADDR $(VENV)/bin/python examples/python/gc_agent.py >/dev/null
 
 test-node: deps-node
 	cd bindings/node && npm run --silent build && npm test
 	node examples/node/agent_session.mjs >/dev/null
 	node examples/node/ece_chat.mjs >/dev/null
+	env -u CCE_STOMP_ADDR node examples/node/gc_agent.mjs >/dev/null
 
 test-fuzz: deps-cc
 	bash fuzz/run.sh 30
@@ -165,7 +175,7 @@ fuzz: deps-cc
 	bash fuzz/run.sh 600
 
 bench:
-	$(CARGO) bench -p libcce --bench codec
+	$(CARGO) bench -p libcce --bench codec --profile profiling
 	$(PYTHON) core/benches/summary.py
 
 # Generic Connector: every GC suite against a real Apache ActiveMQ broker, which
@@ -191,5 +201,53 @@ test-gc-suites:
 	node examples/node/gc_agent.mjs >/dev/null
 	@echo "test-gc: GC suites passed against ActiveMQ $${CCE_STOMP_ADDR}"
 
-test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-gc test-fuzz
+# ---------------------------------------------------------------------------
+# Release artefacts (docs/PACKAGING.md). One release build of libcce-ffi and libcce-node
+# feeds the SDK and the npm packages; the wheel is linked by zig against glibc 2.17
+# (manylinux2014), which needs a build of its own.
+
+DIST       := $(ROOT)/dist
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -1)
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+
+.PHONY: dist dist-release dist-sdk dist-node dist-python install test-package fuzz-lock
+
+dist-release:
+	$(CARGO) build --release -p libcce-ffi -p libcce-node
+
+$(VENV)/.zig: $(VENV)/.ready
+	$(VENV)/bin/pip install -q "ziglang>=0.13,<0.16"
+	@touch $@
+
+dist-sdk: dist-release
+	bash scripts/dist.sh sdk $(DIST)
+
+dist-node: dist-release
+	bash scripts/dist.sh node $(DIST)
+
+dist-python: deps-python $(VENV)/.zig
+	@mkdir -p $(DIST)
+	rm -f $(DIST)/libcce-*.whl $(DIST)/libcce-$(VERSION).tar.gz
+	PATH="$(VENV)/bin:$$PATH" maturin build --quiet --release --strip --zig \
+	  --compatibility manylinux2014 -m bindings/python/Cargo.toml -o $(DIST)
+	PATH="$(VENV)/bin:$$PATH" maturin sdist --quiet -m bindings/python/Cargo.toml -o $(DIST)
+
+dist: dist-sdk dist-node dist-python
+	@bash scripts/dist.sh sizes $(DIST)
+
+install: dist-release
+	bash scripts/dist.sh install "$(DESTDIR)" "$(PREFIX)"
+
+# Installs the artefacts of dist/ (wheel into a fresh venv, npm tarballs into an empty
+# directory, SDK into a temporary prefix) and uses each with no cargo on PATH.
+test-package: deps-cc deps-python
+	bash scripts/test_package.sh $(DIST)
+
+# fuzz/ has its own Cargo.lock: refresh it from the root one after a dependency change.
+fuzz-lock:
+	cp Cargo.lock fuzz/Cargo.lock
+	$(CARGO) metadata --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
+
+test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-gc dist test-package test-fuzz
 	@echo "make test: all suites passed"

@@ -43,6 +43,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Major version of libcce (the `<major>` of the SONAME `libcce.so.<major>`).
+#define CCE_VERSION_MAJOR 0
+
+// Minor version of libcce.
+#define CCE_VERSION_MINOR 1
+
+// Patch version of libcce.
+#define CCE_VERSION_PATCH 0
+
 // Result of every libcce call.
 typedef enum {
   // Success.
@@ -126,7 +135,8 @@ const char *cce_last_error(void);
 // (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
 int64_t cce_last_error_cti_status(void);
 
-// The library version, e.g. "0.1.0". Static; do not free.
+// The library version, e.g. "0.1.0": the `CCE_VERSION_MAJOR.MINOR.PATCH` of the header
+// the program was built with, unless it runs with another libcce. Static; do not free.
 const char *cce_version(void);
 
 // Frees a string returned by libcce. NULL is ignored.
@@ -586,7 +596,8 @@ cce_status gc_encode_command(const char *command_json, char **jms_type_out, char
 // `json_out` writable.
 cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type, char **json_out);
 
-// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
+// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
+// "embedded" for an in-memory broker of its own on 127.0.0.1);
 // optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 // (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 //
@@ -598,7 +609,8 @@ cce_status gc_sim_start(const char *config_json, gc_sim **out);
 // `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
 // ID), `send_error`, `fail_next`, `forget_agent`, `reconnect_next`,
 // `invalidate_session`, `destination_reconnect`, `set_in_service`,
-// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`. `*result_out`
+// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`, `broker` (the
+// broker's "host:port", e.g. of the embedded one). `*result_out`
 // (may be NULL) gets the JSON result; free it with [`cce_string_free`].
 //
 // # Safety

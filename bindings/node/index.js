@@ -22,14 +22,28 @@ const DEFAULT_VERSION = 24;
 
 const native = loadNative();
 
+// The addon: $LIBCCE_NODE_ADDON, else one built in this directory (`npm run build` in a
+// checkout), else the prebuilt one of the installed platform package (see platform.js).
 function loadNative() {
-  const file = process.env.LIBCCE_NODE_ADDON || path.join(__dirname, 'cce.node');
-  if (!fs.existsSync(file)) {
+  const explicit = process.env.LIBCCE_NODE_ADDON;
+  const local = path.join(__dirname, 'cce.node');
+  if (explicit || fs.existsSync(local)) {
+    const file = explicit || local;
+    if (!fs.existsSync(file)) throw new Error(`libcce: native addon ${file} not found`);
+    return require(file);
+  }
+  const { platformPackage, addonFile, currentTriple } = require('./platform.js');
+  const triple = currentTriple();
+  const pkg = platformPackage(triple);
+  try {
+    return require(`${pkg}/${addonFile(triple)}`);
+  } catch (e) {
+    if (e.code !== 'MODULE_NOT_FOUND') throw e;
     throw new Error(
-      `libcce: native addon ${file} not found; build it with "npm run build" in bindings/node`,
+      `libcce: no native addon for ${triple}: the package ${pkg} is not installed ` +
+        '(reinstall libcce without --no-optional, or run "npm run build" in bindings/node)',
     );
   }
-  return require(file);
 }
 
 // ---------------------------------------------------------------------------

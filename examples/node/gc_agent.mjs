@@ -1,20 +1,16 @@
 // An agent on the Generic Connector simulator over ActiveMQ (Node).
 //
-// Needs a STOMP broker: CCE_STOMP_ADDR=host:port (`scripts/activemq.sh start` prints one).
+// Uses the STOMP broker at CCE_STOMP_ADDR=host:port (`scripts/activemq.sh start` prints one),
+// else the simulator's own in-memory broker (`broker: 'embedded'`).
 // Logs agent 1001 in, makes it ready, answers one simulated call, logs out.
 import { randomUUID } from 'node:crypto';
 
 import lib from '../../bindings/node/index.js';
 
 const { GcSession, GcSimulator } = lib.gc;
-const addr = process.env.CCE_STOMP_ADDR;
-if (!addr) {
-  console.error('gc_agent.mjs: set CCE_STOMP_ADDR=host:port (e.g. run scripts/activemq.sh start)');
-  process.exit(1);
-}
-
 const requestQueue = `Connector-example-${randomUUID().slice(0, 8)}`;
-const sim = await GcSimulator.start({ broker: addr, requestQueue });
+const sim = await GcSimulator.start({ broker: process.env.CCE_STOMP_ADDR || 'embedded', requestQueue });
+const addr = sim.control('broker');
 const gc = await GcSession.open({ brokers: [addr], destination: `node-example-${process.pid}`, requestQueue });
 gc.on('event', (ev) => console.log(JSON.stringify(ev)));
 try {

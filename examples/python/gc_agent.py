@@ -1,22 +1,19 @@
 """An agent on the Generic Connector simulator over ActiveMQ (Python).
 
-Needs a STOMP broker: CCE_STOMP_ADDR=host:port (`scripts/activemq.sh start` prints one).
+Uses the STOMP broker at CCE_STOMP_ADDR=host:port (`scripts/activemq.sh start` prints one),
+else the simulator's own in-memory broker (`broker="embedded"`).
 Logs agent 1001 in, makes it ready, answers one simulated call, logs out.
 """
 
 import os
-import sys
 import uuid
 
 from libcce.gc import GcSession, GcSimulator
 
-addr = os.environ.get("CCE_STOMP_ADDR")
-if not addr:
-    sys.exit("gc_agent.py: set CCE_STOMP_ADDR=host:port (e.g. run scripts/activemq.sh start)")
-
+broker = os.environ.get("CCE_STOMP_ADDR") or "embedded"
 queue = f"Connector-example-{uuid.uuid4().hex[:8]}"
-with GcSimulator(broker=addr, request_queue=queue) as sim, GcSession(
-    brokers=[addr], destination=f"py-example-{os.getpid()}", request_queue=queue
+with GcSimulator(broker=broker, request_queue=queue) as sim, GcSession(
+    brokers=[sim.control("broker")], destination=f"py-example-{os.getpid()}", request_queue=queue
 ) as gc:
     gc.login("1001", "secret", "4001")
     print(gc.wait_for("State", agent_id="1001", state="NOT_READY"))

@@ -315,7 +315,8 @@ pub unsafe extern "C" fn gc_parse_event(
     })
 }
 
-/// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
+/// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
+/// "embedded" for an in-memory broker of its own on 127.0.0.1);
 /// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 /// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 ///
@@ -344,7 +345,8 @@ pub unsafe extern "C" fn gc_sim_start(
 /// `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
 /// ID), `send_error`, `fail_next`, `forget_agent`, `reconnect_next`,
 /// `invalidate_session`, `destination_reconnect`, `set_in_service`,
-/// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`. `*result_out`
+/// `set_answer_heartbeats`, `set_format`, `agent_state`, `requests`, `broker` (the
+/// broker's "host:port", e.g. of the embedded one). `*result_out`
 /// (may be NULL) gets the JSON result; free it with [`cce_string_free`].
 ///
 /// # Safety

@@ -28,6 +28,7 @@ use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, StreamDecoder};
 mod ece;
 mod gc;
 mod sim;
+pub mod version;
 
 /// Result of every libcce call.
 #[repr(C)]
@@ -312,7 +313,8 @@ pub extern "C" fn cce_last_error_cti_status() -> i64 {
     LAST_ERROR.with(|e| e.borrow().cti_status)
 }
 
-/// The library version, e.g. "0.1.0". Static; do not free.
+/// The library version, e.g. "0.1.0": the `CCE_VERSION_MAJOR.MINOR.PATCH` of the header
+/// the program was built with, unless it runs with another libcce. Static; do not free.
 #[no_mangle]
 pub extern "C" fn cce_version() -> *const c_char {
     static VERSION: &[u8] = concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes();

@@ -19,7 +19,13 @@ use crate::gc::client::{ClientConfig, ClientError, ClientEvent, GcClient, GcEven
 use crate::gc::command::{Command, CommandError};
 use crate::gc::event::EventError;
 use crate::gc::transport::TransportError;
+use crate::sim::gc::broker::StompBroker;
 use crate::sim::gc::{GcSimConfig, GcSimError, GcSimulator};
+
+/// The `broker` value that makes [`GcSim::start`] run its own in-memory STOMP broker on
+/// 127.0.0.1 (for demos and tests without ActiveMQ); the control action
+/// `{"action":"broker"}` then gives its address for the sessions.
+pub const EMBEDDED_BROKER: &str = "embedded";
 
 impl From<CommandError> for Error {
     fn from(e: CommandError) -> Self {
@@ -331,22 +337,52 @@ impl GcSession {
 /// The GC simulator with a blocking API.
 pub struct GcSim {
     sim: Mutex<Option<GcSimulator>>,
+    /// The in-memory broker started for `"broker":"embedded"`; stopped with the simulator.
+    broker: Mutex<Option<StompBroker>>,
+    /// The broker the simulator sits on ("host:port").
+    broker_addr: String,
 }
 
 impl GcSim {
     /// Starts a simulator from a JSON configuration (see
-    /// [`crate::sim::gc::GcSimConfig`]; `broker` required).
+    /// [`crate::sim::gc::GcSimConfig`]; `broker` required: "host:port", or
+    /// [`EMBEDDED_BROKER`] for an in-memory broker of its own).
     pub fn start(config_json: &str) -> Result<Self, Error> {
-        let cfg = GcSimConfig::from_json(config_json)?;
-        let sim = rt()?.block_on(GcSimulator::start(cfg))?;
+        let mut cfg = GcSimConfig::from_json(config_json)?;
+        let rt = rt()?;
+        let broker = if cfg.broker == EMBEDDED_BROKER {
+            let b = rt
+                .block_on(StompBroker::start("127.0.0.1:0"))
+                .map_err(|e| Error::new(ErrorKind::Io, format!("embedded STOMP broker: {e}")))?;
+            cfg.broker = b.local_addr().to_string();
+            Some(b)
+        } else {
+            None
+        };
+        let broker_addr = cfg.broker.clone();
+        // On failure the embedded broker is dropped, which stops it.
+        let sim = rt.block_on(GcSimulator::start(cfg))?;
         Ok(GcSim {
             sim: Mutex::new(Some(sim)),
+            broker: Mutex::new(broker),
+            broker_addr,
         })
     }
 
+    /// The broker the simulator sits on ("host:port"; the in-memory one's for
+    /// [`EMBEDDED_BROKER`]).
+    pub fn broker_addr(&self) -> &str {
+        &self.broker_addr
+    }
+
     /// Performs a control action given as JSON (see [`GcSimulator::control`]);
-    /// returns its JSON result.
+    /// returns its JSON result. `{"action":"broker"}` gives [`GcSim::broker_addr`].
     pub fn control(&self, action_json: &str) -> Result<String, Error> {
+        let is_broker = serde_json::from_str::<Json>(action_json)
+            .is_ok_and(|a| a.get("action").and_then(Json::as_str) == Some("broker"));
+        if is_broker {
+            return Ok(json!(self.broker_addr).to_string());
+        }
         let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
         let sim = guard
             .as_ref()
@@ -362,17 +398,32 @@ impl GcSim {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or_else(|| Error::new(ErrorKind::Closed, "GC simulator already stopped"))?;
-        rt()?.block_on(sim.stop());
+        let broker = self.broker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let rt = rt()?;
+        rt.block_on(sim.stop());
+        if let Some(b) = broker {
+            rt.block_on(b.stop());
+        }
         Ok(())
     }
 }
 
 impl Drop for GcSim {
     fn drop(&mut self) {
-        if let Some(sim) = self.sim.get_mut().ok().and_then(Option::take) {
-            if let Ok(rt) = crate::runtime::runtime() {
-                rt.spawn(sim.stop());
-            }
+        let sim = self.sim.get_mut().ok().and_then(Option::take);
+        let broker = self.broker.get_mut().ok().and_then(Option::take);
+        if sim.is_none() && broker.is_none() {
+            return;
+        }
+        if let Ok(rt) = crate::runtime::runtime() {
+            rt.spawn(async move {
+                if let Some(sim) = sim {
+                    sim.stop().await;
+                }
+                if let Some(b) = broker {
+                    b.stop().await;
+                }
+            });
         }
     }
 }
@@ -415,6 +466,37 @@ mod tests {
         assert!(e.message.contains("agent_id is required"));
         let e = command_from_json(r#"{"command":"Nope","agent_id":"1"}"#).expect_err("unknown");
         assert_eq!(e.kind, ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn simulator_on_its_embedded_broker() {
+        let sim = GcSim::start(r#"{"broker":"embedded","request_queue":"Connector-embedded"}"#)
+            .expect("start");
+        let addr: String =
+            serde_json::from_str(&sim.control(r#"{"action":"broker"}"#).expect("addr"))
+                .expect("address as a JSON string");
+        assert_eq!(addr, sim.broker_addr());
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        let cfg = json!({"broker": addr, "destination": "api-embedded", "request_queue": "Connector-embedded"});
+        let gc = GcSession::open(&cfg.to_string()).expect("open");
+        gc.send_json(
+            r#"{"command":"Login","agent_id":"1001","password":"secret","extension":"4001"}"#,
+        )
+        .expect("login");
+        let mut states = Vec::new();
+        while let Some(ev) = gc.next_event(Some(Duration::from_secs(10))).expect("event") {
+            let v: Json = serde_json::from_str(&ev.json).expect("json");
+            if v["event"] == "State" {
+                states.push(v["state"].as_str().unwrap_or_default().to_owned());
+                break;
+            }
+            assert!(!ev.last, "closed before the agent's state: {}", ev.json);
+        }
+        assert_eq!(states, ["NOT_READY"]);
+        gc.close().expect("close");
+        sim.stop().expect("stop");
+        let again = sim.control(r#"{"action":"agent_state","agent_id":"1001"}"#);
+        assert_eq!(again.expect_err("stopped").kind, ErrorKind::Closed);
     }
 
     #[test]

@@ -160,7 +160,9 @@ class GcSession:
 class GcSimulator:
     """A GC simulator sitting on a broker like the real GC.
 
-    ``config`` keys: ``broker`` (required), ``request_queue``, ``format``
+    ``config`` keys: ``broker`` (required: ``"host:port"``, or ``"embedded"`` for an
+    in-memory broker of its own, whose address ``control("broker")`` returns),
+    ``request_queue``, ``format``
     (``"json"`` or ``"text"``), ``agents`` (default 1001, 1002 and supervisor 9001,
     password ``"secret"``), reason code lists.
     """
@@ -173,7 +175,7 @@ class GcSimulator:
 
     def control(self, action: str, **params: Any) -> Any:
         """Performs a control action (``inject_call``, ``send_error``, ``forget_agent``,
-        ``set_format``, ``agent_state``, ...) and returns its result."""
+        ``set_format``, ``agent_state``, ``broker``, ...) and returns its result."""
         return json.loads(self._sim.control_json(_dumps({"action": action, **params})))
 
     def inject_call(
