@@ -217,7 +217,7 @@ dist-release:
 	$(CARGO) build --release -p libcce-ffi -p libcce-node
 
 $(VENV)/.zig: $(VENV)/.ready
-	$(VENV)/bin/pip install -q "ziglang>=0.13,<0.16"
+	$(VENV)/bin/pip install -q "ziglang>=0.17,<0.18"
 	@touch $@
 
 dist-sdk: dist-release
@@ -231,7 +231,7 @@ dist-python: deps-python $(VENV)/.zig
 	rm -f $(DIST)/libcce-*.whl $(DIST)/libcce-$(VERSION).tar.gz
 	PATH="$(VENV)/bin:$$PATH" maturin build --quiet --release --strip --zig \
 	  --compatibility manylinux2014 -m bindings/python/Cargo.toml -o $(DIST)
-	PATH="$(VENV)/bin:$$PATH" maturin sdist --quiet -m bindings/python/Cargo.toml -o $(DIST)
+	PATH="$(VENV)/bin:$$PATH" maturin sdist -m bindings/python/Cargo.toml -o $(DIST)
 
 dist: dist-sdk dist-node dist-python
 	@bash scripts/dist.sh sizes $(DIST)

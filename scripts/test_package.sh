@@ -13,6 +13,7 @@
 #   and every code block of README.md;
 # * builds C programs via pkg-config and a CMake project via find_package(libcce) against
 #   the installed SDK only, dynamically and statically, and runs them.
+# (grep -c, not grep -q, after a pipe: with pipefail, -q's early exit can fail the writer.)
 set -euo pipefail
 unset CCE_STOMP_ADDR # the GC examples then use the simulator's in-memory broker
 
@@ -64,8 +65,8 @@ import sys
 v = tuple(int(x) for x in sys.argv[1].removeprefix("GLIBC_").split("."))
 sys.exit(0 if v <= (2, 17) else 1)
 EOF
-readelf -S --wide "$so" | grep -q '\.debug_' && fail "$so has debug sections"
-readelf -S --wide "$so" | grep -q ' \.symtab ' && fail "$so is not stripped"
+readelf -S --wide "$so" | grep -c '\.debug_' >/dev/null && fail "$so has debug sections"
+readelf -S --wide "$so" | grep -c ' \.symtab ' >/dev/null && fail "$so is not stripped"
 ls wheel/libcce-"$version".dist-info/licenses/LICENSE >/dev/null || fail "no LICENSE in the wheel"
 step "  $((size / 1024)) KiB, newest symbol version $newest, stripped, LICENSE"
 
@@ -83,9 +84,9 @@ for f in include/cce.h lib/libcce.so.$major lib/libcce.a lib/pkgconfig/libcce.pc
   [ -e "$sdk_root/$f" ] || fail "SDK lacks $f"
 done
 [ "$(readlink "$sdk_root/lib/libcce.so")" = "libcce.so.$major" ] || fail "lib/libcce.so is not a link to libcce.so.$major"
-readelf -d "$sdk_root/lib/libcce.so.$major" | grep -q "(SONAME).*\[libcce.so.$major\]" ||
+readelf -d "$sdk_root/lib/libcce.so.$major" | grep -c "(SONAME).*\[libcce.so.$major\]" >/dev/null ||
   fail "lib/libcce.so.$major has no SONAME libcce.so.$major"
-readelf -S --wide "$sdk_root/lib/libcce.so.$major" | grep -q '\.debug_' && fail "libcce.so has debug sections"
+readelf -S --wide "$sdk_root/lib/libcce.so.$major" | grep -c '\.debug_' >/dev/null && fail "libcce.so has debug sections"
 step "  SONAME libcce.so.$major, libcce.so -> libcce.so.$major, .pc, CMake package, LICENSE, README"
 
 # `make install` lays out the same include/ and lib/ (its LICENSE and README go to share/doc).
@@ -96,11 +97,11 @@ diff <(cd "$sdk_root" && find include lib | sort) <(cd destdir/usr/local && find
 
 step "npm $(basename "$npm_main") + $(basename "$npm_platform")"
 for t in "$npm_main" "$npm_platform"; do
-  tar -tzf "$t" | grep -qx 'package/LICENSE' || fail "no LICENSE in $(basename "$t")"
-  tar -xzOf "$t" package/package.json | grep -q '"private"' && fail "$(basename "$t") is private"
+  tar -tzf "$t" | grep -cx 'package/LICENSE' >/dev/null || fail "no LICENSE in $(basename "$t")"
+  tar -xzOf "$t" package/package.json | grep -c '"private"' >/dev/null && fail "$(basename "$t") is private"
 done
-tar -tzf "$npm_main" | grep -q '\.node$' && fail "the main npm package holds an addon"
-tar -tzf "$npm_platform" | grep -qx "package/libcce.linux-x64-gnu.node" || fail "no addon in the platform package"
+tar -tzf "$npm_main" | grep -c '\.node$' >/dev/null && fail "the main npm package holds an addon"
+tar -tzf "$npm_platform" | grep -cx "package/libcce.linux-x64-gnu.node" >/dev/null || fail "no addon in the platform package"
 
 # ---------------------------------------------------------------------------
 # From here on, no Rust toolchain.
@@ -141,7 +142,7 @@ resolved=$(cd node && node -p 'require.resolve("libcce")')
 [[ $resolved == "$work/node/node_modules/libcce/"* ]] || fail "libcce resolves to $resolved"
 for ex in agent_session ece_chat gc_agent; do
   sed -e "s#'\.\./\.\./bindings/node/index\.js'#'libcce'#" "$root/examples/node/$ex.mjs" >"node/$ex.mjs"
-  grep -q "bindings/node" "node/$ex.mjs" && fail "examples/node/$ex.mjs: unexpected import"
+  grep -c "\.\./bindings/node" "node/$ex.mjs" >/dev/null && fail "examples/node/$ex.mjs: unexpected import"
   (cd node && env -u LIBCCE_NODE_ADDON node "$ex.mjs" >"$ex.log") || fail "examples/node/$ex.mjs"
   step "  examples/node/$ex.mjs ok"
 done
@@ -194,14 +195,14 @@ cc_dynamic() { # SRC OUT
   # shellcheck disable=SC2046
   cc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L "$1" -o "$2" \
     $(pkg-config --cflags --libs libcce) -Wl,-rpath,"$libdir"
-  readelf -d "$2" | grep -q "(NEEDED).*\[libcce.so.$major\]" || fail "$2 does not need libcce.so.$major"
+  readelf -d "$2" | grep -c "(NEEDED).*\[libcce.so.$major\]" >/dev/null || fail "$2 does not need libcce.so.$major"
 }
 cc_static() { # SRC OUT
   # shellcheck disable=SC2046
   cc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L "$1" -o "$2" \
     $(pkg-config --cflags libcce) -Wl,-Bstatic -lcce -Wl,-Bdynamic \
     -Wl,--as-needed $(pkg-config --static --libs libcce)
-  readelf -d "$2" | grep -q 'NEEDED.*libcce' && fail "$2 is linked to libcce.so, not libcce.a"
+  readelf -d "$2" | grep -c 'NEEDED.*libcce' >/dev/null && fail "$2 is linked to libcce.so, not libcce.a"
   return 0
 }
 for ex in agent_session ece_chat gc_agent; do
@@ -231,8 +232,8 @@ cmake --build cmake-build >>cmake.log 2>&1 || {
   cat cmake.log
   fail "cmake build"
 }
-readelf -d cmake-build/siebel_poll | grep -q "(NEEDED).*\[libcce.so.$major\]" || fail "siebel_poll not linked to libcce.so.$major"
-readelf -d cmake-build/siebel_poll_static | grep -q 'NEEDED.*libcce' && fail "siebel_poll_static linked to libcce.so"
+readelf -d cmake-build/siebel_poll | grep -c "(NEEDED).*\[libcce.so.$major\]" >/dev/null || fail "siebel_poll not linked to libcce.so.$major"
+readelf -d cmake-build/siebel_poll_static | grep -c 'NEEDED.*libcce' >/dev/null && fail "siebel_poll_static linked to libcce.so"
 cmake-build/siebel_poll >/dev/null || fail "examples/cpp/siebel_poll.cpp (CMake, shared)"
 cmake-build/siebel_poll_static >/dev/null || fail "examples/cpp/siebel_poll.cpp (CMake, static)"
 step "  examples/cpp/siebel_poll.cpp via find_package(libcce): shared and static ok"
