@@ -16,20 +16,30 @@
  *    wait (cti_open, cti_request, cti_poll_event, cti_close, cce_sim_stop)
  *    block only the calling thread. The library runs its network I/O on two
  *    internal threads ("cce-rt").
- *  - Events: cti_open() with a callback delivers each event on one
- *    library-owned thread per session ("cce-cti-events"), in arrival order,
- *    never concurrently; the JSON pointer is valid only during the callback.
- *    The last event is SESSION_CLOSED (msg_type 0). Inside a callback you may
- *    call cti_send/cti_request, but cti_close on the same session returns
+ *  - Events: cti_open() with a callback delivers events on a small pool of
+ *    library-owned threads shared by every CTI session, GC session and ECE
+ *    webhook server ("cce-callbacks-N", 2 by default, cce_set_callback_threads()
+ *    before the first one): each handle's events in arrival order, never two
+ *    callbacks of one handle at once; the JSON pointer is valid only during the
+ *    callback. The last event is SESSION_CLOSED (msg_type 0). Inside a callback
+ *    you may call cti_send/cti_request, but cti_close on the same session returns
  *    CCE_ERR_WOULD_DEADLOCK. Callbacks must not throw C++ exceptions or longjmp.
- *    Without a callback, pull events with cti_poll_event() (legacy hosts).
+ *    Close contract: cti_close returns within the close timeout plus about one
+ *    second whatever the peer or the callback does; events still queued are
+ *    dropped (counted, cti_queue_stats); once it returns, no new callback of
+ *    that session starts (a callback still running then makes it return
+ *    CCE_ERR_TIMEOUT: keep user_data valid until that callback returns).
+ *    Without a callback, pull events with cti_poll_event() or cti_poll_events()
+ *    (batches), and wait on cti_event_fd() from a host event loop.
+ *  - Queues are bounded: events (event_queue_events/_bytes, overrun "block" or
+ *    "close") and commands (command_queue: CCE_ERR_QUEUE_FULL when full).
  *  - Messages cross the boundary as JSON using the GED-188 field names:
  *    {"MessageType":30,"MessageName":"AGENT_STATE_EVENT","AgentState":3,
  *     "AgentState_name":"AGENT_STATE_AVAILABLE",...}. When sending, enum fields
  *    accept numbers or constant names, and InvokeID is assigned if absent.
  *  - gc_* (Generic Connector over an ActiveMQ STOMP broker) follow the same
  *    conventions; commands and events are JSON ({"command":...}/{"event":...}),
- *    the callback thread is "cce-gc-events". See docs/gc.md.
+ *    callbacks run on the shared callback threads. See docs/gc.md.
  *  - No Rust panic crosses this boundary; one is reported as CCE_ERR_PANIC.
  */
 
@@ -73,6 +83,9 @@ typedef enum {
   CCE_ERR_PANIC = 12,
   // The link to the server is down and being re-established; retry later.
   CCE_ERR_DISCONNECTED = 13,
+  // A bounded queue is full (too many commands waiting to be written); nothing was
+  // sent. Retry later.
+  CCE_ERR_QUEUE_FULL = 14,
 } cce_status;
 
 // A running CTI Server simulator (opaque).
@@ -105,6 +118,15 @@ typedef struct gc_sim gc_sim;
 // Event callback: `msg_type` is the MessageType (0 for library events such as
 // `SESSION_CLOSED`), `json` the event rendered as JSON, valid only during the call.
 typedef void (*cti_event_cb)(void *user_data, uint32_t msg_type, const char *json);
+
+// One event of a [`cti_poll_events`] batch.
+typedef struct {
+  // MessageType (0 for library events such as `SESSION_CLOSED`).
+  uint32_t msg_type;
+  // The event as JSON; owned by the caller (free with [`cti_events_free`] or
+  // [`cce_string_free`]).
+  char *json;
+} cti_event;
 
 // Webhook event callback: `json` is the event (see `docs/ece.md`), valid only
 // during the call.
@@ -204,13 +226,25 @@ cce_status cce_stream_free(cce_stream *stream);
 // `BecameActive` or `Resynchronized`). `active_standby` requests the v24+
 // active/standby service; `model_events` adds `MODEL_CHANGED` events (see [`cti_model`]).
 //
-// Events: with a `callback`, libcce calls it on one library-owned thread per session,
-// in arrival order, never concurrently; the last call is a `SESSION_CLOSED` event
-// (msg_type 0). The callback may call `cti_send`, `cti_request` and `cce_sim_*`, but
-// must not call `cti_close` on its own session (that returns `CCE_ERR_WOULD_DEADLOCK`)
-// and must not throw C++ exceptions. With `callback` NULL, pull events with
-// [`cti_poll_event`]. A refused OPEN_REQ returns `CCE_ERR_REFUSED` with the status in
-// [`cce_last_error_cti_status`].
+// Events: with a `callback`, libcce calls it on a small shared pool of library-owned
+// threads (see [`cce_set_callback_threads`]), for each session in arrival order and
+// never two at once; the last call is a `SESSION_CLOSED` event (msg_type 0). The
+// callback may call `cti_send`, `cti_request` and `cce_sim_*`, but must not call
+// `cti_close` on its own session (that returns `CCE_ERR_WOULD_DEADLOCK`) and must not
+// throw C++ exceptions. A slow callback holds one pool thread: other sessions keep
+// going on the others. With `callback` NULL, pull events with [`cti_poll_event`] or
+// [`cti_poll_events`] (optionally waiting on [`cti_event_fd`]). A refused OPEN_REQ
+// returns `CCE_ERR_REFUSED` with the status in [`cce_last_error_cti_status`].
+//
+// Back-pressure: events wait in a bounded queue (`event_queue_events`, default
+// 10,000; `event_queue_bytes`, default 4 MiB). When it is full, `overrun` decides:
+// `"block"` (default) stops reading the socket until the application catches up
+// (heartbeats and timers keep running; the server sees TCP back-pressure), `"close"`
+// ends the session with a `SESSION_CLOSED` event whose `reason` is `ConsumerOverrun`.
+// With `"block"`, a request made while the queue is full may wait for its answer
+// behind the queued events (up to its timeout). `command_queue` (default 1,024) bounds
+// the messages waiting to be written: beyond it `cti_send`/`cti_request` fail at once
+// with `CCE_ERR_QUEUE_FULL`. See [`cti_queue_stats`].
 //
 // # Safety
 // `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
@@ -298,10 +332,59 @@ cce_status cti_poll_event(const cti_session *session,
                           uint32_t *msg_type_out,
                           char **json_out);
 
+// Pull mode, batched: waits up to `timeout_ms` for a first event, then takes every
+// event already queued, up to `max`, into `events[0..*count_out]` (one call, one
+// wake-up). `CCE_OK` with `*count_out` 0 when none came in time; `CCE_ERR_CLOSED`
+// after the final `SESSION_CLOSED` was taken. Free the texts with [`cti_events_free`].
+//
+// # Safety
+// `events` must point to `max` writable `cti_event`s; `count_out` writable.
+cce_status cti_poll_events(const cti_session *session,
+                           cti_event *events,
+                           size_t max,
+                           uint32_t timeout_ms,
+                           size_t *count_out);
+
+// Frees the texts of `count` events filled by [`cti_poll_events`] (not the array).
+//
+// # Safety
+// `events` must hold `count` entries filled by [`cti_poll_events`], not freed yet.
+void cti_events_free(cti_event *events, size_t count);
+
+// Pull mode: a file descriptor that is readable while events are queued, for a host
+// event loop (poll/epoll/select, libuv, asyncio `add_reader`) to wait on instead of a
+// thread. Wait for it, then call [`cti_poll_events`] (or [`cti_poll_event`] with
+// timeout 0) until no event is left; those calls clear it. The library owns the
+// descriptor (do not read or close it); it stays open until [`cti_close`].
+//
+// # Safety
+// `fd_out` must be writable.
+cce_status cti_event_fd(const cti_session *session, int32_t *fd_out);
+
+// The session's event queue figures as JSON (free with [`cce_string_free`]):
+// `{"depth_events":N,"depth_bytes":N,"high_water_events":N,"high_water_bytes":N,
+// "dropped":N,"delivered":N}`. `dropped` counts events discarded at close and, with
+// `overrun: "close"`, the events that did not fit.
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cti_queue_stats(const cti_session *session, char **json_out);
+
+// Sets the number of threads that run event callbacks for every CTI session, GC
+// session and ECE webhook server (1..64; default 2). Call it before the first handle
+// with a callback is opened; later calls return `CCE_ERR_INVALID_ARGUMENT`.
+cce_status cce_set_callback_threads(uint32_t threads);
+
 // Closes the session (CLOSE_REQ, then at most the close timeout, 5 s by default, for
-// CLOSE_CONF), waits for the callback thread to deliver `SESSION_CLOSED`, and frees the
-// handle. A second call returns `CCE_ERR_INVALID_HANDLE`. Calling it from the session's
-// own callback returns `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
+// CLOSE_CONF), drops the events still queued (counted in [`cti_queue_stats`]),
+// delivers `SESSION_CLOSED` to the callback, and frees the handle. It returns within
+// the close timeout plus about one second whatever the peer or the callback does:
+// after it returns, no new callback of the session starts. If a callback is still
+// running after that second, `SESSION_CLOSED` is not delivered and the call returns
+// `CCE_ERR_TIMEOUT` (the session is closed and the handle freed all the same; keep
+// `user_data` valid until that callback returns). A second call returns
+// `CCE_ERR_INVALID_HANDLE`. Calling it from the session's own callback returns
+// `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
 cce_status cti_close(cti_session *session);
 
 // Creates a Messaging API client (no network traffic yet). `config_json` keys:
@@ -413,8 +496,9 @@ cce_status ece_webhook_poll_event(const ece_webhook *hook, uint32_t timeout_ms, 
 // `json_out` must be writable.
 cce_status ece_webhook_stats(const ece_webhook *hook, char **json_out);
 
-// Stops the server, lets the callback thread deliver the events already queued,
-// joins it, and frees the handle. Returns `CCE_ERR_WOULD_DEADLOCK` (and leaves the
+// Stops the server, lets the callback take the events already queued (for at most
+// 5 s; then `CCE_ERR_TIMEOUT`, stopped all the same), and frees the handle; after it
+// returns no new callback of the server starts. Returns `CCE_ERR_WOULD_DEADLOCK` (and leaves the
 // server running) when called from the server's own callback.
 cce_status ece_webhook_stop(ece_webhook *hook);
 
@@ -524,8 +608,8 @@ cce_status ece_sim_stop(ece_sim *sim);
 // `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
 // `properties`.
 //
-// Events: with a `callback`, libcce calls it on one library-owned thread per session,
-// in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
+// Events: with a `callback`, libcce calls it on the shared callback threads (see
+// [`cce_set_callback_threads`]), in arrival order, never two at once; the last call is `{"event":"Closed"}`. The
 // callback may call `gc_send`, but not `gc_close` on its own session
 // (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with [`gc_poll_event`].
 // No reachable broker gives `CCE_ERR_IO` (or `CCE_ERR_TIMEOUT`, `CCE_ERR_REFUSED`).
@@ -564,8 +648,9 @@ cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **
 // `json_out` must be writable.
 cce_status gc_state(const gc_session *session, char **json_out);
 
-// Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
-// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+// Closes the session, waits (at most 5 s) for the callback to take `{"event":"Closed"}`,
+// and frees the handle; after it returns no new callback of the session starts (if
+// the callback was still busy, `CCE_ERR_TIMEOUT`: closed all the same). A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
 // session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
 cce_status gc_close(gc_session *session);
 

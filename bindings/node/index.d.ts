@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'Codec'
   | 'Protocol'
   | 'Disconnected'
+  | 'QueueFull'
   | 'Internal';
 
 /** An error from libcce. */

@@ -37,7 +37,7 @@ function loadNative() {
 
 /**
  * An error from libcce. `code` is the kind: InvalidArgument, Io, Timeout, Refused,
- * ControlFailed, Closed, Codec, Protocol, Disconnected (or Internal for a bug in the library).
+ * ControlFailed, Closed, Codec, Protocol, Disconnected, QueueFull (or Internal for a bug in the library).
  * `status`/`statusName` carry the CTI status of a refusal, when there is one.
  */
 class CceError extends Error {

@@ -5,6 +5,7 @@
 //! Every call may be made from any thread that is not a tokio runtime worker.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,10 +20,12 @@ use crate::cti::connection::{
 use crate::cti::requests::{request_info, REQUESTS};
 use crate::cti::session::{CloseReason, Mode, RequestError, SessionConfig, SessionError};
 use crate::cti::spec;
+use crate::queue::{OverrunPolicy, QueueStats};
 use crate::runtime::runtime;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
 
 mod gc;
+mod pump;
 mod sim;
 pub use gc::{
     command_from_json, default_destination, gc_config_from_json, gc_encode_command, gc_parse_event,
@@ -55,6 +58,9 @@ pub enum ErrorKind {
     Protocol,
     /// The link to the server is down and being re-established; retry later.
     Disconnected,
+    /// A bounded queue is full (e.g. too many commands waiting to be written);
+    /// nothing was sent. Retry after a while.
+    QueueFull,
 }
 
 impl ErrorKind {
@@ -70,6 +76,7 @@ impl ErrorKind {
             ErrorKind::Codec => "Codec",
             ErrorKind::Protocol => "Protocol",
             ErrorKind::Disconnected => "Disconnected",
+            ErrorKind::QueueFull => "QueueFull",
         }
     }
 }
@@ -159,6 +166,7 @@ impl From<RequestError> for Error {
                 (ErrorKind::Disconnected, None, None)
             }
             RequestError::Codec(_) => (ErrorKind::Codec, None, None),
+            RequestError::QueueFull(_) => (ErrorKind::QueueFull, None, None),
         };
         Error {
             kind,
@@ -241,6 +249,10 @@ struct SessionJson {
     #[serde(default)]
     active_standby: bool,
     accept_maintenance: Option<bool>,
+    event_queue_events: Option<usize>,
+    event_queue_bytes: Option<usize>,
+    overrun: Option<String>,
+    command_queue: Option<usize>,
 }
 
 fn default_version() -> u32 {
@@ -254,7 +266,11 @@ fn default_version() -> u32 {
 /// `agent_instrument`, `heartbeat_ms` (absent: no heartbeats), `open_timeout_ms`,
 /// `close_timeout_ms`, `request_timeout_ms`, `relaxed_timing`, `active_standby`,
 /// `accept_maintenance`, `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
-/// adds that mode's service bits to `services`).
+/// adds that mode's service bits to `services`), `event_queue_events` (default 10,000)
+/// and `event_queue_bytes` (default 4 MiB): the bound of the session's event queue,
+/// `overrun` (`"block"`, the default: stop reading the socket while the queue is full;
+/// `"close"`: end the session with reason `ConsumerOverrun`), `command_queue` (default
+/// 1,024: more sends or requests waiting fail at once with `QueueFull`).
 pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), Error> {
     let j = parse_session_json(text)?;
     let addr = j.address.clone();
@@ -281,6 +297,7 @@ pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool
     let connect_ms = j.connect_timeout_ms;
     let resync_ms = j.resync_window_ms;
     let mut cfg = ConnectionConfig::new(session_config(j)?, address);
+    cfg.model_events = model_events;
     cfg.side_b = address_b;
     cfg.auto_reconnect = reconnect;
     if let Some(n) = expected {
@@ -348,6 +365,20 @@ fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     if let Some(a) = j.accept_maintenance {
         cfg.accept_maintenance = a;
     }
+    if let Some(n) = j.event_queue_events {
+        cfg.event_queue.max_events = n;
+    }
+    if let Some(n) = j.event_queue_bytes {
+        cfg.event_queue.max_bytes = n;
+    }
+    if let Some(p) = &j.overrun {
+        cfg.overrun = OverrunPolicy::from_name(p).ok_or_else(|| {
+            Error::invalid(format!("overrun {p:?}: expected \"block\" or \"close\""))
+        })?;
+    }
+    if let Some(n) = j.command_queue {
+        cfg.command_queue = n;
+    }
     cfg.validate()?;
     Ok(cfg)
 }
@@ -370,6 +401,9 @@ fn close_json(reason: &CloseReason) -> Json {
         }
         CloseReason::CloseTimeout => {
             json!({"MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "CloseTimeout"})
+        }
+        CloseReason::ConsumerOverrun => {
+            json!({"MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "ConsumerOverrun"})
         }
         CloseReason::Failed(e) => json!({
             "MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "Failed",
@@ -483,8 +517,24 @@ pub fn requests_json() -> String {
 /// A CTI session (with optional side A/B failover) behind a blocking API.
 pub struct CtiSession {
     conn: CtiConnection,
-    events: Mutex<Option<CtiEvents>>,
+    events: CtiEvents,
+    /// The final `SESSION_CLOSED` was taken.
+    done: AtomicBool,
     model_events: bool,
+}
+
+/// Queue figures as JSON: `{"depth_events","depth_bytes","high_water_events",
+/// "high_water_bytes","dropped","delivered"}`.
+pub fn queue_stats_json(s: &QueueStats) -> String {
+    json!({
+        "depth_events": s.depth_events,
+        "depth_bytes": s.depth_bytes,
+        "high_water_events": s.high_water_events,
+        "high_water_bytes": s.high_water_bytes,
+        "dropped": s.dropped,
+        "delivered": s.delivered,
+    })
+    .to_string()
 }
 
 impl CtiSession {
@@ -495,7 +545,8 @@ impl CtiSession {
         let (conn, events) = rt()?.block_on(CtiConnection::connect(cfg))?;
         Ok(CtiSession {
             conn,
-            events: Mutex::new(Some(events)),
+            events,
+            done: AtomicBool::new(false),
             model_events,
         })
     }
@@ -579,48 +630,142 @@ impl CtiSession {
     /// Returns `Ok(None)` on timeout and an error of kind `Closed` once the
     /// final `SESSION_CLOSED` event has been taken.
     pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<EventOut>, Error> {
-        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        let closed = || Error::new(ErrorKind::Closed, "session closed: no more events");
-        let Some(events) = guard.as_mut() else {
-            return Err(closed());
-        };
         let deadline = timeout.map(|d| std::time::Instant::now() + d);
         loop {
+            if self.done.load(Ordering::Acquire) {
+                return Err(Self::no_more());
+            }
             let ev = match deadline {
-                None => rt()?.block_on(events.recv()),
+                None => rt()?.block_on(self.events.take_next()),
                 // The timer must be created inside the runtime, hence the async block.
                 Some(d) => {
                     let left = d.saturating_duration_since(std::time::Instant::now());
-                    match rt()?.block_on(async { tokio::time::timeout(left, events.recv()).await })
-                    {
+                    match rt()?.block_on(async {
+                        tokio::time::timeout(left, self.events.take_next()).await
+                    }) {
                         Ok(ev) => ev,
                         Err(_) => return Ok(None),
                     }
                 }
             };
-            match ev {
-                Some(ev) => {
-                    let Some(out) = cti_event_out(&ev, self.model_events) else {
-                        continue;
-                    };
-                    if out.last {
-                        *guard = None;
-                    }
-                    return Ok(Some(out));
+            match self.render(ev)? {
+                Some(out) => return Ok(Some(out)),
+                None => continue,
+            }
+        }
+    }
+
+    fn no_more() -> Error {
+        Error::new(ErrorKind::Closed, "session closed: no more events")
+    }
+
+    /// Renders a taken event; `Ok(None)` for one the bindings do not deliver.
+    fn render(&self, ev: Option<CtiEvent>) -> Result<Option<EventOut>, Error> {
+        match ev {
+            Some(ev) => {
+                let Some(out) = cti_event_out(&ev, self.model_events) else {
+                    return Ok(None);
+                };
+                if out.last {
+                    self.done.store(true, Ordering::Release);
                 }
+                Ok(Some(out))
+            }
+            None => {
+                self.done.store(true, Ordering::Release);
+                Err(Self::no_more())
+            }
+        }
+    }
+
+    /// Takes the next deliverable event without waiting (`Ok(None)`: none queued now).
+    /// An error of kind `Closed` once the final event has been taken.
+    pub fn try_next_event(&self) -> Result<Option<EventOut>, Error> {
+        loop {
+            if self.done.load(Ordering::Acquire) {
+                return Err(Self::no_more());
+            }
+            let ev = match self.events.try_take() {
+                Ok(ev) => Some(ev),
+                Err(crate::queue::TryRecvError::Empty) => return Ok(None),
+                Err(crate::queue::TryRecvError::Disconnected) => None,
+            };
+            if let Some(out) = self.render(ev)? {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Whether an event is queued now (it may be one the bindings skip).
+    pub fn has_queued_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Takes up to `max` queued events without waiting (fewer, or none, when fewer
+    /// are queued). An error of kind `Closed` once the final event has been taken.
+    pub fn poll_events(&self, max: usize) -> Result<Vec<EventOut>, Error> {
+        let mut out = Vec::new();
+        let mut taken = Vec::new();
+        while out.len() < max {
+            if self.done.load(Ordering::Acquire) {
+                if out.is_empty() {
+                    return Err(Self::no_more());
+                }
+                break;
+            }
+            taken.clear();
+            match self.events.try_recv_many(&mut taken, max - out.len()) {
                 None => {
-                    *guard = None;
-                    return Err(closed());
+                    if out.is_empty() {
+                        return self.render(None).map(|_| Vec::new());
+                    }
+                    break;
+                }
+                Some(0) => break,
+                Some(_) => {
+                    for ev in taken.drain(..) {
+                        if let Some(o) = self.render(Some(ev))? {
+                            out.push(o);
+                        }
+                    }
                 }
             }
         }
+        Ok(out)
+    }
+
+    /// Calls `waker` whenever an event lands in the empty queue (and when the queue
+    /// ends); for dispatchers and event-loop integration. The waker must be quick and
+    /// must not call back into the session.
+    pub fn set_event_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        self.events.set_waker(waker);
+    }
+
+    /// Whether the final `SESSION_CLOSED` event has been taken.
+    pub fn events_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+
+    /// Depth, high-water mark and drops of the session's event queue.
+    pub fn queue_stats(&self) -> QueueStats {
+        self.conn.queue_stats()
+    }
+
+    /// [`CtiSession::queue_stats`] as JSON (see [`queue_stats_json`]).
+    pub fn queue_stats_json(&self) -> String {
+        queue_stats_json(&self.queue_stats())
     }
 
     /// Closes the session: CLOSE_REQ, then at most the close timeout (5 s) for
     /// CLOSE_CONF; stops reconnecting. Returns the SESSION_CLOSED JSON. Safe to call
     /// more than once.
+    /// Events still queued when the close completes are dropped (and counted in
+    /// [`CtiSession::queue_stats`]); the final `SESSION_CLOSED` stays to be taken.
+    /// Returns within the close timeout plus a small constant whatever the peer does.
     pub fn close(&self) -> Result<String, Error> {
         let reason = rt()?.block_on(self.conn.close());
+        self.events
+            .discard_where(|ev| !matches!(ev, CtiEvent::Closed(_)));
         Ok(close_json(&reason).to_string())
     }
 }

@@ -16,5 +16,6 @@ pub mod api;
 pub mod cti;
 pub mod ece;
 pub mod gc;
+pub mod queue;
 pub mod runtime;
 pub mod sim;

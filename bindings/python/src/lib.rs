@@ -78,6 +78,13 @@ create_exception!(
     "The link to the server is down and being re-established; retry later."
 );
 
+create_exception!(
+    libcce,
+    QueueFull,
+    CceError,
+    "A bounded queue is full (too many commands waiting); nothing was sent. Retry later."
+);
+
 /// The exception class for each error kind.
 fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
     match kind {
@@ -90,10 +97,11 @@ fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyT
         ErrorKind::Codec => py.get_type::<CodecError>(),
         ErrorKind::Protocol => py.get_type::<ProtocolError>(),
         ErrorKind::Disconnected => py.get_type::<Disconnected>(),
+        ErrorKind::QueueFull => py.get_type::<QueueFull>(),
     }
 }
 
-const ALL_KINDS: [ErrorKind; 9] = [
+const ALL_KINDS: [ErrorKind; 10] = [
     ErrorKind::InvalidArgument,
     ErrorKind::Io,
     ErrorKind::Timeout,
@@ -103,6 +111,7 @@ const ALL_KINDS: [ErrorKind; 9] = [
     ErrorKind::Codec,
     ErrorKind::Protocol,
     ErrorKind::Disconnected,
+    ErrorKind::QueueFull,
 ];
 
 /// Builds the Python exception for a core error, with `kind`, `status` and `status_name` set.

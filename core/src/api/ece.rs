@@ -12,13 +12,16 @@ use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
 
+use super::pump::{EventPump, Taken};
 use super::*;
 use crate::ece::chatws::{ChatWsPaths, Survey};
 use crate::ece::http::{HttpConfig, RateLimit};
 use crate::ece::messaging::{MessageType, StartConversation};
 use crate::ece::webhook::{WebhookAuth, WebhookLimits};
-use crate::ece::webhook_server::{WebhookConfig, WebhookEvents, WebhookServer};
+use crate::ece::webhook_server::{WebhookConfig, WebhookServer};
+use crate::ece::WebhookEvent;
 use crate::ece::{self as ece_core, EceError, Secret};
+use crate::queue::QueueLimits;
 use crate::sim::ece::{EceSimConfig, EceSimulator};
 
 impl From<EceError> for Error {
@@ -355,7 +358,7 @@ pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
 #[derive(Debug)]
 pub struct EceWebhook {
     server: Mutex<Option<WebhookServer>>,
-    events: Mutex<WebhookEvents>,
+    events: EventPump<WebhookEvent>,
     addr: SocketAddr,
     url: String,
 }
@@ -365,11 +368,17 @@ impl EceWebhook {
     pub fn start(config_json: &str) -> Result<Self, Error> {
         let cfg = webhook_config_from_json(config_json)?;
         let (server, events) = rt()?.block_on(WebhookServer::start(cfg))?;
+        let events = EventPump::start(
+            events,
+            QueueLimits::default(),
+            |_| std::mem::size_of::<WebhookEvent>() + 1024,
+            |_| false,
+        )?;
         Ok(EceWebhook {
             addr: server.local_addr(),
             url: server.url(),
             server: Mutex::new(Some(server)),
-            events: Mutex::new(events),
+            events,
         })
     }
 
@@ -392,21 +401,33 @@ impl EceWebhook {
     /// [`crate::ece::WebhookEvent::to_json`]); `Ok(None)` on timeout; an error of kind
     /// `Closed` once the server stopped and every event was taken.
     pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<String>, Error> {
-        let mut ev = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        let got = match timeout {
-            None => rt()?.block_on(ev.recv()),
-            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, ev.recv()).await }) {
-                Ok(e) => e,
-                Err(_) => return Ok(None),
-            },
-        };
-        match got {
-            Some(e) => Ok(Some(e.to_json().to_string())),
-            None => Err(Error::new(
+        Self::out(self.events.next(timeout)?)
+    }
+
+    fn out(taken: Taken<WebhookEvent>) -> Result<Option<String>, Error> {
+        match taken {
+            Taken::Event(e) => Ok(Some(e.to_json().to_string())),
+            Taken::Nothing => Ok(None),
+            Taken::Ended => Err(Error::new(
                 ErrorKind::Closed,
                 "webhook server stopped: no more events",
             )),
         }
+    }
+
+    /// Takes the next event without waiting (`Ok(None)`: none queued now).
+    pub fn try_next_event(&self) -> Result<Option<String>, Error> {
+        Self::out(self.events.try_next())
+    }
+
+    /// Whether an event is queued now.
+    pub fn has_queued_events(&self) -> bool {
+        self.events.has_queued()
+    }
+
+    /// Calls `waker` whenever an event lands in the empty queue (and when it ends).
+    pub fn set_event_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        self.events.set_waker(waker);
     }
 
     /// Counters as JSON (see [`crate::ece::WebhookStats`]).

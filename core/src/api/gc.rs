@@ -14,11 +14,13 @@ use std::sync::Mutex;
 
 use serde_json::{json, Map, Value as Json};
 
+use super::pump::{EventPump, Taken};
 use super::{rt, Error, ErrorKind};
-use crate::gc::client::{ClientConfig, ClientError, ClientEvent, GcClient, GcEvents};
+use crate::gc::client::{ClientConfig, ClientError, ClientEvent, GcClient};
 use crate::gc::command::{Command, CommandError};
 use crate::gc::event::EventError;
 use crate::gc::transport::TransportError;
+use crate::queue::{QueueLimits, QueueStats};
 use crate::sim::gc::{GcSimConfig, GcSimError, GcSimulator};
 
 impl From<CommandError> for Error {
@@ -247,7 +249,16 @@ pub struct GcEventOut {
 /// A GC client with a blocking API.
 pub struct GcSession {
     client: GcClient,
-    events: Mutex<Option<GcEvents>>,
+    events: EventPump<ClientEvent>,
+}
+
+fn gc_event_size(_: &ClientEvent) -> usize {
+    // GC events are short lines of text; a flat charge keeps the bound meaningful.
+    std::mem::size_of::<ClientEvent>() + 256
+}
+
+fn gc_event_last(ev: &ClientEvent) -> bool {
+    matches!(ev, ClientEvent::Closed)
 }
 
 impl GcSession {
@@ -256,10 +267,9 @@ impl GcSession {
     pub fn open(config_json: &str) -> Result<Self, Error> {
         let cfg = gc_config_from_json(config_json)?;
         let (client, events) = rt()?.block_on(GcClient::connect(cfg))?;
-        Ok(GcSession {
-            client,
-            events: Mutex::new(Some(events)),
-        })
+        let events =
+            EventPump::start(events, QueueLimits::default(), gc_event_size, gc_event_last)?;
+        Ok(GcSession { client, events })
     }
 
     /// The underlying async client.
@@ -285,40 +295,41 @@ impl GcSession {
     /// Waits for the next event (`None`: until one comes). `Ok(None)` on timeout; an
     /// error of kind `Closed` once `{"event":"Closed"}` has been taken.
     pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<GcEventOut>, Error> {
-        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(events) = guard.as_mut() else {
-            return Err(Error::new(
+        Self::out(self.events.next(timeout)?)
+    }
+
+    fn out(taken: Taken<ClientEvent>) -> Result<Option<GcEventOut>, Error> {
+        match taken {
+            Taken::Event(ev) => Ok(Some(GcEventOut {
+                json: ev.to_json().to_string(),
+                last: gc_event_last(&ev),
+            })),
+            Taken::Nothing => Ok(None),
+            Taken::Ended => Err(Error::new(
                 ErrorKind::Closed,
                 "GC session closed: no more events",
-            ));
-        };
-        let ev = match timeout {
-            None => rt()?.block_on(events.recv()),
-            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, events.recv()).await })
-            {
-                Ok(ev) => ev,
-                Err(_) => return Ok(None),
-            },
-        };
-        match ev {
-            Some(ev) => {
-                let last = matches!(ev, ClientEvent::Closed);
-                if last {
-                    *guard = None;
-                }
-                Ok(Some(GcEventOut {
-                    json: ev.to_json().to_string(),
-                    last,
-                }))
-            }
-            None => {
-                *guard = None;
-                Err(Error::new(
-                    ErrorKind::Closed,
-                    "GC session closed: no more events",
-                ))
-            }
+            )),
         }
+    }
+
+    /// Takes the next event without waiting (`Ok(None)`: none queued now).
+    pub fn try_next_event(&self) -> Result<Option<GcEventOut>, Error> {
+        Self::out(self.events.try_next())
+    }
+
+    /// Whether an event is queued now.
+    pub fn has_queued_events(&self) -> bool {
+        self.events.has_queued()
+    }
+
+    /// Calls `waker` whenever an event lands in the empty queue (and when it ends).
+    pub fn set_event_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        self.events.set_waker(waker);
+    }
+
+    /// Depth, high-water mark and drops of the session's event queue.
+    pub fn queue_stats(&self) -> QueueStats {
+        self.events.stats()
     }
 
     /// Closes the broker link. Safe to call more than once.

@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use super::codec::{self, CodecError, DecodeOptions, FrameSplitter, Message};
 use super::spec;
+use crate::queue::{OverrunPolicy, QueueLimits};
 
 /// Fewest seconds of IdleTimeout a CTI Server accepts.
 pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;
@@ -94,6 +95,10 @@ pub enum RequestError {
     /// The link dropped after the request was sent; whether the server acted on it is unknown.
     #[error("connection lost before the confirmation arrived: {0}")]
     ConnectionLost(String),
+    /// The command queue is full (the connection cannot write as fast as the
+    /// application sends); the message was not sent.
+    #[error("command queue full ({0} commands waiting): message not sent")]
+    QueueFull(usize),
 }
 
 /// Why a session ended.
@@ -159,6 +164,9 @@ pub enum CloseReason {
     CloseTimeout,
     /// The session failed.
     Failed(SessionError),
+    /// The application did not take its events in time and the overrun policy is
+    /// [`OverrunPolicy::Close`]: the session was closed.
+    ConsumerOverrun,
 }
 
 /// Settings of one CTI session. Build with [`SessionConfig::new`] and adjust fields.
@@ -203,7 +211,18 @@ pub struct SessionConfig {
     pub active_standby: bool,
     /// Answer ACTIVE_MAINTENANCE_REQ with "accepted" (true) or "rejected" (false).
     pub accept_maintenance: bool,
+    /// Bound of the event queue between the connection and the application
+    /// (default 10,000 events, 4 MiB).
+    pub event_queue: QueueLimits,
+    /// What happens when the application does not keep up (default: stop reading).
+    pub overrun: OverrunPolicy,
+    /// Most commands (sends, requests) waiting for the connection task; more fail at
+    /// once with [`RequestError::QueueFull`] (default 1,024).
+    pub command_queue: usize,
 }
+
+/// Default bound of the command queue.
+pub const DEFAULT_COMMAND_QUEUE: usize = 1024;
 
 impl SessionConfig {
     /// Defaults: all call and agent events, no heartbeats, 30 s open, 5 s close, 10 s requests.
@@ -228,6 +247,9 @@ impl SessionConfig {
             relaxed_timing: false,
             active_standby: false,
             accept_maintenance: true,
+            event_queue: QueueLimits::default(),
+            overrun: OverrunPolicy::default(),
+            command_queue: DEFAULT_COMMAND_QUEUE,
         }
     }
 
@@ -247,6 +269,16 @@ impl SessionConfig {
         codec::check_version(self.version).map_err(|e| SessionError::Config(e.to_string()))?;
         if self.client_id.is_empty() {
             return Err(SessionError::Config("client_id is required".into()));
+        }
+        if self.event_queue.max_events == 0 || self.event_queue.max_bytes == 0 {
+            return Err(SessionError::Config(
+                "event queue bounds must be at least 1".into(),
+            ));
+        }
+        if self.command_queue == 0 {
+            return Err(SessionError::Config(
+                "command queue bound must be at least 1".into(),
+            ));
         }
         if let Some(hb) = self.heartbeat_interval {
             if hb.is_zero() || (hb < MIN_HEARTBEAT_INTERVAL && !self.relaxed_timing) {

@@ -40,6 +40,7 @@ from ._native import (
     InvalidArgument,
     ProtocolError,
     Disconnected,
+    QueueFull,
     Refused,
     Timeout,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "Message",
     "ProtocolError",
     "Disconnected",
+    "QueueFull",
     "REQUESTS",
     "Refused",
     "Simulator",

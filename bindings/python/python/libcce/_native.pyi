@@ -22,6 +22,7 @@ __all__ = [
     "CodecError",
     "ProtocolError",
     "Disconnected",
+    "QueueFull",
 ]
 
 __version__: str
@@ -63,6 +64,9 @@ class ProtocolError(CceError):
 
 class Disconnected(CceError):
     """The link to the server is down and being re-established; retry later (kind "Disconnected")."""
+
+class QueueFull(CceError):
+    """A bounded queue is full (too many commands waiting); nothing was sent (kind "QueueFull")."""
 
 @final
 class CtiSim:
