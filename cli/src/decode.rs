@@ -25,7 +25,7 @@ const DEFAULT_VERSION: u32 = 24;
 /// Input format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Detect: a capture by its magic number, hex text, else raw bytes.
+    /// Detect: a capture by its magic number, text (no NUL byte) as a hex dump, else raw bytes.
     Auto,
     /// Hex text: plain hex, xxd, `hexdump -C` or Wireshark hex dumps.
     Hex,
@@ -144,14 +144,8 @@ pub async fn run(a: DecodeArgs) -> CliResult {
     let data = read_input(&a.input)?;
     let format = match a.format {
         Format::Auto if capture::is_capture(&data) => Format::Pcap,
-        Format::Auto
-            if !data.is_empty()
-                && data
-                    .iter()
-                    .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace() || *b == b':') =>
-        {
-            Format::Hex
-        }
+        // CTI frames always hold NUL bytes (in the length); text is a hex dump.
+        Format::Auto if !data.contains(&0) && std::str::from_utf8(&data).is_ok() => Format::Hex,
         Format::Auto => Format::Bin,
         f => f,
     };
