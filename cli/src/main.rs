@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agent;
+mod bridge;
 mod capture;
 mod decode;
 mod out;
@@ -57,6 +58,8 @@ enum Command {
     Replay(tap::ReplayArgs),
     /// An interactive (or scripted, from stdin) agent desktop.
     Agent(agent::AgentArgs),
+    /// Fan one CTI session out over ActiveMQ (STOMP) topics; take requests from a queue.
+    Bridge(bridge::BridgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
             Command::Record(a) => ("record", tap::record(a).await),
             Command::Replay(a) => ("replay", tap::replay(a).await),
             Command::Agent(a) => ("agent", agent::run(a).await),
+            Command::Bridge(a) => ("bridge", bridge::run(a).await),
         }
     });
     // Leave detached tasks (stdin readers) behind.
