@@ -256,7 +256,7 @@ async fn bridge_reconnects_to_the_broker_and_keeps_what_it_queued() {
     let broker = StompBroker::start(&addr).await.expect("broker again");
     tokio::task::block_in_place(|| bridge.until(connected));
     let topic = Destination::Topic("cce.cti.agent.1001".into());
-    let mut sub = subscriber(&addr, &[topic.clone()]).await;
+    let mut sub = subscriber(&addr, std::slice::from_ref(&topic)).await;
     sim.set_agent_state("1001", "AGENT_STATE_NOT_READY", 3)
         .expect("agent state");
     let got = until(&mut sub, |j| {
