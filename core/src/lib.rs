@@ -18,3 +18,6 @@ pub mod ece;
 pub mod gc;
 pub mod runtime;
 pub mod sim;
+
+/// The library's version (`major.minor.patch`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
