@@ -562,10 +562,14 @@ pub enum EventKind {
     Reconnect {
         /// Agent ID.
         agent_id: String,
-        /// The echoed request (JMSType from the event, body from field 2 on).
-        #[serde(skip_serializing_if = "Option::is_none")]
+        /// The echoed request (JMSType from the event, body from field 2 on). In JSON
+        /// the body of a Connect/Login is `<redacted>`.
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "ser_redacted_request"
+        )]
         request: Option<Request>,
-        /// The echoed body.
+        /// The echoed body (`<redacted>` for a Connect/Login).
         body: String,
     },
     /// Phonebooks (O-029, O-030, default sample, JSON `Phonebooks`): `name`, `id`, ...
@@ -601,6 +605,22 @@ pub enum EventKind {
         /// The object.
         value: Json,
     },
+}
+
+fn ser_redacted_request<S: serde::Serializer>(
+    r: &Option<Request>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    match r {
+        None => s.serialize_none(),
+        Some(r) => {
+            let mut st = s.serialize_struct("Request", 2)?;
+            st.serialize_field("jms_type", &r.jms_type)?;
+            st.serialize_field("body", r.redacted_body())?;
+            st.end()
+        }
+    }
 }
 
 impl Event {
@@ -665,11 +685,25 @@ impl Event {
         }
     }
 
-    /// The event as a JSON value (`{"event": ..., "format": ..., ...}`).
+    /// The event as a JSON value (`{"event": ..., "format": ..., ...}`). An `Error`
+    /// event also carries the GC error table's columns for its code: `origin`
+    /// (`Finesse`, `Gc`, `Unknown`), `behaviour` (the expected client behaviour, e.g.
+    /// `AskForCredentials`), `description` and `user_message` (the suggested display
+    /// text, `null` for a code outside the tables).
     pub fn to_json(&self) -> Json {
-        serde_json::to_value(self).unwrap_or_else(
+        let mut v = serde_json::to_value(self).unwrap_or_else(
             |e| serde_json::json!({"event": "Unknown", "fields": [], "error": e.to_string()}),
-        )
+        );
+        if let (EventKind::Error { code, .. }, Some(o)) = (&self.kind, v.as_object_mut()) {
+            o.insert("origin".into(), code.origin().as_str().into());
+            o.insert("behaviour".into(), code.behaviour().as_str().into());
+            o.insert("description".into(), code.description().into());
+            o.insert(
+                "user_message".into(),
+                super::errors::user_message(&format!("Error#{code}")).into(),
+            );
+        }
+        v
     }
 }
 
@@ -1358,12 +1392,18 @@ fn agent_event(
         },
         "RECONNECT" => {
             let body = rest(f, 2).join("#");
+            let request = jms_type.map(|t| Request {
+                jms_type: t.to_owned(),
+                body: body.clone(),
+            });
+            // An echoed Connect/Login carries a password: shown nowhere.
+            let body = match &request {
+                Some(r) => r.redacted_body().to_owned(),
+                None => body,
+            };
             EventKind::Reconnect {
                 agent_id,
-                request: jms_type.map(|t| Request {
-                    jms_type: t.to_owned(),
-                    body: body.clone(),
-                }),
+                request,
                 body,
             }
         }
