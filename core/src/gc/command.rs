@@ -161,7 +161,7 @@ struct SecretVisitor;
 macro_rules! refuse_without_value {
     ($($name:ident: $t:ty),*) => {
         $(fn $name<E: serde::de::Error>(self, _: $t) -> Result<Self::Value, E> {
-            Err(E::custom("a secret must be a string (value not shown)"))
+            Err(E::custom("a password or passcode must be a JSON string (value not shown)"))
         })*
     };
 }
