@@ -302,6 +302,14 @@ export interface GcConfig {
   reconnectMaxMs?: number;
   /** Extra JMS string properties on every request. */
   properties?: Record<string, string>;
+  /** Events waiting for the application (default 10000). */
+  eventQueue?: number;
+  /** Commands waiting to be sent (default 1000); beyond: code Refused. */
+  commandQueue?: number;
+  /** Full event queue: stop reading the broker (default) or end with an Overrun event. */
+  overflow?: 'back_pressure' | 'close';
+  /** close() returns within this plus 0.5 s (default 2000). */
+  closeTimeoutMs?: number;
   [key: string]: unknown;
 }
 
@@ -313,6 +321,14 @@ export interface GcEvent {
   event: string;
   agent_id?: string;
   format?: 'text' | 'json';
+  /** Error events: who raised the code. */
+  origin?: 'Finesse' | 'Gc' | 'Unknown';
+  /** Error events: the expected client behaviour (e.g. "AskForCredentials"). */
+  behaviour?: string;
+  /** Error events: what the code means. */
+  description?: string;
+  /** Error events: the suggested display text (null for an unknown code). */
+  user_message?: string | null;
   [key: string]: unknown;
 }
 
@@ -328,10 +344,20 @@ export declare class GcSession {
   /** Connects; resolves once a broker link is up. */
   static open(config: GcConfig): Promise<GcSession>;
   /** Link and GC status. */
-  readonly state: { broker: string | null; gc: string };
+  readonly state: {
+    broker: string | null;
+    gc: string;
+    events_queued?: number | null;
+    events_high_water?: number;
+    events_dropped?: number;
+  };
   readonly isClosed: boolean;
   readonly closed: Promise<GcEvent>;
-  /** Sends a command; resolves once the broker has it. */
+  /**
+   * Sends a command; resolves once the broker has it. Rejects with code
+   * InvalidArgument (nothing sent), Disconnected (no broker link: nothing sent),
+   * Refused (command queue full) or Timeout (no broker receipt: outcome unknown).
+   */
   send(command: string, agentId?: string, params?: Record<string, unknown>): Promise<void>;
   send(command: GcCommand): Promise<void>;
   /** Connect + Login. */
