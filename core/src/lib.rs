@@ -17,4 +17,5 @@ pub mod cti;
 pub mod ece;
 pub mod gc;
 pub mod runtime;
+pub mod secret;
 pub mod sim;

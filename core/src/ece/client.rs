@@ -12,8 +12,8 @@ use super::http::{self, Answer, HttpConfig, TokenBucket};
 use super::messaging::{
     self, Conversation, Credentials, EntryPointConfig, MessageType, Request, StartConversation,
 };
-use super::secret::Secret;
 use super::token::{parse_token, TokenCache};
+use crate::secret::Secret;
 
 /// Settings of a Messaging API client.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use super::secret::Secret;
+use crate::secret::Secret;
 
 /// How webhook calls must authenticate (the External-App Authentication profile).
 #[derive(Clone)]

@@ -1,4 +1,7 @@
-//! Secrets (client secret, tokens, passwords) whose `Debug` and `Display` never show them.
+//! Secrets (passwords, client secrets, tokens, keys) whose `Debug` and `Display` never show them.
+//!
+//! Shared by every protocol: CTI `client_password`, GC passwords and passcodes, ECE client
+//! secrets and tokens. Re-exported as `cce::ece::Secret` for compatibility.
 
 use std::fmt;
 
