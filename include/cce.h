@@ -43,6 +43,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// [`cce_decode_ex`] flag: read tolerantly. A count field that disagrees with the
+// fields it counts, or a known field whose length does not fit its type, is kept (the
+// count as received, the field as `{"_raw": "<hex>"}`) and listed in the JSON's
+// `_warnings` array instead of failing with `CCE_ERR_CODEC`.
+#define CCE_DECODE_TOLERANT 1
+
 // Result of every libcce call.
 typedef enum {
   // Success.
@@ -152,6 +158,18 @@ cce_status cce_decode(const uint8_t *bytes,
                       uint32_t version,
                       uint32_t *msg_type_out,
                       char **json_out);
+
+// [`cce_decode`] with `flags`: 0 is strict (as `cce_decode`), [`CCE_DECODE_TOLERANT`]
+// reads tolerantly. Unknown flag bits are `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `bytes` must point to `len` readable bytes; the out pointers must be writable.
+cce_status cce_decode_ex(const uint8_t *bytes,
+                         size_t len,
+                         uint32_t version,
+                         uint32_t flags,
+                         uint32_t *msg_type_out,
+                         char **json_out);
 
 // Encodes a message given as JSON (see the README for the format) at protocol
 // `version`, header included. Free `*bytes_out` with [`cce_bytes_free`]`(*bytes_out, *len_out)`.

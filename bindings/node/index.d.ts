@@ -250,8 +250,13 @@ export declare class CtiSession extends EventEmitter {
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+/** Options of `decode()`. */
+export interface DecodeOptions {
+  /** true (default): refuse count mismatches and wrongly sized fields; false: keep them and list them in `_warnings`. */
+  strict?: boolean;
+}
 /** Decodes one whole message (header included) at `version` (default 24). */
-export declare function decode(bytes: Uint8Array | number[], version?: number): CtiEvent;
+export declare function decode(bytes: Uint8Array | number[], version?: number, options?: DecodeOptions): CtiEvent;
 
 /** Encodes a message at `version` (default 24); returns the frame, header included. */
 export declare function encode(msg: OutgoingMessage | string, version?: number): Buffer;

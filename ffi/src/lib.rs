@@ -378,6 +378,50 @@ pub unsafe extern "C" fn cce_decode(
     })
 }
 
+/// [`cce_decode_ex`] flag: read tolerantly. A count field that disagrees with the
+/// fields it counts, or a known field whose length does not fit its type, is kept (the
+/// count as received, the field as `{"_raw": "<hex>"}`) and listed in the JSON's
+/// `_warnings` array instead of failing with `CCE_ERR_CODEC`.
+pub const CCE_DECODE_TOLERANT: u32 = 1;
+
+/// [`cce_decode`] with `flags`: 0 is strict (as `cce_decode`), [`CCE_DECODE_TOLERANT`]
+/// reads tolerantly. Unknown flag bits are `CCE_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes; the out pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_decode_ex(
+    bytes: *const u8,
+    len: usize,
+    version: u32,
+    flags: u32,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        if bytes.is_null() {
+            return Err(null("bytes"));
+        }
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        if flags & !CCE_DECODE_TOLERANT != 0 {
+            return Err(fail(&api::Error::invalid(format!(
+                "unknown cce_decode_ex flags {flags:#x}"
+            ))));
+        }
+        // SAFETY: the caller promises `len` readable bytes at `bytes`.
+        let data = unsafe { std::slice::from_raw_parts(bytes, len) };
+        let strict = flags & CCE_DECODE_TOLERANT == 0;
+        let (t, j) = api::decode_json_with(data, version, strict).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, t, "msg_type_out")?;
+            write_out(json_out, to_c_string(j), "json_out")
+        }
+    })
+}
+
 /// Encodes a message given as JSON (see the README for the format) at protocol
 /// `version`, header included. Free `*bytes_out` with [`cce_bytes_free`]`(*bytes_out, *len_out)`.
 ///

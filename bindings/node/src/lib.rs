@@ -103,9 +103,11 @@ fn timeout(ms: Option<f64>) -> Result<Option<Duration>, api::Error> {
 // Codec
 
 /// Decodes one whole message (header included) at `version`; returns its JSON.
+/// `strict` (default true) false reads tolerantly (deviations listed in `_warnings`).
 #[napi]
-pub fn decode_json(bytes: Buffer, version: u32) -> napi::Result<String> {
-    guarded(|| api::decode_json(&bytes, version).map(|(_, j)| j))
+pub fn decode_json(bytes: Buffer, version: u32, strict: Option<bool>) -> napi::Result<String> {
+    let strict = strict.unwrap_or(true);
+    guarded(|| api::decode_json_with(&bytes, version, strict).map(|(_, j)| j))
 }
 
 /// Encodes a message given as JSON at `version`; returns the frame (header included).

@@ -234,10 +234,15 @@ fn requests_json() -> String {
     api::requests_json()
 }
 
-/// Decodes one whole message (header included) at `version` into (MessageType, JSON).
+/// Decodes one whole message (header included) at `version` into (MessageType, JSON);
+/// `strict` false reads tolerantly (deviations listed in `_warnings`).
 #[pyfunction]
-fn decode_json(py: Python<'_>, data: &[u8], version: u32) -> PyResult<(u32, String)> {
-    check(py, py.allow_threads(|| api::decode_json(data, version)))
+#[pyo3(signature = (data, version, strict = true))]
+fn decode_json(py: Python<'_>, data: &[u8], version: u32, strict: bool) -> PyResult<(u32, String)> {
+    check(
+        py,
+        py.allow_threads(|| api::decode_json_with(data, version, strict)),
+    )
 }
 
 /// Encodes a message given as JSON at `version` (header included).
