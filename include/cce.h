@@ -129,8 +129,27 @@ extern "C" {
 const char *cce_last_error(void);
 
 // The CTI status or failure code carried by the last error on this thread
-// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none or the error does not
+// come from CTI (an ECE HTTP status is [`cce_last_error_code`], never here).
 int64_t cce_last_error_cti_status(void);
+
+// The status the last failed libcce call on this thread returned (`CCE_OK` if it
+// succeeded): the error's kind.
+cce_status cce_last_error_kind(void);
+
+// The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
+// or `""` for a library-level error (bad argument, handle...) or none. Static; do
+// not free.
+const char *cce_last_error_protocol(void);
+
+// The protocol's code carried by the last error on this thread: a CTI status or
+// failure code (protocol `"cti"`), an HTTP status (protocol `"ece"`), or -1 if none.
+int64_t cce_last_error_code(void);
+
+// The name of [`cce_last_error_code`] (e.g. `"E_CTI_INVALID_VERSION"`, or the ECE
+// error name such as `"NotFound"`), or `""`. Valid until the next libcce call on this
+// thread; do not free.
+const char *cce_last_error_code_name(void);
 
 // The library version, e.g. "0.1.0". Static; do not free.
 const char *cce_version(void);

@@ -41,10 +41,12 @@ function loadNative() {
  * `status`/`statusName` carry the CTI status of a refusal, when there is one.
  */
 class CceError extends Error {
-  constructor(code, message, { status = null, statusName = null, cause } = {}) {
+  constructor(code, message, { status = null, statusName = null, protocol = null, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'CceError';
     this.code = code;
+    this.kind = code;
+    this.protocol = protocol;
     this.status = status;
     this.statusName = statusName;
   }
@@ -67,6 +69,7 @@ function translate(err) {
   return new CceError(String(detail.kind), String(detail.message), {
     status: detail.status ?? null,
     statusName: detail.statusName ?? null,
+    protocol: detail.protocol ?? null,
   });
 }
 

@@ -75,7 +75,30 @@ impl ErrorKind {
     }
 }
 
-/// An error with a kind, a message, and the CTI status when there is one.
+/// The protocol an error comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// CTI Server (GED-188), including its simulator.
+    Cti,
+    /// Generic Connector (STOMP/ActiveMQ).
+    Gc,
+    /// Enterprise Chat and Email (HTTP).
+    Ece,
+}
+
+impl Protocol {
+    /// Stable lowercase name: `"cti"`, `"gc"` or `"ece"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Cti => "cti",
+            Protocol::Gc => "gc",
+            Protocol::Ece => "ece",
+        }
+    }
+}
+
+/// An error with a kind, a message, the protocol it comes from, and the protocol's
+/// code when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
@@ -83,10 +106,15 @@ pub struct Error {
     pub kind: ErrorKind,
     /// Human-readable description (status names included).
     pub message: String,
-    /// CTI status or failure code, when the server sent one.
+    /// The protocol's code, when the peer sent one: a CTI status or failure code
+    /// ([`Protocol::Cti`]) or an HTTP status ([`Protocol::Ece`]).
     pub status: Option<u32>,
-    /// Name of that code (e.g. `E_CTI_INVALID_VERSION`).
+    /// Name of that code (e.g. `E_CTI_INVALID_VERSION`, or the ECE error name such as
+    /// `NotFound`).
     pub status_name: Option<String>,
+    /// The protocol the error comes from (`None` for library-level errors such as an
+    /// invalid handle).
+    pub protocol: Option<Protocol>,
 }
 
 impl Error {
@@ -96,7 +124,19 @@ impl Error {
             message: message.into(),
             status: None,
             status_name: None,
+            protocol: None,
         }
+    }
+
+    /// The same error attributed to `protocol`.
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The CTI status or failure code, only when the error comes from CTI.
+    pub fn cti_status(&self) -> Option<u32> {
+        self.status.filter(|_| self.protocol == Some(Protocol::Cti))
     }
 
     /// An invalid-argument error.
@@ -117,7 +157,7 @@ impl From<CodecError> for Error {
             | CodecError::UnsupportedVersion { .. } => ErrorKind::InvalidArgument,
             _ => ErrorKind::Codec,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Cti)
     }
 }
 
@@ -137,6 +177,7 @@ impl From<SessionError> for Error {
             message: e.to_string(),
             status: status.map(|s| s.code),
             status_name: status.and_then(|s| s.name()).map(str::to_owned),
+            protocol: Some(Protocol::Cti),
         }
     }
 }
@@ -166,6 +207,7 @@ impl From<RequestError> for Error {
             message: e.to_string(),
             status,
             status_name: name,
+            protocol: Some(Protocol::Cti),
         }
     }
 }
@@ -177,7 +219,7 @@ impl From<SimError> for Error {
             SimError::Stopped => ErrorKind::Closed,
             _ => ErrorKind::InvalidArgument,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Cti)
     }
 }
 

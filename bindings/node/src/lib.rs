@@ -39,6 +39,7 @@ fn error_message(e: &api::Error) -> String {
         "message": e.message,
         "status": e.status,
         "statusName": e.status_name,
+        "protocol": e.protocol.map(|p| p.name()),
     });
     format!("{ERROR_PREFIX}{detail}")
 }
@@ -83,6 +84,7 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, api::Error> {
         message,
         status: None,
         status_name: None,
+        protocol: None,
     })
 }
 
@@ -401,6 +403,7 @@ mod tests {
             message: "refused".into(),
             status: Some(9),
             status_name: Some("E_CTI_INVALID_AGENT_DATA".into()),
+            protocol: Some(api::Protocol::Cti),
         };
         let d = detail(&error_message(&e));
         assert_eq!(d["kind"], "Refused");
