@@ -43,6 +43,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// [`cce_decode_ex`] flag: read tolerantly. A count field that disagrees with the
+// fields it counts, or a known field whose length does not fit its type, is kept (the
+// count as received, the field as `{"_raw": "<hex>"}`) and listed in the JSON's
+// `_warnings` array instead of failing with `CCE_ERR_CODEC`.
+#define CCE_DECODE_TOLERANT 1
+
 // Result of every libcce call.
 typedef enum {
   // Success.
@@ -123,8 +129,27 @@ extern "C" {
 const char *cce_last_error(void);
 
 // The CTI status or failure code carried by the last error on this thread
-// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none or the error does not
+// come from CTI (an ECE HTTP status is [`cce_last_error_code`], never here).
 int64_t cce_last_error_cti_status(void);
+
+// The status the last failed libcce call on this thread returned (`CCE_OK` if it
+// succeeded): the error's kind.
+cce_status cce_last_error_kind(void);
+
+// The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
+// or `""` for a library-level error (bad argument, handle...) or none. Static; do
+// not free.
+const char *cce_last_error_protocol(void);
+
+// The protocol's code carried by the last error on this thread: a CTI status or
+// failure code (protocol `"cti"`), an HTTP status (protocol `"ece"`), or -1 if none.
+int64_t cce_last_error_code(void);
+
+// The name of [`cce_last_error_code`] (e.g. `"E_CTI_INVALID_VERSION"`, or the ECE
+// error name such as `"NotFound"`), or `""`. Valid until the next libcce call on this
+// thread; do not free.
+const char *cce_last_error_code_name(void);
 
 // The library version, e.g. "0.1.0". Static; do not free.
 const char *cce_version(void);
@@ -152,6 +177,18 @@ cce_status cce_decode(const uint8_t *bytes,
                       uint32_t version,
                       uint32_t *msg_type_out,
                       char **json_out);
+
+// [`cce_decode`] with `flags`: 0 is strict (as `cce_decode`), [`CCE_DECODE_TOLERANT`]
+// reads tolerantly. Unknown flag bits are `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `bytes` must point to `len` readable bytes; the out pointers must be writable.
+cce_status cce_decode_ex(const uint8_t *bytes,
+                         size_t len,
+                         uint32_t version,
+                         uint32_t flags,
+                         uint32_t *msg_type_out,
+                         char **json_out);
 
 // Encodes a message given as JSON (see the README for the format) at protocol
 // `version`, header included. Free `*bytes_out` with [`cce_bytes_free`]`(*bytes_out, *len_out)`.

@@ -22,14 +22,23 @@ export declare class CceError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { status?: number | null; statusName?: string | null; cause?: unknown },
+    options?: {
+      status?: number | null;
+      statusName?: string | null;
+      protocol?: 'cti' | 'gc' | 'ece' | null;
+      cause?: unknown;
+    },
   );
   readonly name: 'CceError';
   /** What went wrong. */
   readonly code: ErrorCode;
-  /** CTI status or failure code, when the server sent one. */
+  /** The same as `code` (the name the C ABI and Python use). */
+  readonly kind: ErrorCode;
+  /** The protocol the error comes from, or null for a library-level error. */
+  readonly protocol: 'cti' | 'gc' | 'ece' | null;
+  /** The protocol's code, when the peer sent one: a CTI status or failure code, or an ECE HTTP status. */
   readonly status: number | null;
-  /** Name of that code, e.g. `E_CTI_INVALID_AGENT_DATA`. */
+  /** Name of that code, e.g. `E_CTI_INVALID_AGENT_DATA` or the ECE error name `NotFound`. */
   readonly statusName: string | null;
 }
 
@@ -250,8 +259,13 @@ export declare class CtiSession extends EventEmitter {
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+/** Options of `decode()`. */
+export interface DecodeOptions {
+  /** true (default): refuse count mismatches and wrongly sized fields; false: keep them and list them in `_warnings`. */
+  strict?: boolean;
+}
 /** Decodes one whole message (header included) at `version` (default 24). */
-export declare function decode(bytes: Uint8Array | number[], version?: number): CtiEvent;
+export declare function decode(bytes: Uint8Array | number[], version?: number, options?: DecodeOptions): CtiEvent;
 
 /** Encodes a message at `version` (default 24); returns the frame, header included. */
 export declare function encode(msg: OutgoingMessage | string, version?: number): Buffer;

@@ -41,10 +41,12 @@ function loadNative() {
  * `status`/`statusName` carry the CTI status of a refusal, when there is one.
  */
 class CceError extends Error {
-  constructor(code, message, { status = null, statusName = null, cause } = {}) {
+  constructor(code, message, { status = null, statusName = null, protocol = null, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'CceError';
     this.code = code;
+    this.kind = code;
+    this.protocol = protocol;
     this.status = status;
     this.statusName = statusName;
   }
@@ -67,6 +69,7 @@ function translate(err) {
   return new CceError(String(detail.kind), String(detail.message), {
     status: detail.status ?? null,
     statusName: detail.statusName ?? null,
+    protocol: detail.protocol ?? null,
   });
 }
 
@@ -187,11 +190,23 @@ function toBuffer(bytes) {
 // ---------------------------------------------------------------------------
 // Codec
 
-/** Decodes one whole message (header included) into its JSON object. */
-function decode(bytes, version) {
+/**
+ * Decodes one whole message (header included) into its JSON object. `options.strict`
+ * (default true) false reads tolerantly: a count mismatch or a wrongly sized field is
+ * kept and listed in `_warnings` instead of throwing code `Codec`.
+ */
+function decode(bytes, version, options) {
   const buf = toBuffer(bytes);
   const v = protocolVersion(version);
-  return JSON.parse(call(() => native.decodeJson(buf, v)));
+  let strict = true;
+  if (options !== undefined && options !== null) {
+    if (typeof options !== 'object') throw invalid('decode options must be an object');
+    if (options.strict !== undefined) {
+      if (typeof options.strict !== 'boolean') throw invalid('options.strict must be a boolean');
+      strict = options.strict;
+    }
+  }
+  return JSON.parse(call(() => native.decodeJson(buf, v, strict)));
 }
 
 /** Encodes a message object into its bytes (header included). */

@@ -223,7 +223,7 @@ pub async fn run(a: BridgeArgs) -> CliResult {
     let broker = BrokerAddr {
         addr: a.broker.clone(),
         login: a.broker_login.clone(),
-        passcode: std::env::var(BROKER_PASSCODE_ENV).ok(),
+        passcode: std::env::var(BROKER_PASSCODE_ENV).ok().map(Into::into),
     };
     let transport = StompTransport::new(LinkOptions::default());
     let subscriptions = [Destination::Queue(a.request_queue.clone())];

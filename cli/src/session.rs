@@ -54,7 +54,7 @@ impl ConnectArgs {
     ) -> ConnectionConfig {
         let mut s = SessionConfig::new(self.client_id.clone(), self.version).with_mode(mode);
         if let Ok(p) = std::env::var(PASSWORD_ENV) {
-            s.client_password = p.into_bytes();
+            s.client_password = p.into();
         }
         s.agent_id = agent.map(str::to_owned);
         s.agent_instrument = instrument.map(str::to_owned);

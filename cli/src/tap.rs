@@ -181,7 +181,7 @@ pub async fn record(a: RecordArgs) -> CliResult {
     );
     // The OPEN_REQ as recorded: without the password.
     let mut open_cfg = cfg.session.clone();
-    open_cfg.client_password.clear();
+    open_cfg.client_password = Default::default();
     let file = std::fs::File::create(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let mut w = BufWriter::new(file);
     let started = out::now();

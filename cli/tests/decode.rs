@@ -73,7 +73,7 @@ async fn session_through_proxy(version: u32) -> (Vec<(Duration, bool, Vec<u8>)>,
         let _ = tokio::join!(up, down);
     });
     let mut session = SessionConfig::new("decode-test", version).with_mode(Mode::Bridge);
-    session.client_password = b"hunter2".to_vec();
+    session.client_password = "hunter2".into();
     let mut cfg = ConnectionConfig::new(session, proxy_addr.to_string());
     cfg.auto_reconnect = false;
     let (conn, mut events) = CtiConnection::connect(cfg).await.expect("session");

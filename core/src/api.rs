@@ -20,6 +20,7 @@ use crate::cti::requests::{request_info, REQUESTS};
 use crate::cti::session::{CloseReason, Mode, RequestError, SessionConfig, SessionError};
 use crate::cti::spec;
 use crate::runtime::runtime;
+use crate::secret::Secret;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
 
 mod gc;
@@ -74,7 +75,30 @@ impl ErrorKind {
     }
 }
 
-/// An error with a kind, a message, and the CTI status when there is one.
+/// The protocol an error comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// CTI Server (GED-188), including its simulator.
+    Cti,
+    /// Generic Connector (STOMP/ActiveMQ).
+    Gc,
+    /// Enterprise Chat and Email (HTTP).
+    Ece,
+}
+
+impl Protocol {
+    /// Stable lowercase name: `"cti"`, `"gc"` or `"ece"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Cti => "cti",
+            Protocol::Gc => "gc",
+            Protocol::Ece => "ece",
+        }
+    }
+}
+
+/// An error with a kind, a message, the protocol it comes from, and the protocol's
+/// code when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
@@ -82,10 +106,15 @@ pub struct Error {
     pub kind: ErrorKind,
     /// Human-readable description (status names included).
     pub message: String,
-    /// CTI status or failure code, when the server sent one.
+    /// The protocol's code, when the peer sent one: a CTI status or failure code
+    /// ([`Protocol::Cti`]) or an HTTP status ([`Protocol::Ece`]).
     pub status: Option<u32>,
-    /// Name of that code (e.g. `E_CTI_INVALID_VERSION`).
+    /// Name of that code (e.g. `E_CTI_INVALID_VERSION`, or the ECE error name such as
+    /// `NotFound`).
     pub status_name: Option<String>,
+    /// The protocol the error comes from (`None` for library-level errors such as an
+    /// invalid handle).
+    pub protocol: Option<Protocol>,
 }
 
 impl Error {
@@ -95,7 +124,19 @@ impl Error {
             message: message.into(),
             status: None,
             status_name: None,
+            protocol: None,
         }
+    }
+
+    /// The same error attributed to `protocol`.
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The CTI status or failure code, only when the error comes from CTI.
+    pub fn cti_status(&self) -> Option<u32> {
+        self.status.filter(|_| self.protocol == Some(Protocol::Cti))
     }
 
     /// An invalid-argument error.
@@ -116,7 +157,7 @@ impl From<CodecError> for Error {
             | CodecError::UnsupportedVersion { .. } => ErrorKind::InvalidArgument,
             _ => ErrorKind::Codec,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Cti)
     }
 }
 
@@ -136,6 +177,7 @@ impl From<SessionError> for Error {
             message: e.to_string(),
             status: status.map(|s| s.code),
             status_name: status.and_then(|s| s.name()).map(str::to_owned),
+            protocol: Some(Protocol::Cti),
         }
     }
 }
@@ -165,6 +207,7 @@ impl From<RequestError> for Error {
             message: e.to_string(),
             status,
             status_name: name,
+            protocol: Some(Protocol::Cti),
         }
     }
 }
@@ -176,7 +219,7 @@ impl From<SimError> for Error {
             SimError::Stopped => ErrorKind::Closed,
             _ => ErrorKind::InvalidArgument,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Cti)
     }
 }
 
@@ -212,8 +255,8 @@ struct SessionJson {
     client_id: String,
     #[serde(default = "default_version")]
     version: u32,
-    #[serde(default)]
-    client_password: String,
+    #[serde(default, deserialize_with = "client_password")]
+    client_password: Secret,
     client_signature: Option<String>,
     peripheral_id: Option<u32>,
     services: Option<Bits>,
@@ -241,6 +284,14 @@ struct SessionJson {
     #[serde(default)]
     active_standby: bool,
     accept_maintenance: Option<bool>,
+    #[serde(default)]
+    strict_decode: bool,
+}
+
+/// `client_password`, refused by name (never by value) when it is not a string.
+fn client_password<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    Secret::deserialize(d)
+        .map_err(|_| serde::de::Error::custom("client_password must be a string (value not shown)"))
 }
 
 fn default_version() -> u32 {
@@ -251,9 +302,11 @@ fn default_version() -> u32 {
 /// `client_id` (required), `version` (default 24), `client_password`, `client_signature`,
 /// `peripheral_id`, `services`, `call_msg_mask`, `agent_state_mask`, `config_msg_mask`
 /// (numbers or `|`-joined constant names), `agent_extension`, `agent_id`,
-/// `agent_instrument`, `heartbeat_ms` (absent: no heartbeats), `open_timeout_ms`,
-/// `close_timeout_ms`, `request_timeout_ms`, `relaxed_timing`, `active_standby`,
-/// `accept_maintenance`, `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
+/// `agent_instrument`, `heartbeat_ms` (default 90000, IdleTimeout 4×; 0 turns
+/// heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
+/// `relaxed_timing`, `active_standby`, `accept_maintenance`, `strict_decode` (default
+/// false: messages with count mismatches or wrongly sized fields are delivered with
+/// `_warnings` rather than as DECODE_ERROR), `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
 /// adds that mode's service bits to `services`).
 pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), Error> {
     let j = parse_session_json(text)?;
@@ -305,7 +358,8 @@ pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool
 
 fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     let mut cfg = SessionConfig::new(j.client_id, j.version);
-    cfg.client_password = j.client_password.into_bytes();
+    cfg.client_password = j.client_password;
+    cfg.strict_decode = j.strict_decode;
     cfg.client_signature = j.client_signature;
     if let Some(p) = j.peripheral_id {
         cfg.peripheral_id = p;
@@ -325,7 +379,11 @@ fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     cfg.agent_extension = j.agent_extension;
     cfg.agent_id = j.agent_id;
     cfg.agent_instrument = j.agent_instrument;
-    cfg.heartbeat_interval = j.heartbeat_ms.map(Duration::from_millis);
+    match j.heartbeat_ms {
+        Some(0) => cfg.heartbeat_interval = None,
+        Some(ms) => cfg.heartbeat_interval = Some(Duration::from_millis(ms)),
+        None => {}
+    }
     if let Some(ms) = j.open_timeout_ms {
         cfg.open_timeout = Duration::from_millis(ms);
     }
@@ -625,9 +683,16 @@ impl CtiSession {
     }
 }
 
-/// Decodes one whole message (header included) at `version` into (type, JSON).
+/// Decodes one whole message (header included) at `version` into (type, JSON), strictly.
 pub fn decode_json(bytes: &[u8], version: u32) -> Result<(u32, String), Error> {
-    let m = codec::decode(bytes, version)?;
+    decode_json_with(bytes, version, true)
+}
+
+/// [`decode_json`] choosing the reading: `strict` refuses a count mismatch or a wrongly
+/// sized field; tolerant keeps them and lists them in the JSON's `_warnings`.
+pub fn decode_json_with(bytes: &[u8], version: u32, strict: bool) -> Result<(u32, String), Error> {
+    let opts = codec::DecodeOptions::with_strict(strict);
+    let m = codec::decode_with_options(bytes, version, opts)?;
     Ok((m.msg_type(), cjson::to_json_string(&m)))
 }
 

@@ -17,6 +17,7 @@ pub mod cti;
 pub mod ece;
 pub mod gc;
 pub mod runtime;
+pub mod secret;
 pub mod sim;
 
 /// The library's version (`major.minor.patch`).

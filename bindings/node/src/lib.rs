@@ -39,6 +39,7 @@ fn error_message(e: &api::Error) -> String {
         "message": e.message,
         "status": e.status,
         "statusName": e.status_name,
+        "protocol": e.protocol.map(|p| p.name()),
     });
     format!("{ERROR_PREFIX}{detail}")
 }
@@ -83,6 +84,7 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, api::Error> {
         message,
         status: None,
         status_name: None,
+        protocol: None,
     })
 }
 
@@ -103,9 +105,11 @@ fn timeout(ms: Option<f64>) -> Result<Option<Duration>, api::Error> {
 // Codec
 
 /// Decodes one whole message (header included) at `version`; returns its JSON.
+/// `strict` (default true) false reads tolerantly (deviations listed in `_warnings`).
 #[napi]
-pub fn decode_json(bytes: Buffer, version: u32) -> napi::Result<String> {
-    guarded(|| api::decode_json(&bytes, version).map(|(_, j)| j))
+pub fn decode_json(bytes: Buffer, version: u32, strict: Option<bool>) -> napi::Result<String> {
+    let strict = strict.unwrap_or(true);
+    guarded(|| api::decode_json_with(&bytes, version, strict).map(|(_, j)| j))
 }
 
 /// Encodes a message given as JSON at `version`; returns the frame (header included).
@@ -399,6 +403,7 @@ mod tests {
             message: "refused".into(),
             status: Some(9),
             status_name: Some("E_CTI_INVALID_AGENT_DATA".into()),
+            protocol: Some(api::Protocol::Cti),
         };
         let d = detail(&error_message(&e));
         assert_eq!(d["kind"], "Refused");

@@ -24,8 +24,10 @@ create_exception!(
     CceError,
     PyException,
     "Base class of every libcce error.\n\nAttributes: `kind` (the core error kind, e.g. \
-     \"Refused\"), `status` (CTI status or failure code, or None) and `status_name` \
-     (its name, e.g. \"E_CTI_INVALID_AGENT_DATA\", or None)."
+     \"Refused\"), `protocol` (\"cti\", \"gc\", \"ece\" or None), `code` (the \
+     protocol's code: CTI status or failure code, ECE HTTP status, or None) and \
+     `code_name` (its name, e.g. \"E_CTI_INVALID_AGENT_DATA\" or \"NotFound\", or None); \
+     `status` and `status_name` are the same as `code` and `code_name`."
 );
 create_exception!(
     libcce,
@@ -112,7 +114,10 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     let set = value
         .setattr("kind", e.kind.name())
         .and_then(|()| value.setattr("status", e.status))
-        .and_then(|()| value.setattr("status_name", e.status_name));
+        .and_then(|()| value.setattr("status_name", e.status_name.clone()))
+        .and_then(|()| value.setattr("protocol", e.protocol.map(|p| p.name())))
+        .and_then(|()| value.setattr("code", e.status))
+        .and_then(|()| value.setattr("code_name", e.status_name));
     match set {
         Ok(()) => err,
         Err(other) => other,
@@ -234,10 +239,15 @@ fn requests_json() -> String {
     api::requests_json()
 }
 
-/// Decodes one whole message (header included) at `version` into (MessageType, JSON).
+/// Decodes one whole message (header included) at `version` into (MessageType, JSON);
+/// `strict` false reads tolerantly (deviations listed in `_warnings`).
 #[pyfunction]
-fn decode_json(py: Python<'_>, data: &[u8], version: u32) -> PyResult<(u32, String)> {
-    check(py, py.allow_threads(|| api::decode_json(data, version)))
+#[pyo3(signature = (data, version, strict = true))]
+fn decode_json(py: Python<'_>, data: &[u8], version: u32, strict: bool) -> PyResult<(u32, String)> {
+    check(
+        py,
+        py.allow_threads(|| api::decode_json_with(data, version, strict)),
+    )
 }
 
 /// Encodes a message given as JSON at `version` (header included).
@@ -316,6 +326,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     base.setattr("kind", py.None())?;
     base.setattr("status", py.None())?;
     base.setattr("status_name", py.None())?;
+    base.setattr("protocol", py.None())?;
+    base.setattr("code", py.None())?;
+    base.setattr("code_name", py.None())?;
     m.add("CceError", base)?;
     for kind in ALL_KINDS {
         let ty = exception_type(py, kind);

@@ -5,7 +5,8 @@
 //! `status` and the ECE error name (`Unauthorized`, `StaleConfiguration`, `Timeout`...)
 //! in `status_name`: configuration/argument errors and 400 → `InvalidArgument`;
 //! 401, 403, 409 and 5xx → `Refused`; 404 (conversation gone) and stopped servers →
-//! `Closed`; timeouts → `Timeout`; connection and transport failures → `Io`; other
+//! `Closed`; a 404 of the endpoint itself (`EndpointNotSupported`, e.g. no
+//! end-conversation API at the configured path) → `InvalidArgument`; timeouts → `Timeout`; connection and transport failures → `Io`; other
 //! statuses and unreadable answers → `Protocol`.
 
 use std::collections::BTreeSet;
@@ -27,7 +28,8 @@ impl From<EceError> for Error {
             EceError::Config(_)
             | EceError::InvalidArgument(_)
             | EceError::BadRequest(_)
-            | EceError::Unsupported(_) => ErrorKind::InvalidArgument,
+            | EceError::Unsupported(_)
+            | EceError::EndpointNotSupported(_) => ErrorKind::InvalidArgument,
             EceError::Unauthorized(_)
             | EceError::Forbidden(_)
             | EceError::StaleConfiguration(_)
@@ -44,6 +46,7 @@ impl From<EceError> for Error {
             message: e.to_string(),
             status: e.status().map(u32::from),
             status_name: Some(e.name().to_owned()),
+            protocol: Some(Protocol::Ece),
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Map, Value as Json};
 
-use super::{rt, Error, ErrorKind};
+use super::{rt, Error, ErrorKind, Protocol};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::gc::client::{
@@ -27,13 +27,13 @@ use crate::sim::gc::{GcSimConfig, GcSimError, GcSimulator};
 
 impl From<CommandError> for Error {
     fn from(e: CommandError) -> Self {
-        Error::new(ErrorKind::InvalidArgument, e.to_string())
+        Error::new(ErrorKind::InvalidArgument, e.to_string()).with_protocol(Protocol::Gc)
     }
 }
 
 impl From<EventError> for Error {
     fn from(e: EventError) -> Self {
-        Error::new(ErrorKind::Codec, e.to_string())
+        Error::new(ErrorKind::Codec, e.to_string()).with_protocol(Protocol::Gc)
     }
 }
 
@@ -46,7 +46,7 @@ impl From<TransportError> for Error {
             TransportError::Protocol { .. } => ErrorKind::Protocol,
             TransportError::Closed => ErrorKind::Closed,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Gc)
     }
 }
 
@@ -54,13 +54,21 @@ impl From<ClientError> for Error {
     fn from(e: ClientError) -> Self {
         match e {
             // No broker link: it is being re-established; nothing was sent.
-            ClientError::NotConnected(_) => Error::new(ErrorKind::Disconnected, e.to_string()),
+            ClientError::NotConnected(_) => {
+                Error::new(ErrorKind::Disconnected, e.to_string()).with_protocol(Protocol::Gc)
+            }
             // The client task is behind: nothing was sent; try again later.
-            ClientError::QueueFull { .. } => Error::new(ErrorKind::Refused, e.to_string()),
+            ClientError::QueueFull { .. } => {
+                Error::new(ErrorKind::Refused, e.to_string()).with_protocol(Protocol::Gc)
+            }
             ClientError::Command(c) => c.into(),
-            ClientError::Config(_) => Error::new(ErrorKind::InvalidArgument, e.to_string()),
+            ClientError::Config(_) => {
+                Error::new(ErrorKind::InvalidArgument, e.to_string()).with_protocol(Protocol::Gc)
+            }
             ClientError::Transport(t) => t.into(),
-            ClientError::Closed => Error::new(ErrorKind::Closed, e.to_string()),
+            ClientError::Closed => {
+                Error::new(ErrorKind::Closed, e.to_string()).with_protocol(Protocol::Gc)
+            }
         }
     }
 }
@@ -68,9 +76,13 @@ impl From<ClientError> for Error {
 impl From<GcSimError> for Error {
     fn from(e: GcSimError) -> Self {
         match e {
-            GcSimError::Invalid(_) => Error::new(ErrorKind::InvalidArgument, e.to_string()),
+            GcSimError::Invalid(_) => {
+                Error::new(ErrorKind::InvalidArgument, e.to_string()).with_protocol(Protocol::Gc)
+            }
             GcSimError::Broker(t) => t.into(),
-            GcSimError::NotConnected => Error::new(ErrorKind::Io, e.to_string()),
+            GcSimError::NotConnected => {
+                Error::new(ErrorKind::Io, e.to_string()).with_protocol(Protocol::Gc)
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use super::codec::{self, CodecError, DecodeOptions, FrameSplitter, Message};
 use super::spec;
+use crate::secret::Secret;
 
 /// Fewest seconds of IdleTimeout a CTI Server accepts.
 pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;
@@ -23,6 +24,9 @@ pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;
 pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// Heartbeats that may go unanswered before the session is declared failed.
 pub const MAX_MISSED_HEARTBEATS: u32 = 3;
+/// Heartbeat interval of a session unless configured otherwise: the guide's advice
+/// for clients of a site with many clients ("at least 90 s"); IdleTimeout is 4× that.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(90);
 /// IdleTimeout value meaning "this client sends no heartbeats".
 pub const NO_IDLE_TIMEOUT: u32 = 0xFFFF_FFFF;
 /// OPEN_CONF SessionType: active CTI Server.
@@ -168,8 +172,8 @@ pub struct SessionConfig {
     pub version: u32,
     /// OPEN_REQ ClientID.
     pub client_id: String,
-    /// OPEN_REQ ClientPassword (may be empty; always sent).
-    pub client_password: Vec<u8>,
+    /// OPEN_REQ ClientPassword (may be empty; always sent). Never formatted.
+    pub client_password: Secret,
     /// OPEN_REQ ClientSignature.
     pub client_signature: Option<String>,
     /// PeripheralID (0xFFFFFFFF when not using Client Events).
@@ -188,7 +192,8 @@ pub struct SessionConfig {
     pub agent_id: Option<String>,
     /// AgentInstrument for Client Events.
     pub agent_instrument: Option<String>,
-    /// Heartbeat interval; `None` disables heartbeats (IdleTimeout 0xFFFFFFFF).
+    /// Heartbeat interval (default [`DEFAULT_HEARTBEAT_INTERVAL`], 90 s, IdleTimeout
+    /// 360 s); `None` disables heartbeats (IdleTimeout 0xFFFFFFFF).
     pub heartbeat_interval: Option<Duration>,
     /// How long to wait for OPEN_CONF (the guide says at least 30 s).
     pub open_timeout: Duration,
@@ -203,15 +208,20 @@ pub struct SessionConfig {
     pub active_standby: bool,
     /// Answer ACTIVE_MAINTENANCE_REQ with "accepted" (true) or "rejected" (false).
     pub accept_maintenance: bool,
+    /// Read received messages strictly (refuse count mismatches and wrongly sized
+    /// fields as `DECODE_ERROR`). Default false: they are delivered with warnings
+    /// (see [`codec::DecodeOptions::tolerant`]).
+    pub strict_decode: bool,
 }
 
 impl SessionConfig {
-    /// Defaults: all call and agent events, no heartbeats, 30 s open, 5 s close, 10 s requests.
+    /// Defaults: all call and agent events, heartbeats every 90 s (IdleTimeout 360 s),
+    /// 30 s open, 5 s close, 10 s requests, tolerant decoding.
     pub fn new(client_id: impl Into<String>, version: u32) -> Self {
         SessionConfig {
             version,
             client_id: client_id.into(),
-            client_password: Vec::new(),
+            client_password: Secret::default(),
             client_signature: None,
             peripheral_id: 0xFFFF_FFFF,
             services: 0,
@@ -221,13 +231,14 @@ impl SessionConfig {
             agent_extension: None,
             agent_id: None,
             agent_instrument: None,
-            heartbeat_interval: None,
+            heartbeat_interval: Some(DEFAULT_HEARTBEAT_INTERVAL),
             open_timeout: Duration::from_secs(30),
             close_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             relaxed_timing: false,
             active_standby: false,
             accept_maintenance: true,
+            strict_decode: false,
         }
     }
 
@@ -286,7 +297,10 @@ impl SessionConfig {
             .set_int("AgentStateMask", self.agent_state_mask.into())?
             .set_int("ConfigMsgMask", self.config_msg_mask.into())?
             .set_str("ClientID", &self.client_id)?
-            .set_bytes("ClientPassword", self.client_password.clone())?;
+            .set_bytes(
+                "ClientPassword",
+                Bytes::copy_from_slice(self.client_password.expose().as_bytes()),
+            )?;
         if let Some(s) = &self.client_signature {
             m.set_str("ClientSignature", s)?;
         }
@@ -682,7 +696,12 @@ impl Session {
             });
             return;
         }
-        let msg = match codec::decode_frame(&frame, self.cfg.version, DecodeOptions::tolerant()) {
+        // Over-long strings are never refused by a session (DECISIONS.md #25).
+        let opts = DecodeOptions {
+            enforce_max: false,
+            strict: self.cfg.strict_decode,
+        };
+        let msg = match codec::decode_frame(&frame, self.cfg.version, opts) {
             Ok(m) => m,
             Err(e) => {
                 self.events.push_back(SessionEvent::DecodeError(e));
@@ -880,6 +899,81 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heartbeats_are_on_by_default_with_the_guides_interval_and_idle_timeout() {
+        let cfg = SessionConfig::new("tester", 24);
+        assert_eq!(cfg.heartbeat_interval, Some(Duration::from_secs(90)));
+        let req = cfg.open_req(1).expect("OPEN_REQ");
+        assert_eq!(
+            req.u32("IdleTimeout"),
+            Some(360),
+            "4 × the heartbeat interval"
+        );
+        let mut off = cfg.clone();
+        off.heartbeat_interval = None;
+        assert_eq!(
+            off.open_req(1).expect("OPEN_REQ").u32("IdleTimeout"),
+            Some(NO_IDLE_TIMEOUT)
+        );
+        assert!(!cfg.strict_decode, "sessions read tolerantly by default");
+    }
+
+    /// CALL_TRANSLATION_ROUTE_EVENT with NumNamedVariables 1029 and one NamedVariable,
+    /// written by hand: the independent sample of issue 14.
+    fn count_mismatch_frame() -> Vec<u8> {
+        let fl = |tag: u16, data: &[u8]| {
+            let mut v = tag.to_be_bytes().to_vec();
+            v.extend((data.len() as u16).to_be_bytes());
+            v.extend(data);
+            v
+        };
+        let mut body = vec![0x04, 0x05, 0, 0];
+        body.extend(fl(10, b"5000\0"));
+        body.extend(fl(72, &1u32.to_be_bytes()));
+        body.extend(fl(73, &2u32.to_be_bytes()));
+        body.extend(fl(110, &3u32.to_be_bytes()));
+        body.extend(fl(82, b"user.a\0x\0"));
+        let mut out = (body.len() as u32).to_be_bytes().to_vec();
+        out.extend(22u32.to_be_bytes());
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn a_live_session_delivers_a_count_mismatch_with_warnings_unless_strict() {
+        let (mut s, t0) = open_session(24);
+        s.receive(&count_mismatch_frame(), t0);
+        match s.poll_event() {
+            Some(SessionEvent::Message(m)) => {
+                assert_eq!(m.name(), "CALL_TRANSLATION_ROUTE_EVENT");
+                assert_eq!(m.u32("NumNamedVariables"), Some(1029));
+                assert!(
+                    m.warnings()[0].contains("NumNamedVariables"),
+                    "{:?}",
+                    m.warnings()
+                );
+            }
+            other => panic!("expected the event, got {other:?}"),
+        }
+
+        let mut cfg = SessionConfig::new("tester", 24);
+        cfg.strict_decode = true;
+        let mut s = Session::new(cfg).expect("valid config");
+        s.start(t0).expect("start");
+        let open = s.poll_transmit().expect("OPEN_REQ queued");
+        let req = codec::decode(&open, 24).expect("OPEN_REQ decodes");
+        let mut conf = Message::new("OPEN_CONF", 24).expect("OPEN_CONF");
+        conf.set_int("InvokeID", req.invoke_id().expect("id").into())
+            .expect("set");
+        s.receive(&codec::encode(&conf, 24).expect("encode"), t0);
+        assert!(matches!(s.poll_event(), Some(SessionEvent::Opened(_))));
+        s.receive(&count_mismatch_frame(), t0);
+        assert!(matches!(
+            s.poll_event(),
+            Some(SessionEvent::DecodeError(CodecError::CountMismatch { .. }))
+        ));
+    }
 
     fn open_session(version: u32) -> (Session, Instant) {
         let mut cfg = SessionConfig::new("tester", version);

@@ -11,8 +11,8 @@ use super::chatws::{self, ChatAllowed, ChatWsPaths, Eligibility, SessionStatus, 
 use super::error::{EceError, Operation};
 use super::http::{self, Answer, HttpConfig};
 use super::messaging::{self, Method, Request};
-use super::secret::Secret;
 use super::xml::{XmlError, XmlLimits};
+use crate::secret::Secret;
 
 /// Settings of the chat web services client.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The webhook HTTP server the application embeds: ECE POSTs events here.
 //!
-//! Each POST is checked (path, method, credentials in constant time, size, JSON depth),
+//! Each POST is checked (path, method, credentials in constant time, a JSON
+//! Content-Type (else 415), size, JSON depth),
 //! parsed, routed (see [`EventRouter`]) and answered `204` at once; the events are then
 //! read by the application from [`WebhookEvents`] in arrival order, which keeps the
 //! order of every conversation. A full queue answers `503` without losing state, so
@@ -156,6 +157,13 @@ impl Shared {
             );
             return r;
         }
+        let content_type = req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        if !is_json_content_type(content_type) {
+            return self.refuse_body(415, "Content-Type must be application/json");
+        }
         let max = self.cfg.limits.max_body_bytes;
         let declared = req
             .headers()
@@ -224,6 +232,22 @@ impl Shared {
         self.bump(&self.counters.accepted);
         empty(204)
     }
+}
+
+/// True for `application/json` (any case, with or without parameters such as
+/// `charset`) and the `application/*+json` types; false for anything else or none.
+fn is_json_content_type(value: Option<&str>) -> bool {
+    let Some(v) = value else { return false };
+    let essence = v
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'))
 }
 
 /// The events received, in delivery order. Ends (`None`) after the server stopped and

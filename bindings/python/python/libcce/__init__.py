@@ -107,8 +107,12 @@ class CtiSession:
     ``client_signature``, ``peripheral_id``, ``services``, ``call_msg_mask``,
     ``agent_state_mask``, ``config_msg_mask`` (numbers or ``|``-joined constant
     names), ``agent_id``, ``agent_extension``, ``agent_instrument``, ``heartbeat_ms``
-    (absent: no heartbeats), ``open_timeout_ms``, ``close_timeout_ms``,
-    ``request_timeout_ms`` and ``relaxed_timing`` (allow short heartbeats, for tests).
+    (default 90000 with IdleTimeout 4x that; ``0`` turns heartbeats off),
+    ``open_timeout_ms``, ``close_timeout_ms``, ``request_timeout_ms``,
+    ``relaxed_timing`` (allow short heartbeats, for tests) and ``strict_decode``
+    (default False: an event whose count fields disagree with its fields, or with a
+    wrongly sized field, is delivered with a ``_warnings`` list instead of as
+    DECODE_ERROR).
 
     Failover: ``address_b`` (side B) turns reconnection on (``reconnect`` True/False
     to choose); ``expected_clients``, ``reconnect_time_scale``, ``connect_timeout_ms``,
@@ -342,9 +346,16 @@ class StreamDecoder:
         return f"<libcce.StreamDecoder pending={self.pending}>"
 
 
-def decode(data: BytesLike, version: int) -> Message:
-    """Decodes one whole message (8-byte header included) at a protocol version."""
-    _, text = _native.decode_json(bytes(data), version)
+def decode(data: BytesLike, version: int, strict: bool = True) -> Message:
+    """Decodes one whole message (8-byte header included) at a protocol version.
+
+    ``strict`` (the default) refuses a count field that disagrees with the fields it
+    counts and a known field whose length does not fit its type. With ``strict=False``
+    such a message is kept: the count as received, the odd field as
+    ``{"_raw": "<hex>"}`` under its name, each deviation listed in ``_warnings``; it
+    re-encodes byte-identically with :func:`encode`.
+    """
+    _, text = _native.decode_json(bytes(data), version, strict)
     result: Message = json.loads(text)
     return result
 

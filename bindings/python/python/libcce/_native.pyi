@@ -36,6 +36,12 @@ class CceError(Exception):
     """CTI status or failure code, when the server sent one."""
     status_name: str | None
     """Name of that code, e.g. "E_CTI_INVALID_AGENT_DATA"."""
+    protocol: str | None
+    """The protocol the error comes from: "cti", "gc", "ece", or None."""
+    code: int | None
+    """The protocol's code: a CTI status or failure code, or an ECE HTTP status (same as status)."""
+    code_name: str | None
+    """Name of that code, e.g. "E_CTI_INVALID_AGENT_DATA" or "NotFound" (same as status_name)."""
 
 class InvalidArgument(CceError):
     """A configuration, JSON document or argument is invalid."""
@@ -134,7 +140,7 @@ class StreamDecoder:
     @property
     def pending(self) -> int: ...
 
-def decode_json(data: bytes, version: int) -> tuple[int, str]: ...
+def decode_json(data: bytes, version: int, strict: bool = True) -> tuple[int, str]: ...
 def requests_json() -> str: ...
 def encode_json(msg_json: str, version: int) -> bytes: ...
 
