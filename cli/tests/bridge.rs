@@ -232,3 +232,60 @@ async fn bridge_fans_out_a_call_and_answers_requests() {
     two.sender.close().await;
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridge_reconnects_to_the_broker_and_keeps_what_it_queued() {
+    let broker = StompBroker::start("127.0.0.1:0").await.expect("broker");
+    let addr = broker.local_addr().to_string();
+    let sim = CtiSimulator::start(config()).await.expect("simulator");
+    let mut cmd = cce();
+    cmd.args(["bridge", "--address", &sim.local_addr().to_string()])
+        .args(["--broker", &addr, "--stats-every", "0"]);
+    let mut bridge = Proc::spawn(cmd, false);
+    let connected = |j: &Json| j["event"] == "broker" && j["state"] == "connected";
+    tokio::task::block_in_place(|| bridge.until(connected));
+
+    // The broker goes away; an event happens meanwhile.
+    broker.stop().await;
+    tokio::task::block_in_place(|| {
+        bridge.until(|j| j["event"] == "broker" && j["state"] == "lost")
+    });
+    sim.set_agent_state("1001", "AGENT_STATE_AVAILABLE", 0)
+        .expect("agent state");
+    // It comes back on the same address; the bridge reconnects.
+    let broker = StompBroker::start(&addr).await.expect("broker again");
+    tokio::task::block_in_place(|| bridge.until(connected));
+    let topic = Destination::Topic("cce.cti.agent.1001".into());
+    let mut sub = subscriber(&addr, std::slice::from_ref(&topic)).await;
+    sim.set_agent_state("1001", "AGENT_STATE_NOT_READY", 3)
+        .expect("agent state");
+    let got = until(&mut sub, |j| {
+        j["message"]["AgentState_name"] == "AGENT_STATE_NOT_READY"
+    })
+    .await;
+    assert_eq!(got.last().map(|(d, _)| d.clone()), Some(topic.stomp_name()));
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &bridge.child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    let rest = tokio::task::block_in_place(|| bridge.rest());
+    let stats = rest
+        .iter()
+        .find(|j| j["event"] == "stats")
+        .expect("stats line");
+    assert_eq!(stats["broker_connects"], 2, "{stats}");
+    assert_eq!(stats["dropped"], 0, "{stats}");
+    assert_eq!(stats["failed"], 0, "{stats}");
+    // Every event (the outage's too) was published at least to its peripheral topic.
+    assert!(stats["events"].as_u64() >= Some(3), "{stats}");
+    assert!(
+        stats["published"].as_u64() >= stats["events"].as_u64(),
+        "{stats}"
+    );
+    assert_eq!(tokio::task::block_in_place(|| bridge.wait()), Some(0));
+    sub.sender.close().await;
+    broker.stop().await;
+    sim.stop().await;
+}
