@@ -62,6 +62,8 @@ pub struct AgentArgs {
 struct Call {
     /// LocalConnectionState name (LCS_ALERTING, LCS_CONNECT, LCS_HOLD, ...).
     state: String,
+    /// Order in which the calls were first seen.
+    seq: u64,
 }
 
 struct Agent {
@@ -72,6 +74,7 @@ struct Agent {
     peripheral: Option<u32>,
     state: String,
     calls: BTreeMap<u32, Call>,
+    seen_calls: u64,
     tty: bool,
 }
 
@@ -122,26 +125,63 @@ impl Agent {
                 self.calls.remove(&id);
             }
             _ => {
-                if let Some(lcs) = j.get("LocalConnectionState_name").and_then(Json::as_str) {
-                    if lcs == "LCS_NULL" {
-                        self.calls.remove(&id);
-                    } else {
-                        self.calls.entry(id).or_default().state = lcs.to_owned();
+                let lcs = j.get("LocalConnectionState_name").and_then(Json::as_str);
+                if lcs == Some("LCS_NULL") {
+                    self.calls.remove(&id);
+                } else if lcs.is_some() || name == "BEGIN_CALL_EVENT" {
+                    let seq = self.seen_calls;
+                    let call = self.calls.entry(id).or_insert_with(|| Call {
+                        state: String::new(),
+                        seq,
+                    });
+                    if call.seq == seq {
+                        self.seen_calls += 1;
                     }
-                } else if name == "BEGIN_CALL_EVENT" {
-                    self.calls.entry(id).or_default();
+                    if let Some(lcs) = lcs {
+                        call.state = lcs.to_owned();
+                    }
                 }
             }
         }
     }
 
+    /// A call in one of `states` (in that preference); else the agent's only call, whose
+    /// state event may still be on its way (the server has the last word).
     fn call_in(&self, states: &[&str]) -> Result<u32, String> {
         for s in states {
             if let Some((id, _)) = self.calls.iter().find(|(_, c)| c.state == *s) {
                 return Ok(*id);
             }
         }
-        Err(format!("no call in state {}", states.join(" or ")))
+        match self.calls.keys().collect::<Vec<_>>()[..] {
+            [only] => Ok(*only),
+            [] => Err("no call".into()),
+            _ => Err(format!("no call in state {}", states.join(" or "))),
+        }
+    }
+
+    /// (active, held) calls of a consultation: the held call (else the oldest) and the
+    /// newest other call.
+    fn consultation(&self) -> Result<(u32, u32), String> {
+        let held = match self.calls.iter().find(|(_, c)| c.state == "LCS_HOLD") {
+            Some((id, _)) => *id,
+            None => {
+                *self
+                    .calls
+                    .iter()
+                    .min_by_key(|(_, c)| c.seq)
+                    .ok_or("no call")?
+                    .0
+            }
+        };
+        let active = self
+            .calls
+            .iter()
+            .filter(|(id, _)| **id != held)
+            .max_by_key(|(_, c)| c.seq)
+            .map(|(id, _)| *id)
+            .ok_or("transfer needs a NUMBER, or a held call and a consultation call")?;
+        Ok((active, held))
     }
 
     fn msg(&self, name: &str) -> Result<Message, String> {
@@ -257,24 +297,30 @@ impl Agent {
                 Ok(m)
             }
             "transfer" => {
-                let active = self.call_in(&["LCS_CONNECT", "LCS_INITIATE", "LCS_ALERTING"])?;
+                let (active, held) = match args.first() {
+                    Some(_) => (self.call_in(&["LCS_CONNECT"])?, None),
+                    None => {
+                        let (a, h) = self.consultation()?;
+                        (a, Some(h))
+                    }
+                };
                 let mut m = self.call_msg(
                     "TRANSFER_CALL_REQ",
                     active,
                     "ActiveConnectionCallID",
                     "ActiveConnectionDeviceID",
                 )?;
-                match args.first() {
-                    Some(number) => {
+                match (args.first(), held) {
+                    (Some(number), _) => {
                         m.set_int("HeldConnectionCallID", NULL_ID).map_err(e)?;
                         m.set_str("DialedNumber", number).map_err(e)?;
                     }
-                    None => {
-                        let held = self.call_in(&["LCS_HOLD"])?;
+                    (None, Some(held)) => {
                         m.set_int("HeldConnectionCallID", held.into()).map_err(e)?;
                         m.set_str("HeldConnectionDeviceID", &self.instrument)
                             .map_err(e)?;
                     }
+                    (None, None) => return Err("transfer needs a held call".into()),
                 }
                 Ok(m)
             }
@@ -314,6 +360,7 @@ pub async fn run(args: AgentArgs) -> CliResult {
         peripheral,
         state: "AGENT_STATE_UNKNOWN".into(),
         calls: BTreeMap::new(),
+        seen_calls: 0,
         tty: std::io::stderr().is_terminal(),
     };
     if let Some(oc) = &open_conf {
@@ -330,6 +377,8 @@ pub async fn run(args: AgentArgs) -> CliResult {
     let ended_by_server = loop {
         let deadline = waiting.as_ref().map(|(_, d)| *d);
         tokio::select! {
+            // Events first: a command sees the state they set.
+            biased;
             _ = &mut sig => break false,
             ev = events.recv() => {
                 let Some(ev) = ev else { break true };

@@ -76,6 +76,9 @@ fn main() -> ExitCode {
         }
     };
     let (name, result) = rt.block_on(async {
+        if let Err(e) = out::install_signals() {
+            return ("signals", Err(e));
+        }
         match cli.command {
             Command::Sim(c) => ("sim", sim::run(c).await),
             Command::Tap(a) => ("tap", tap::tap(a).await),

@@ -1,9 +1,11 @@
 //! Output helpers: JSON lines on stdout, timestamps, redaction, shutdown signals.
 
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value as Json};
+use tokio::sync::watch;
 
 /// Fields whose value is a secret and never printed.
 const SECRET_FIELDS: &[&str] = &["ClientPassword", "AgentPassword"];
@@ -55,25 +57,44 @@ pub fn name_filter(list: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Resolves when the process gets Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() {
+static SHUTDOWN: OnceLock<watch::Receiver<bool>> = OnceLock::new();
+
+/// Takes over Ctrl-C (SIGINT) and SIGTERM for [`shutdown_signal`]. Called once at start,
+/// so a signal that comes before a command waits for it is not lost (nor fatal).
+pub fn install_signals() -> Result<(), String> {
+    let (tx, rx) = watch::channel(false);
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+            let _ = tx.send(true);
+        });
     }
     #[cfg(not(unix))]
-    {
+    tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(true);
+    });
+    let _ = SHUTDOWN.set(rx);
+    Ok(())
+}
+
+/// Resolves when the process has got Ctrl-C (SIGINT) or SIGTERM (never, before
+/// [`install_signals`]).
+pub async fn shutdown_signal() {
+    match SHUTDOWN.get() {
+        Some(rx) => {
+            let mut rx = rx.clone();
+            if rx.wait_for(|v| *v).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }

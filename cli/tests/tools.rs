@@ -168,8 +168,10 @@ fn record_then_replay_gives_the_same_event_sequence() {
 fn agent_config() -> SimConfig {
     let mut a = SimAgent::new("1001", "5001");
     a.skill_groups = vec![10];
+    // The consultation target.
+    let b = SimAgent::new("1002", "5002");
     SimConfig {
-        agents: vec![a],
+        agents: vec![a, b],
         dialed_numbers: vec![SimDialedNumber {
             number: "8000".into(),
             skill_group: 10,
@@ -206,6 +208,8 @@ fn agent_drives_a_call_from_stdin() {
         let got = agent.until(|j| j["command"] == cmd);
         let last = got.last().expect("result");
         assert_eq!(last["ok"], true, "{cmd}: {last}");
+        // No command (a `wait` included) failed on the way.
+        assert!(got.iter().all(|j| j["ok"] != false), "{got:?}");
         got
     };
     let state = |name: &str| cce::cti::spec::constant("AgentState Values", name).map(|v| v as u16);
@@ -223,6 +227,7 @@ fn agent_drives_a_call_from_stdin() {
     say("wait CALL_DELIVERED_EVENT 30");
     say("answer");
     ok(&agent, "answer");
+    say("wait CALL_ESTABLISHED_EVENT 30");
     let party = |sim: &CtiSimulator| {
         sim.calls()
             .into_iter()
@@ -235,9 +240,11 @@ fn agent_drives_a_call_from_stdin() {
     say("hold");
     ok(&agent, "hold");
     assert_eq!(party(&sim).as_deref(), Some("LCS_HOLD"));
+    say("wait CALL_HELD_EVENT 30");
     say("retrieve");
     ok(&agent, "retrieve");
     assert_eq!(party(&sim).as_deref(), Some("LCS_CONNECT"));
+    say("wait CALL_RETRIEVED_EVENT 30");
     say("status");
     let status = agent.until(|j| j["name"] == "STATUS");
     let status = status.last().expect("status");
@@ -257,6 +264,31 @@ fn agent_drives_a_call_from_stdin() {
     assert!(party(&sim).is_none());
     assert_eq!(sim.agent_state("1001"), state("AGENT_STATE_NOT_READY"));
 
+    // A second call, transferred to 5002 after a consultation.
+    say("ready");
+    ok(&agent, "ready");
+    let id2 = sim.offer_call(&call).expect("offer a second call");
+    say("wait CALL_DELIVERED_EVENT 30");
+    say("answer");
+    ok(&agent, "answer");
+    say("wait CALL_ESTABLISHED_EVENT 30");
+    say("consult 5002");
+    ok(&agent, "consult");
+    say("wait CALL_HELD_EVENT 30");
+    say("transfer");
+    ok(&agent, "transfer");
+    let parties: Vec<String> = sim
+        .calls()
+        .into_iter()
+        .find(|c| c.call_id == id2)
+        .map(|c| c.parties.into_iter().map(|(d, _)| d).collect())
+        .unwrap_or_default();
+    assert!(parties.contains(&"5002".to_owned()), "{parties:?}");
+    assert!(!parties.contains(&"5001".to_owned()), "{parties:?}");
+    say("wait END_CALL_EVENT 30");
+    say("not-ready 7");
+    ok(&agent, "not-ready");
+
     // A command that cannot work is reported, and the run fails at the end.
     say("answer");
     let bad = agent.until(|j| j["command"] == "answer");
@@ -272,4 +304,39 @@ fn agent_drives_a_call_from_stdin() {
     );
     assert_eq!(agent.wait(), Some(1));
     rt.block_on(sim.stop());
+}
+
+#[test]
+fn gc_and_ece_simulators_start_and_stop_on_sigterm() {
+    for (args, ready) in [
+        (vec!["sim", "gc", "--broker-port", "0"], "started"),
+        (vec!["sim", "ece", "--port", "0"], "listening"),
+    ] {
+        let mut c = cce();
+        c.args(&args);
+        let mut p = Proc::spawn(c, false);
+        let lines = p.until(|j| j["event"] == ready);
+        let last = lines.last().expect("line");
+        if args[1] == "gc" {
+            assert!(
+                last["broker"]
+                    .as_str()
+                    .is_some_and(|b| b.starts_with("127.0.0.1:")),
+                "{last}"
+            );
+        } else {
+            assert!(
+                last["server_url"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("http://127.0.0.1:")),
+                "{last}"
+            );
+        }
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &p.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        assert_eq!(p.wait(), Some(0), "{args:?}");
+    }
 }
