@@ -213,11 +213,7 @@ async fn bridge_fans_out_a_call_and_answers_requests() {
     );
 
     // SIGTERM: a clean close, with the counters.
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &bridge.child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(status.success());
+    bridge.terminate();
     let rest = tokio::task::block_in_place(|| bridge.rest());
     let stats = rest
         .iter()
@@ -265,11 +261,7 @@ async fn bridge_reconnects_to_the_broker_and_keeps_what_it_queued() {
     .await;
     assert_eq!(got.last().map(|(d, _)| d.clone()), Some(topic.stomp_name()));
 
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &bridge.child.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(status.success());
+    bridge.terminate();
     let rest = tokio::task::block_in_place(|| bridge.rest());
     let stats = rest
         .iter()

@@ -332,11 +332,7 @@ fn gc_and_ece_simulators_start_and_stop_on_sigterm() {
                 "{last}"
             );
         }
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &p.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
+        p.terminate();
         assert_eq!(p.wait(), Some(0), "{args:?}");
     }
 }

@@ -87,6 +87,14 @@ impl Proc {
         got
     }
 
+    /// Sends SIGTERM (a clean shutdown request).
+    pub fn terminate(&self) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill -TERM {pid}");
+    }
+
     /// Waits for the exit code.
     pub fn wait(&mut self) -> Option<i32> {
         let deadline = std::time::Instant::now() + LINE_TIMEOUT;

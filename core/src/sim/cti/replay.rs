@@ -419,12 +419,43 @@ fn restamp(frame: &Frame, from: u32, to: u32, invoke: Option<u32>) -> Bytes {
     let Ok(mut msg) = decode_frame(frame, from, DecodeOptions::tolerant()) else {
         return raw_frame(frame);
     };
+    if from != to {
+        // Messages are laid out per version: go through the JSON form (fields the
+        // client's version does not have are left out).
+        let j = crate::cti::codec::json::to_json(&msg);
+        match lenient_from_json(&j, to) {
+            Some(m) => msg = m,
+            None => return raw_frame(frame),
+        }
+    }
     if let Some(id) = invoke {
         if msg.set_int("InvokeID", i64::from(id)).is_err() {
             return raw_frame(frame);
         }
     }
     encode(&msg, to).unwrap_or_else(|_| raw_frame(frame))
+}
+
+/// The message of `j` at `version`, dropping the fields that version refuses.
+fn lenient_from_json(j: &serde_json::Value, version: u32) -> Option<Message> {
+    use crate::cti::codec::json::from_json;
+    let mut j = j.clone();
+    for _ in 0..64 {
+        match from_json(&j, version) {
+            Ok(m) => return Some(m),
+            Err(e) => {
+                let field = match &e {
+                    crate::cti::codec::CodecError::BadValue { field, .. }
+                    | crate::cti::codec::CodecError::NoSuchField { field, .. } => field.to_string(),
+                    _ => return None,
+                };
+                let obj = j.as_object_mut()?;
+                obj.remove(&field)?;
+                obj.remove(&format!("{field}_name"));
+            }
+        }
+    }
+    None
 }
 
 fn invoke_of(frame: &Frame, version: u32) -> Option<u32> {
@@ -679,6 +710,14 @@ mod tests {
         assert_eq!(m.invoke_id(), Some(99));
         // Used once; a second identical request has nothing left to answer with.
         assert!(conv.answer("QUERY_AGENT_STATE_REQ").is_none());
+        // A client at another version gets the frame re-encoded at its version.
+        let open_conf = parse(&Recording {
+            header: RecordingHeader::new(24),
+            frames: vec![frame("OPEN_CONF", 24, Some(1), 0.0, Direction::In)],
+        });
+        let b = restamp(&open_conf[0].frame, 24, 20, Some(5));
+        let m = crate::cti::codec::decode(&b, 20).unwrap();
+        assert_eq!((m.name(), m.invoke_id()), ("OPEN_CONF", Some(5)));
         let fc = failure_conf(3, 24).unwrap();
         assert_eq!(
             crate::cti::codec::decode(&fc, 24).unwrap().name(),
