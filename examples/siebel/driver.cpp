@@ -464,7 +464,9 @@ class Service : public Sink {
             flags.push_back(f);
         }
         OwnedStrList ln(names), ld(descs);
-        ISC_LongParamList lf{flags.data(), static_cast<long>(flags.size())};
+        struct ISC_LongParamList lf {};
+        lf.dataItems = flags.data();
+        lf.len = static_cast<long>(flags.size());
         CCE_ISC_CLIENT_CALL(&client_, CacheCommandInformation, ln.get(), ld.get(), &lf);
     }
 

@@ -116,8 +116,10 @@ OwnedKV::OwnedKV(const Fields &f) {
         strings_.push_back(to_utf16(kv.second));
     }
     for (size_t i = 0; i < f.size(); ++i) {
-        items_.push_back({reinterpret_cast<ISC_STRING>(&strings_[2 * i][0]),
-                          reinterpret_cast<ISC_STRING>(&strings_[2 * i + 1][0])});
+        struct ISC_KeyValue kv {};  // members by name: their order is not documented
+        kv.paramName = reinterpret_cast<ISC_STRING>(&strings_[2 * i][0]);
+        kv.paramValue = reinterpret_cast<ISC_STRING>(&strings_[2 * i + 1][0]);
+        items_.push_back(kv);
     }
     list_.dataItems = items_.empty() ? nullptr : items_.data();
     list_.len = static_cast<long>(items_.size());
