@@ -232,12 +232,16 @@ class CtiBackend : public Backend {
             CtiCall *held = pick(c);
             if (!held) return;
             std::string held_tid = std::to_string(held->id);
-            CtiCall *active = nullptr;
-            for (auto &kv : calls_)
-                if (consult_of_.count(kv.first) && consult_of_[kv.first] == held_tid) active = &kv.second;
-            if (!active) return sink_.error(c.track_id, n + ": no consultation call for " + held_tid);
-            f["ActiveConnectionCallID"] = active->id;
-            f["ActiveConnectionDeviceID"] = active->device.empty() ? ext_ : active->device;
+            // The consultation call is known from its confirmation, possibly before its
+            // events have been processed.
+            std::string consult;
+            for (const auto &kv : consult_of_)
+                if (kv.second == held_tid) consult = kv.first;
+            if (consult.empty()) return sink_.error(c.track_id, n + ": no consultation call for " + held_tid);
+            auto active = calls_.find(consult);
+            f["ActiveConnectionCallID"] = std::strtoul(consult.c_str(), nullptr, 10);
+            f["ActiveConnectionDeviceID"] =
+                active == calls_.end() || active->second.device.empty() ? ext_ : active->second.device;
             f["HeldConnectionCallID"] = held->id;
             f["HeldConnectionDeviceID"] = held->device.empty() ? ext_ : held->device;
             request(c, n == "TransferCall" ? "TRANSFER_CALL_REQ" : "CONFERENCE_CALL_REQ", f);

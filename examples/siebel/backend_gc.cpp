@@ -169,11 +169,9 @@ class GcBackend : public Backend {
                 cmd["command"] = n == "ConsultCall" ? "ConsultCall" : "SingleStepTransfer";
                 cmd["number"] = c.params.get("PhoneNumber", c.str);
                 if (n == "ConsultCall") pending_consult_ = tid;
-                if (n == "BlindTransfer") transferred_.insert(tid);
             } else if (n == "TransferCall" || n == "ConferenceCall") {
                 cmd["command"] = n;
-                if (n == "TransferCall") transferred_.insert(tid);
-                else conferencing_.insert(tid);
+                if (n == "ConferenceCall") conferencing_.insert(tid);
             } else if (n == "WrapUp") {
                 if (reason.empty()) return sink_.error(c.track_id, "WrapUp: ReasonCode is missing");
                 cmd["command"] = "WrapUp";
@@ -262,7 +260,7 @@ class GcBackend : public Backend {
     gc_session *s_ = nullptr;
     std::string agent_, ext_, last_track_ = "0";
     long timeout_ms_;
-    std::set<std::string> calls_, ended_, transferred_, conferencing_;
+    std::set<std::string> calls_, ended_, conferencing_;
     std::map<std::string, std::string> consult_of_;  // consult dialog -> original dialog
     std::string pending_consult_, last_ended_, pending_dial_;
 };

@@ -489,8 +489,10 @@ int run_cti(const char *path) {
     s.item(from, "WorkItemStarted", out);
     s.cmd("WrapUp", {{"ReasonCode", "Sale"}});
     s.event(from, "OnCallDataChanged", out);
+    size_t before_consult = rec.size();
     s.cmd("ConsultCall", {{"PhoneNumber", "9005550003"}});
     s.item(from, "WorkItemSuspended", out);
+    s.item(before_consult, "WorkItemStarted");  // the consultation call is connected
     s.cmd("ConferenceCall");
     s.event(from, "OnCallConferenced");
     s.cmd("ReleaseCall", {{"TrackingID", out}});
@@ -613,8 +615,10 @@ int run_gc(const char *path, std::string broker) {
     size_t oi = s.item(from, "IndicateNewWorkItem");
     std::string out = tid_of(oi);
     s.item(from, "WorkItemStarted", out);
+    size_t before_consult = rec.size();
     s.cmd("ConsultCall", {{"PhoneNumber", "4002"}});
     s.item(from, "WorkItemSuspended", out);
+    s.item(before_consult, "WorkItemStarted");  // the consultation call is connected
     s.cmd("ConferenceCall");
     s.event(from, "OnCallConferenced", out);
     s.cmd("ReleaseCall", {{"TrackingID", out}});
