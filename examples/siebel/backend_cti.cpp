@@ -126,7 +126,7 @@ class CtiBackend : public Backend {
         if (tid.empty()) return;
         if (name == "BEGIN_CALL_EVENT") {
             CtiCall &c = calls_[tid];
-            c.id = j.value("ConnectionCallID", 0u);
+            c.id = static_cast<uint32_t>(std::strtoul(tid.c_str(), nullptr, 10));
             if (c.device.empty()) c.device = sval(j, "ConnectionDeviceID");
             c.data = call_data(j, tid);
             return;

@@ -383,7 +383,16 @@ class Service : public Sink {
   private:
     void run() {
         JobQueue::Job j;
-        while (queue_.pop(j)) j();
+        while (queue_.pop(j)) {
+            // Nothing may escape the worker thread: it would terminate the host process.
+            try {
+                j();
+            } catch (const std::exception &e) {
+                error("0", std::string("libcce driver: internal error: ") + e.what());
+            } catch (...) {
+                error("0", "libcce driver: internal error");
+            }
+        }
     }
 
     /// True when every parameter of "A?,B?" is optional (or there are none).
@@ -501,11 +510,15 @@ std::shared_ptr<Service> service_of(void *h) {
 }
 
 ISC_RESULT on_item(ISC_SERVICE_HANDLE handle, const char *command, const ISC_CHAR *tid) {
-    auto s = service_of(handle);
-    if (!s) return SC_EC_INVALID_HANDLE;
-    std::string t = to_utf8(tid);
-    if (t.empty()) return SC_EC_INVALID_ITEM_TRACKING_ID;
-    return s->invoke_on_item(command, t);
+    try {
+        auto s = service_of(handle);
+        if (!s) return SC_EC_INVALID_HANDLE;
+        std::string t = to_utf8(tid);
+        if (t.empty()) return SC_EC_INVALID_ITEM_TRACKING_ID;
+        return s->invoke_on_item(command, t);
+    } catch (...) {
+        return SC_EC_ERROR;
+    }
 }
 
 std::string signature(const CommandSpec &c) { return std::string(c.name) + "(" + c.params + ")"; }
@@ -558,11 +571,17 @@ ISCAPI ISC_RESULT RequestCommandEventList(const ISC_STRING mediaTypeStr, struct 
     // "MakeCall(PhoneNumber)".
     const char *style = std::getenv("CCE_SIEBEL_LIST_STYLE");
     bool names_only = style && lower(style) == "names";
-    std::vector<std::string> cmds, evs;
-    for (const auto &c : kCommands) cmds.push_back(names_only ? c.name : signature(c));
-    for (const auto &e : kEvents) evs.push_back(names_only ? e.name : signature(e));
-    *commandList = new_str_list(cmds);
-    *eventList = new_str_list(evs);
+    try {
+        std::vector<std::string> cmds, evs;
+        for (const auto &c : kCommands) cmds.push_back(names_only ? c.name : signature(c));
+        for (const auto &e : kEvents) evs.push_back(names_only ? e.name : signature(e));
+        *commandList = new_str_list(cmds);
+        *eventList = new_str_list(evs);
+    } catch (...) {
+        *commandList = {};
+        *eventList = {};
+        return SC_EC_OUT_OF_MEMORY;
+    }
     if (!commandList->dataItems || !eventList->dataItems) {
         free_str_list(*commandList);
         free_str_list(*eventList);
@@ -694,7 +713,11 @@ ISCAPI ISC_RESULT ReleaseISCServiceInstance(ISC_SERVICE_HANDLE handle) {
         s = it->second;
         g_services.erase(it);
     }
-    s->stop();
+    try {
+        s->stop();
+    } catch (...) {
+        return SC_EC_SERVICE_RELEASE_ERR;
+    }
     return SC_EC_OK;
 }
 
