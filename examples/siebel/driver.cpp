@@ -202,9 +202,11 @@ class Service : public Sink {
         return true;
     }
 
-    /// Drains the queue, closes the backend and stops the worker; after it returns no
-    /// client-handle call happens.
+    /// Drops the commands still queued, delivers the queued events, closes the backend and
+    /// stops the worker: at most one running command and the close (each bounded by
+    /// TimeoutMs). After it returns no client-handle call happens.
     void stop() {
+        stopping_ = true;  // commands still queued are dropped: release waits for one at most
         queue_.push(
             [this] {
                 fenced_ = true;
@@ -228,6 +230,7 @@ class Service : public Sink {
         c.name = it->name;
         bool ok = queue_.push(
             [this, c] {
+                if (stopping_) return;
                 if (!connected_) {
                     error(c.track_id, c.name + ": not connected");
                     return;
@@ -494,6 +497,7 @@ class Service : public Sink {
     bool logged_in_ = false;
     bool connected_ = false;
     std::atomic<bool> fenced_{false};
+    std::atomic<bool> stopping_{false};
 };
 
 // ---------------------------------------------------------------------------

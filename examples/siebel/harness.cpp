@@ -524,6 +524,17 @@ int run_cti(const char *path) {
                          "HandleError for a refused MakeCall");
     check(rec.at(ei).text.find("CCE_ERR_CONTROL_FAILED") != std::string::npos,
           "HandleError carries libcce's typed code");
+    // A CTI Server that never answers: InvokeCommand still returns at once, and the
+    // command fails after TimeoutMs with CCE_ERR_TIMEOUT.
+    cce_sim_add_fault(sim, "{\"request\":\"SET_AGENT_STATE_REQ\",\"times\":1,\"action\":\"ignore\"}");
+    auto t0 = std::chrono::steady_clock::now();
+    bad = s.cmd("NotReady", {{"ReasonCode", "7"}});
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    check(took.count() < 1000, "InvokeCommand returned in " + std::to_string(took.count()) + " ms");
+    s.expected_errors.insert(bad);
+    ei = rec.wait(from, [&](const Entry &e) { return e.kind == "HandleError" && e.name == bad; },
+                  "HandleError for an unanswered request", 20);
+    check(rec.at(ei).text.find("CCE_ERR_TIMEOUT") != std::string::npos, "the unanswered request times out");
     s.cmd("Dance", {}, "", SC_EC_CMD_NOT_SUPPORTED);
     s.invoked.erase("Dance");
     // InvokeCommandEx(MAKECALL) and ReleaseWorkItem.
