@@ -593,7 +593,8 @@ cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type,
 //
 // # Safety
 // `config_json` must be NUL-terminated; `out` writable.
-cce_status gc_sim_start(const char *config_json, gc_sim **out);
+cce_status gc_sim_start(const char *config_json,
+                        gc_sim **out);
 
 // Controls the simulator with a JSON action, e.g.
 // `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
