@@ -343,6 +343,15 @@ void open(Session &s, const char *path, KV &driver_params, KV &service_params) {
     check(!s.commands.empty() && evs.len > 0, "commands and events listed");
     s.api.FreeSCStrParamList(cmds);
     s.api.FreeSCStrParamList(evs);
+    int bogus = 0;
+    ISC_SERVICE_HANDLE none = nullptr;
+    check(s.api.RequestService(&bogus, client_interface(), S(empty), &service_params.list, &none) ==
+              SC_EC_INVALID_HANDLE,
+          "RequestService with an unknown driver handle refused");
+    check(s.api.InvokeCommand(&bogus, nullptr, nullptr, nullptr, nullptr) == SC_EC_INVALID_HANDLE &&
+              s.api.ReleaseWorkItem(nullptr, nullptr) == SC_EC_INVALID_HANDLE &&
+              s.api.ReleaseISCServiceInstance(&bogus) == SC_EC_INVALID_HANDLE,
+          "service methods refuse unknown handles (NULL arguments included)");
     size_t from = rec.size();
     check(s.api.RequestService(s.driver, client_interface(), S(empty), &service_params.list, &s.service) ==
               SC_EC_OK,
@@ -398,6 +407,8 @@ void login_and_ready(Session &s) {
     rec.wait(from, [](const Entry &e) { return e.kind == "HandleEvent" && e.name == "OnNotReady" && field(e, "ReasonCode") == "5"; },
              "OnNotReady with ReasonCode 5");
     check(true, "OnNotReady carries ReasonCode 5");
+    rec.wait(from, [](const Entry &e) { return e.kind == "UpdateObjectInformation" && field(e, "4") == "TRUE" && field(e, "13") == "TRUE"; },
+             "UpdateObjectInformation ISNOTREADY and ISLOGON");
     from = rec.size();
     s.cmd("Ready");
     s.agent(from, "OnReady");
