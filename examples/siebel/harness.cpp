@@ -11,6 +11,7 @@
 // Exit status 0 when every check passed.
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -578,7 +579,7 @@ int run_cti(const char *path) {
 int run_gc(const char *path, std::string broker) {
     gc_sim *sim = nullptr;
     std::string cfg = "{\"broker\":\"" + (broker.empty() ? std::string("embedded") : broker) +
-                      "\",\"request_queue\":\"siebel-" + std::to_string(std::rand() % 100000) + "\"}";
+                      "\",\"request_queue\":\"siebel-" + std::to_string(getpid()) + "\"}";
     if (gc_sim_start(cfg.c_str(), &sim) != CCE_OK) throw std::runtime_error(std::string("gc sim: ") + cce_last_error());
     std::string queue = cfg.substr(cfg.find("siebel-"), cfg.rfind('"') - cfg.find("siebel-"));
     char *addr_json = nullptr;
