@@ -623,13 +623,15 @@ cce_status gc_encode_command(const char *command_json, char **jms_type_out, char
 // `json_out` writable.
 cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type, char **json_out);
 
-// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
-// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
+// "embedded" for an in-memory broker on 127.0.0.1 whose address the action
+// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 // (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 //
 // # Safety
 // `config_json` must be NUL-terminated; `out` writable.
-cce_status gc_sim_start(const char *config_json, gc_sim **out);
+cce_status gc_sim_start(const char *config_json,
+                        gc_sim **out);
 
 // Controls the simulator with a JSON action, e.g.
 // `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog

@@ -186,7 +186,8 @@ module.exports = function makeGc({ native, call, callAsync, CceError }) {
       this.#native = nativeSim;
     }
 
-    /** Starts on `config.broker` ('host:port'); `requestQueue`, `format` ('json'|'text'). */
+    /** Starts on `config.broker` ('host:port', or 'embedded' for an in-memory broker);
+     * `requestQueue`, `format` ('json'|'text'). */
     static async start(config) {
       const json = configJson(config, 'GC simulator config');
       return new GcSimulator(CONSTRUCT, await callAsync(() => native.startGcSim(json)));

@@ -23,6 +23,7 @@ use crate::gc::client::{
 use crate::gc::command::{Command, CommandError};
 use crate::gc::event::EventError;
 use crate::gc::transport::TransportError;
+use crate::sim::gc::broker::StompBroker;
 use crate::sim::gc::{GcSimConfig, GcSimError, GcSimulator};
 
 impl From<CommandError> for Error {
@@ -414,22 +415,52 @@ impl GcSession {
 /// The GC simulator with a blocking API.
 pub struct GcSim {
     sim: Mutex<Option<GcSimulator>>,
+    /// The in-memory broker started for `"broker": "embedded"`, stopped with the simulator.
+    broker: Mutex<Option<StompBroker>>,
+    /// The broker address the simulator uses.
+    broker_addr: String,
 }
 
 impl GcSim {
     /// Starts a simulator from a JSON configuration (see
-    /// [`crate::sim::gc::GcSimConfig`]; `broker` required).
+    /// [`crate::sim::gc::GcSimConfig`]; `broker` required). `"broker": "embedded"`
+    /// starts an in-memory STOMP broker on 127.0.0.1 (ephemeral port) for the simulator;
+    /// the action `{"action":"broker_address"}` tells clients where it listens.
     pub fn start(config_json: &str) -> Result<Self, Error> {
-        let cfg = GcSimConfig::from_json(config_json)?;
+        let mut cfg = GcSimConfig::from_json(config_json)?;
+        let broker = if cfg.broker == EMBEDDED_BROKER {
+            let b = rt()?
+                .block_on(StompBroker::start("127.0.0.1:0"))
+                .map_err(|e| Error::new(ErrorKind::Io, format!("embedded broker: {e}")))?;
+            cfg.broker = b.local_addr().to_string();
+            Some(b)
+        } else {
+            None
+        };
+        let broker_addr = cfg.broker.clone();
         let sim = rt()?.block_on(GcSimulator::start(cfg))?;
         Ok(GcSim {
             sim: Mutex::new(Some(sim)),
+            broker: Mutex::new(broker),
+            broker_addr,
         })
     }
 
     /// Performs a control action given as JSON (see [`GcSimulator::control`]);
-    /// returns its JSON result.
+    /// returns its JSON result. `{"action":"broker_address"}` gives
+    /// `{"broker":"host:port"}`, the broker the simulator is on.
     pub fn control(&self, action_json: &str) -> Result<String, Error> {
+        let is_addr = serde_json::from_str::<Json>(action_json)
+            .ok()
+            .and_then(|v| {
+                v.get("action")
+                    .and_then(Json::as_str)
+                    .map(|a| a == "broker_address")
+            })
+            .unwrap_or(false);
+        if is_addr {
+            return Ok(json!({ "broker": self.broker_addr }).to_string());
+        }
         let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
         let sim = guard
             .as_ref()
@@ -446,9 +477,16 @@ impl GcSim {
             .take()
             .ok_or_else(|| Error::new(ErrorKind::Closed, "GC simulator already stopped"))?;
         rt()?.block_on(sim.stop());
+        let broker = self.broker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(b) = broker {
+            rt()?.block_on(b.stop());
+        }
         Ok(())
     }
 }
+
+/// The `broker` value that makes [`GcSim::start`] run its own in-memory broker.
+pub const EMBEDDED_BROKER: &str = "embedded";
 
 impl Drop for GcSim {
     fn drop(&mut self) {
@@ -457,6 +495,7 @@ impl Drop for GcSim {
                 rt.spawn(sim.stop());
             }
         }
+        // Dropping the broker (if any) stops it.
     }
 }
 
@@ -464,6 +503,24 @@ impl Drop for GcSim {
 mod tests {
     use super::*;
     use crate::gc::transport::BrokerAddr;
+
+    #[test]
+    fn embedded_broker_serves_a_client_and_stops_with_the_simulator() {
+        let sim = GcSim::start(r#"{"broker":"embedded"}"#).expect("sim");
+        let addr: Json =
+            serde_json::from_str(&sim.control(r#"{"action":"broker_address"}"#).expect("addr"))
+                .expect("json");
+        let addr = addr["broker"].as_str().expect("broker").to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        let cfg = format!(r#"{{"broker":"{addr}","destination":"emb-1"}}"#);
+        let session = GcSession::open(&cfg).expect("client reaches the embedded broker");
+        session.close().expect("close");
+        sim.stop().expect("stop");
+        assert!(
+            std::net::TcpStream::connect(&addr).is_err(),
+            "broker still listening"
+        );
+    }
 
     #[test]
     fn config_and_commands() {

@@ -172,7 +172,8 @@ class GcSession:
 class GcSimulator:
     """A GC simulator sitting on a broker like the real GC.
 
-    ``config`` keys: ``broker`` (required), ``request_queue``, ``format``
+    ``config`` keys: ``broker`` (required; ``"embedded"`` starts an in-memory broker
+    whose address ``control("broker_address")["broker"]`` gives), ``request_queue``, ``format``
     (``"json"`` or ``"text"``), ``agents`` (default 1001, 1002 and supervisor 9001,
     password ``"secret"``), reason code lists.
     """
