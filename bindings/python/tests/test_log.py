@@ -103,3 +103,18 @@ def test_records_below_the_level_are_not_handed_over(collect: Collect) -> None:
             pass
     libcce.flush_logs()
     assert [r for r in collect.records if r.name == "libcce.wire"] == []
+
+
+def test_ece_wire_trace_has_calls_but_no_secrets(collect: Collect) -> None:
+    with ece.Simulator() as sim:
+        client = ece.Client(sim.server_url, "sim-key", "sim-secret", 1001, trace=True)
+        client.login()
+        client.configuration()
+    libcce.flush_logs()
+    wire = [json.loads(r.getMessage()) for r in collect.records if r.name == "libcce.wire"]
+    ece_calls = [r for r in wire if r.get("proto") == "ece"]
+    assert len(ece_calls) == 2, collect.text()
+    assert ece_calls[0]["method"] == "POST" and ece_calls[1]["method"] == "GET"
+    assert all(r["method"] in ("GET", "POST") and r["path"].startswith("/") for r in ece_calls)
+    assert all(isinstance(r["status"], int) and r["response_bytes"] >= 0 for r in ece_calls)
+    assert "sim-secret" not in collect.text()
