@@ -118,3 +118,26 @@ def test_ece_wire_trace_has_calls_but_no_secrets(collect: Collect) -> None:
     assert all(r["method"] in ("GET", "POST") and r["path"].startswith("/") for r in ece_calls)
     assert all(isinstance(r["status"], int) and r["response_bytes"] >= 0 for r in ece_calls)
     assert "sim-secret" not in collect.text()
+
+
+def test_trace_file_gets_json_lines(tmp_path) -> None:
+    path = tmp_path / "wire.jsonl"
+    with libcce.Simulator() as sim:
+        with libcce.CtiSession.open(
+            address=sim.address,
+            client_id="py-file",
+            client_password=SECRET,
+            peripheral_id=5000,
+            trace_file=str(path),
+        ) as session:
+            stats = session.stats()
+    text = path.read_text()
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [r["name"] for r in records if r["dir"] == "out"] == ["OPEN_REQ", "CLOSE_REQ"]
+    assert records[0]["msg"]["ClientPassword"] == "<redacted>"
+    assert all(r["session"] == stats["session"] for r in records)
+    assert SECRET not in text
+    with pytest.raises(libcce.CceError, match="trace_file"):
+        libcce.CtiSession.open(
+            address=sim.address, client_id="x", trace_file=str(tmp_path / "no" / "such" / "dir")
+        )
