@@ -206,7 +206,8 @@ pub struct SessionConfig {
     /// Answer ACTIVE_MAINTENANCE_REQ with "accepted" (true) or "rejected" (false).
     pub accept_maintenance: bool,
     /// The session's counters, shared by the clones of this configuration (so a
-    /// failover connection keeps counting across reconnects).
+    /// failover connection keeps counting across reconnects). A configuration cloned
+    /// for several independent sessions should get `SessionStats::new` for each.
     pub stats: Arc<SessionStats>,
     /// Where every frame in and out is traced (off by default).
     pub trace: WireTrace,
