@@ -134,6 +134,8 @@ test-c: deps-cc
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_ece
 	cc $(CFLAGS) ffi/tests/test_sim.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_sim
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_sim
+	cc $(CFLAGS) ffi/tests/test_log.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_log
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_log
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
 	cc $(CFLAGS) examples/c/ece_chat.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/ece_chat_c

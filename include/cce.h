@@ -81,6 +81,22 @@ typedef enum {
   CCE_ERR_DISCONNECTED = 13,
 } cce_status;
 
+// Severity of a log record (also the `level` argument of [`cce_set_log_callback`]).
+typedef enum {
+  // No records (as a threshold: logging off).
+  CCE_LOG_OFF = 0,
+  // Failures.
+  CCE_LOG_ERROR = 1,
+  // Conditions an operator should know about (e.g. TLS verification off).
+  CCE_LOG_WARN = 2,
+  // Session life; wire trace records (target `libcce::wire`).
+  CCE_LOG_INFO = 3,
+  // Details for debugging.
+  CCE_LOG_DEBUG = 4,
+  // Everything.
+  CCE_LOG_TRACE = 5,
+} cce_log_level;
+
 // A running CTI Server simulator (opaque).
 typedef struct cce_sim cce_sim;
 
@@ -119,6 +135,14 @@ typedef void (*ece_event_cb)(void *user_data, const char *json);
 // GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
 // during the call. The last call of a session carries `{"event":"Closed"}`.
 typedef void (*gc_event_cb)(void *user_data, const char *json);
+
+// Receives one log record: its level, target (the library module, or `libcce::wire`
+// for wire trace records), message, and the `user_data` given to
+// [`cce_set_log_callback`]. The strings are valid only during the call.
+typedef void (*cce_log_cb)(cce_log_level level,
+                           const char *target,
+                           const char *message,
+                           void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -346,7 +370,8 @@ cce_status cti_close(cti_session *session);
 // `client_secret`, `entry_point_id` (required); `force_login` (default true),
 // `accept_language`, `token_refresh_ratio` (0.9), `end_conversation_path`,
 // `connect_timeout_ms`, `request_timeout_ms`, `verify_tls` (default true), `ca_pem`,
-// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`.
+// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`, `trace`
+// (each call as a `libcce::wire` log record; no bodies).
 // Free it with [`ece_client_free`]. Calls on one client may come from any thread.
 //
 // # Safety
@@ -647,6 +672,41 @@ cce_status gc_sim_control(const gc_sim *sim, const char *action_json, char **res
 // Stops the simulator and frees the handle. A second call gives
 // `CCE_ERR_INVALID_HANDLE`.
 cce_status gc_sim_stop(gc_sim *sim);
+
+// Routes the library's log records at `level` (a [`cce_log_level`]: `CCE_LOG_ERROR` ..
+// `CCE_LOG_TRACE`) and above to `callback`. `CCE_LOG_OFF` or a NULL callback turns
+// logging off. Replaces any earlier callback, and the `CCE_LOG` environment variable
+// (`CCE_LOG=debug` sends records to standard error when no callback is set).
+//
+// The callback is called from any thread (library threads such as "cce-rt" and the
+// threads calling libcce), possibly concurrently: it must be thread-safe, return
+// quickly and not throw or longjmp. Records emitted by libcce calls made inside the
+// callback are dropped. When this function returns, no call of the previous callback
+// is in progress, so its `user_data` may be freed; calling it from inside the callback
+// returns `CCE_ERR_WOULD_DEADLOCK`. Secrets (passwords, tokens) never appear in records.
+// Wire traces (session key `"trace": true`) arrive at `CCE_LOG_INFO` under the target
+// `libcce::wire`.
+//
+// # Safety
+// `callback` must be callable from any thread with `user_data` until it is replaced.
+cce_status cce_set_log_callback(int32_t level, cce_log_cb callback, void *user_data);
+
+// The session's counters as JSON: `frames_in`, `frames_out`, `bytes_in`, `bytes_out`,
+// `decode_errors`, `unrecognized`, `opens`, `reconnects`, `failovers`, `heartbeats`,
+// `heartbeat_rtt_ms` (`last`/`avg`/`max`), `requests`, `request_latency_ms`
+// (`p50`/`p99`), `ms_since_last_frame` (durations `null` until measured). Counts
+// survive reconnects. Free with `cce_string_free`.
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cti_stats(const cti_session *session, char **json_out);
+
+// Every live CTI session's counters in the Prometheus text exposition format (serve
+// it as `/metrics`). Free with `cce_string_free`.
+//
+// # Safety
+// `text_out` must be writable.
+cce_status cce_metrics_text(char **text_out);
 
 // Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
 // defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,

@@ -158,7 +158,51 @@ interface SessionConfigCommon {
   /** Deliver MODEL_CHANGED events ('model'). */
   model_events?: boolean;
   modelEvents?: boolean;
+  /** Wire trace of every frame to the logger ('info', target 'libcce::wire'). */
+  trace?: boolean;
+  /** Wire trace appended to this file as JSON lines. */
+  trace_file?: string;
+  traceFile?: string;
 }
+
+/** Counters of a CTI session, kept across reconnects. */
+export interface SessionStats {
+  session: number;
+  client_id: string;
+  frames_in: number;
+  frames_out: number;
+  bytes_in: number;
+  bytes_out: number;
+  decode_errors: number;
+  unrecognized: number;
+  opens: number;
+  reconnects: number;
+  failovers: number;
+  heartbeats: number;
+  heartbeat_rtt_ms: { last: number | null; avg: number | null; max: number | null };
+  requests: number;
+  request_latency_ms: { p50: number | null; p99: number | null };
+  ms_since_last_frame: number | null;
+  /** Reserved for the event queue (null until measured). */
+  queue_depth: number | null;
+  queue_high_water: number | null;
+  queue_drops: number | null;
+}
+
+/** Log severity names, most severe first. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'off';
+
+/**
+ * Sends the library's log records at `level` (default 'info') and above to `callback`
+ * on the main thread; `null` turns logging off. `NODE_DEBUG=libcce` logs to stderr.
+ */
+export declare function setLogger(
+  callback: ((level: LogLevel, target: string, message: string) => void) | null,
+  level?: LogLevel,
+): void;
+
+/** Every live CTI session's counters in the Prometheus text format. */
+export declare function metricsText(): string;
 
 /**
  * Session configuration. Keys are snake_case as in the library (camelCase is
@@ -235,6 +279,8 @@ export declare class CtiSession extends EventEmitter {
   model(): { agents: any[]; calls: any[]; skill_groups: any[]; peripherals: Record<string, boolean> };
   /** The link state. */
   state(): { connected: boolean; closed: boolean; side: 'A' | 'B' | null };
+  /** The session's counters (durations in milliseconds, null until measured). */
+  stats(): SessionStats;
   /** Closes the session; resolves after `'closed'` has been emitted. Idempotent. */
   close(): Promise<SessionClosedEvent>;
   /** The events from now on, buffered, ending after SESSION_CLOSED. */
