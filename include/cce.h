@@ -522,7 +522,12 @@ cce_status ece_sim_stop(ece_sim *sim);
 // `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
 // `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
 // `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
-// `properties`.
+// `properties`, `event_queue` (10000), `command_queue` (1000), `overflow`
+// ("back_pressure": stop reading the broker while the event queue is full; "close":
+// end with `{"event":"Overrun"}`), `close_timeout_ms` (2000).
+//
+// `Error` events carry the GC error table's columns: `origin`, `behaviour` (the
+// expected client behaviour), `description`, `user_message`.
 //
 // Events: with a `callback`, libcce calls it on one library-owned thread per session,
 // in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
@@ -541,8 +546,13 @@ cce_status gc_open(const char *config_json,
 // Sends a command given as JSON, e.g.
 // `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
 // returns once the broker has it (GC's answers arrive as events). A parameter
-// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
-// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+// containing `,` `#` or `|`, or a `TransferCall`/`ConferenceCall` without `target`
+// and no active consult on that dialog, gives `CCE_ERR_INVALID_ARGUMENT` and nothing
+// is sent; a command while no broker link is up gives `CCE_ERR_DISCONNECTED`
+// (nothing sent, not queued: retry after `Connected`); a full command queue gives
+// `CCE_ERR_REFUSED` (nothing sent). `CCE_ERR_TIMEOUT` means the broker did not
+// confirm in time: the outcome is unknown (GC may still execute the command).
+// Passwords never appear in `cce_last_error`.
 //
 // # Safety
 // `command_json` must be NUL-terminated.
@@ -557,7 +567,8 @@ cce_status gc_send(const gc_session *session, const char *command_json);
 cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **json_out);
 
 // The session's link and GC status as JSON: `{"broker": "host:port" or null,
-// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable",
+// "events_queued": n or null, "events_high_water": n, "events_dropped": n}`.
 // Free `*json_out` with [`cce_string_free`].
 //
 // # Safety
@@ -565,7 +576,9 @@ cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **
 cce_status gc_state(const gc_session *session, char **json_out);
 
 // Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
-// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+// and frees the handle. The broker link closes within `close_timeout_ms` plus 0.5 s
+// whatever the broker does; events still queued are dropped (the callback gets at
+// most the one in progress, then `{"event":"Closed"}`). A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
 // session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
 cce_status gc_close(gc_session *session);
 
