@@ -549,9 +549,11 @@ async fn close_is_bounded_when_the_broker_stops_reading() {
     client.close().await;
     let took = t.elapsed();
     assert!(
+        // The stuck write alone would hold it for the 30 s write timeout; the margin
+        // is for a loaded machine.
         took < Duration::from_millis(300)
             + cce::gc::client::CLOSE_SLACK
-            + Duration::from_millis(700),
+            + Duration::from_millis(2500),
         "close took {took:?}"
     );
     task.abort();
