@@ -679,7 +679,10 @@ impl Driver {
                         }
                     }
                 }
-                _ = sleep_until(tick_at), if linked => {
+                // While the application is behind, GC's answers wait unread: the
+                // GC heartbeat pauses (unanswered Hellos would fake a dead GC); the
+                // STOMP heart-beats of the link keep running.
+                _ = sleep_until(tick_at), if linked && reading => {
                     self.session.on_tick(std::time::Instant::now());
                     if self.drain(up.as_ref()) {
                         self.failover(&mut up, &mut connecting);
