@@ -189,7 +189,7 @@ test-gc-suites:
 	rm -rf $(TARGET)/wheels
 	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
 	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/libcce-*.whl
-	cd $(BUILD) && CCE_REQUIRE_BROKER=1 $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests/test_gc.py
+	cd $(BUILD) && CCE_REQUIRE_BROKER=1 $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests/test_gc.py $(ROOT)/bindings/python/tests/test_gc_field.py
 	$(VENV)/bin/python examples/python/gc_agent.py >/dev/null
 	cd bindings/node && npm run --silent build && CCE_REQUIRE_BROKER=1 node --test test/gc.test.mjs
 	node examples/node/gc_agent.mjs >/dev/null

@@ -53,7 +53,8 @@ static void offline(void) {
           strstr(j, "\"user_message\":\"the extension is not valid\""));
     cce_string_free(j);
     /* A password never shows in cce_last_error. */
-    char *t = NULL, *b = NULL;
+    t = NULL;
+    b = NULL;
     CHECK(gc_encode_command("{\"command\":\"Login\",\"agent_id\":\"1\",\"password\":\"Kn0wn,S3\","
                             "\"extension\":\"1\"}",
                             &t, &b) == CCE_ERR_INVALID_ARGUMENT);

@@ -84,8 +84,9 @@ pub enum OverflowPolicy {
 pub struct QueueOptions {
     /// Events waiting for the application (default 10 000).
     pub events: usize,
-    /// Commands waiting for the client task (default 1 000); beyond that
-    /// [`GcClient::send`] fails with [`ClientError::QueueFull`].
+    /// Commands in flight (queued, being written, or awaiting the broker's receipt;
+    /// default 1 000); beyond that [`GcClient::send`] fails at once with
+    /// [`ClientError::QueueFull`].
     pub commands: usize,
     /// What to do when the event queue is full.
     pub overflow: OverflowPolicy,
@@ -298,6 +299,9 @@ pub struct ClientState {
 #[derive(Clone)]
 pub struct GcClient {
     cmd: mpsc::Sender<Cmd>,
+    /// One permit per command between `send` and its answer: bounds the commands
+    /// queued, being written and awaiting the broker's receipt together.
+    inflight: Arc<tokio::sync::Semaphore>,
     close: Arc<watch::Sender<bool>>,
     state: watch::Receiver<ClientState>,
     stats: Arc<QueueStats>,
@@ -362,6 +366,7 @@ impl GcClient {
         Ok((
             GcClient {
                 cmd: cmd_tx,
+                inflight: Arc::new(tokio::sync::Semaphore::new(queues.commands)),
                 close: Arc::new(close_tx),
                 state: state_rx,
                 stats,
@@ -375,6 +380,7 @@ impl GcClient {
     /// destination). Returns once the broker confirmed the request(s).
     /// Fails at once with [`ClientError::QueueFull`] when the command queue is full.
     pub async fn send(&self, agent_id: &str, cmd: Command) -> Result<(), ClientError> {
+        let _permit = self.permit()?;
         let (tx, rx) = oneshot::channel();
         self.enqueue(Cmd::Send(agent_id.to_owned(), cmd, tx))?;
         rx.await.map_err(|_| ClientError::Closed)?
@@ -382,9 +388,19 @@ impl GcClient {
 
     /// Sends a raw request (e.g. one echoed by O-023) as it is.
     pub async fn send_request(&self, req: Request) -> Result<(), ClientError> {
+        let _permit = self.permit()?;
         let (tx, rx) = oneshot::channel();
         self.enqueue(Cmd::Raw(req, tx))?;
         rx.await.map_err(|_| ClientError::Closed)?
+    }
+
+    fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ClientError> {
+        self.inflight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ClientError::QueueFull {
+                capacity: self.queues.commands,
+            })
     }
 
     fn enqueue(&self, cmd: Cmd) -> Result<(), ClientError> {
@@ -663,7 +679,10 @@ impl Driver {
                         }
                     }
                 }
-                _ = sleep_until(tick_at), if linked => {
+                // While the application is behind, GC's answers wait unread: the
+                // GC heartbeat pauses (unanswered Hellos would fake a dead GC); the
+                // STOMP heart-beats of the link keep running.
+                _ = sleep_until(tick_at), if linked && reading => {
                     self.session.on_tick(std::time::Instant::now());
                     if self.drain(up.as_ref()) {
                         self.failover(&mut up, &mut connecting);

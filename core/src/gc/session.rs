@@ -443,12 +443,17 @@ impl Session {
             _ => return,
         };
         let gone = ended(state);
-        if let Some(id) = dialog_id {
+        // Dialogs are followed for the agents logged in here only: events for other
+        // agent IDs never grow this map.
+        if let (Some(id), true) = (dialog_id, self.agents.contains_key(agent_id)) {
             let set = self.dialogs.entry(agent_id.to_owned()).or_default();
             if gone {
                 set.remove(id);
             } else if set.len() < MAX_DIALOGS {
                 set.insert(id.to_owned());
+            }
+            if set.is_empty() {
+                self.dialogs.remove(agent_id);
             }
         }
         let Some(list) = self.consults.get_mut(agent_id) else {
@@ -1114,6 +1119,10 @@ mod tests {
     fn no_dialog_id_refreshes_the_active_dialogs() {
         let (mut s, _) = session();
         s.on_event(&ev("System#IN_SERVICE"));
+        s.command("1001", login("pw")).expect("login");
+        // Agents not logged in here are not followed (no growth from foreign IDs).
+        s.on_event(&ev("7777#InboundCall#ACTIVE#DialogID:70#555##t#X"));
+        assert!(s.dialogs.is_empty());
         s.on_event(&ev("1001#InboundCall#ACTIVE#DialogID:11#555##t#Al"));
         s.on_event(&ev("1001#InboundCall#HELD#DialogID:12#555##t#Al"));
         s.on_event(&ev("1001#InboundCall#DROP#DialogID:12#Al"));
