@@ -81,7 +81,12 @@ export interface WebhookOptions {
   maxEvents?: number;
   queueCapacity?: number;
   dedupWindow?: number;
+  /** Simultaneous connections (256); when all are held, the oldest that never sent a byte makes room. */
   maxConnections?: number;
+  /** Simultaneous connections of one peer address (128). */
+  maxConnectionsPerPeer?: number;
+  /** A connection that sends nothing for this long is closed (2000). */
+  firstByteTimeoutMs?: number;
   readTimeoutMs?: number;
 }
 
@@ -96,6 +101,8 @@ export interface WebhookStats {
   bad_bodies: number;
   bad_requests: number;
   overloaded: number;
+  /** Connections closed to make room before they sent a byte. */
+  evicted: number;
 }
 
 /** The Messaging API client. */

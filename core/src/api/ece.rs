@@ -299,6 +299,8 @@ struct WebhookJson {
     queue_capacity: Option<usize>,
     dedup_window: Option<usize>,
     max_connections: Option<usize>,
+    max_connections_per_peer: Option<usize>,
+    first_byte_timeout_ms: Option<u64>,
     read_timeout_ms: Option<u64>,
     tls: Option<crate::ece::TlsIdentity>,
 }
@@ -307,7 +309,8 @@ struct WebhookJson {
 /// `{"basic": {"username", "password"}}`, `{"bearer": "<token>"}` or `{"none": true}`
 /// (lab use only); optional `bind` (default "127.0.0.1:0"), `path` ("/"),
 /// `max_body_bytes`, `max_depth`, `max_events`, `queue_capacity`, `dedup_window`,
-/// `max_connections`, `read_timeout_ms`, `tls` (`{"cert_pem", "key_pem"}`: serve HTTPS).
+/// `max_connections` (256), `max_connections_per_peer` (128), `first_byte_timeout_ms`
+/// (2000), `read_timeout_ms`, `tls` (`{"cert_pem", "key_pem"}`: serve HTTPS).
 pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
     let j: WebhookJson =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("webhook config: {e}")))?;
@@ -346,6 +349,12 @@ pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
     }
     if let Some(v) = j.max_connections {
         c.max_connections = v;
+    }
+    if let Some(v) = j.max_connections_per_peer {
+        c.max_connections_per_peer = v;
+    }
+    if let Some(ms) = j.first_byte_timeout_ms {
+        c.first_byte_timeout = Duration::from_millis(ms);
     }
     if let Some(ms) = j.read_timeout_ms {
         c.read_timeout = Duration::from_millis(ms);

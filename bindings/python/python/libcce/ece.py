@@ -136,8 +136,11 @@ class WebhookServer:
     ``bearer=token`` or ``allow_unauthenticated=True`` (lab use only).
 
     ``options``: ``bind``, ``path`` (``"/"``), ``max_body_bytes``, ``max_depth``,
-    ``max_events``, ``queue_capacity``, ``dedup_window``, ``max_connections``,
-    ``read_timeout_ms``. Events come in arrival order (so in order per conversation).
+    ``max_events``, ``queue_capacity``, ``dedup_window``, ``max_connections`` (256),
+    ``max_connections_per_peer`` (128), ``first_byte_timeout_ms`` (2000: a connection
+    that sends nothing for that long is closed; when the limits are reached the oldest
+    connection that never sent a byte makes room), ``read_timeout_ms``. POSTs need a
+    JSON Content-Type (else 415). Events come in arrival order (so in order per conversation).
     """
 
     def __init__(
