@@ -67,6 +67,8 @@ export interface EceEvent {
   agent: { name: string | null; screen_name: string | null } | null;
   format?: 'html' | 'plain';
   raw: Record<string, unknown>;
+  /** What was repaired in this event (e.g. a lone UTF-16 surrogate replaced by U+FFFD); absent when nothing was. */
+  warnings?: string[];
 }
 
 /** Webhook server options: exactly one of basic, bearer, allowUnauthenticated. */

@@ -39,7 +39,9 @@ Event = dict[str, Any]
 ``message``, ``complete`` or ``other``), ``type_value`` (as received),
 ``conversation_id``, ``id``, ``timestamp`` (epoch ms), ``content``, ``sender``
 (``system``/``user``/raw), ``agent`` (``{"name", "screen_name"}``), ``format``
-(``html``/``plain`` for messages) and ``raw`` (the event object as received)."""
+(``html``/``plain`` for messages), ``raw`` (the event object as received) and, when
+something in the event was repaired (an escaped lone UTF-16 surrogate replaced by
+U+FFFD), ``warnings``."""
 
 _CONFIGURED = object()
 
