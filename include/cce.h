@@ -81,6 +81,22 @@ typedef enum {
   CCE_ERR_DISCONNECTED = 13,
 } cce_status;
 
+// Severity of a log record (also the `level` argument of [`cce_set_log_callback`]).
+typedef enum {
+  // No records (as a threshold: logging off).
+  CCE_LOG_OFF = 0,
+  // Failures.
+  CCE_LOG_ERROR = 1,
+  // Conditions an operator should know about (e.g. TLS verification off).
+  CCE_LOG_WARN = 2,
+  // Session life; wire trace records (target `libcce::wire`).
+  CCE_LOG_INFO = 3,
+  // Details for debugging.
+  CCE_LOG_DEBUG = 4,
+  // Everything.
+  CCE_LOG_TRACE = 5,
+} cce_log_level;
+
 // A running CTI Server simulator (opaque).
 typedef struct cce_sim cce_sim;
 
@@ -119,6 +135,14 @@ typedef void (*ece_event_cb)(void *user_data, const char *json);
 // GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
 // during the call. The last call of a session carries `{"event":"Closed"}`.
 typedef void (*gc_event_cb)(void *user_data, const char *json);
+
+// Receives one log record: its level, target (the library module, or `libcce::wire`
+// for wire trace records), message, and the `user_data` given to
+// [`cce_set_log_callback`]. The strings are valid only during the call.
+typedef void (*cce_log_cb)(cce_log_level level,
+                           const char *target,
+                           const char *message,
+                           void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -348,7 +372,8 @@ cce_status cti_close(cti_session *session);
 // `client_secret`, `entry_point_id` (required); `force_login` (default true),
 // `accept_language`, `token_refresh_ratio` (0.9), `end_conversation_path`,
 // `connect_timeout_ms`, `request_timeout_ms`, `verify_tls` (default true), `ca_pem`,
-// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`.
+// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`, `trace`
+// (each call as a `libcce::wire` log record; no bodies).
 // Free it with [`ece_client_free`]. Calls on one client may come from any thread.
 //
 // # Safety
@@ -561,7 +586,12 @@ cce_status ece_sim_stop(ece_sim *sim);
 // `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
 // `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
 // `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
-// `properties`.
+// `properties`, `event_queue` (10000), `command_queue` (1000), `overflow`
+// ("back_pressure": stop reading the broker while the event queue is full; "close":
+// end with `{"event":"Overrun"}`), `close_timeout_ms` (2000).
+//
+// `Error` events carry the GC error table's columns: `origin`, `behaviour` (the
+// expected client behaviour), `description`, `user_message`.
 //
 // Events: with a `callback`, libcce calls it on one library-owned thread per session,
 // in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
@@ -580,8 +610,13 @@ cce_status gc_open(const char *config_json,
 // Sends a command given as JSON, e.g.
 // `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
 // returns once the broker has it (GC's answers arrive as events). A parameter
-// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
-// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+// containing `,` `#` or `|`, or a `TransferCall`/`ConferenceCall` without `target`
+// and no active consult on that dialog, gives `CCE_ERR_INVALID_ARGUMENT` and nothing
+// is sent; a command while no broker link is up gives `CCE_ERR_DISCONNECTED`
+// (nothing sent, not queued: retry after `Connected`); a full command queue gives
+// `CCE_ERR_REFUSED` (nothing sent). `CCE_ERR_TIMEOUT` means the broker did not
+// confirm in time: the outcome is unknown (GC may still execute the command).
+// Passwords never appear in `cce_last_error`.
 //
 // # Safety
 // `command_json` must be NUL-terminated.
@@ -596,7 +631,8 @@ cce_status gc_send(const gc_session *session, const char *command_json);
 cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **json_out);
 
 // The session's link and GC status as JSON: `{"broker": "host:port" or null,
-// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable",
+// "events_queued": n or null, "events_high_water": n, "events_dropped": n}`.
 // Free `*json_out` with [`cce_string_free`].
 //
 // # Safety
@@ -604,7 +640,9 @@ cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **
 cce_status gc_state(const gc_session *session, char **json_out);
 
 // Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
-// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+// and frees the handle. The broker link closes within `close_timeout_ms` plus 0.5 s
+// whatever the broker does; events still queued are dropped (the callback gets at
+// most the one in progress, then `{"event":"Closed"}`). A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
 // session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
 cce_status gc_close(gc_session *session);
 
@@ -625,13 +663,15 @@ cce_status gc_encode_command(const char *command_json, char **jms_type_out, char
 // `json_out` writable.
 cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type, char **json_out);
 
-// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
-// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
+// "embedded" for an in-memory broker on 127.0.0.1 whose address the action
+// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 // (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 //
 // # Safety
 // `config_json` must be NUL-terminated; `out` writable.
-cce_status gc_sim_start(const char *config_json, gc_sim **out);
+cce_status gc_sim_start(const char *config_json,
+                        gc_sim **out);
 
 // Controls the simulator with a JSON action, e.g.
 // `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
@@ -647,6 +687,41 @@ cce_status gc_sim_control(const gc_sim *sim, const char *action_json, char **res
 // Stops the simulator and frees the handle. A second call gives
 // `CCE_ERR_INVALID_HANDLE`.
 cce_status gc_sim_stop(gc_sim *sim);
+
+// Routes the library's log records at `level` (a [`cce_log_level`]: `CCE_LOG_ERROR` ..
+// `CCE_LOG_TRACE`) and above to `callback`. `CCE_LOG_OFF` or a NULL callback turns
+// logging off. Replaces any earlier callback, and the `CCE_LOG` environment variable
+// (`CCE_LOG=debug` sends records to standard error when no callback is set).
+//
+// The callback is called from any thread (library threads such as "cce-rt" and the
+// threads calling libcce), possibly concurrently: it must be thread-safe, return
+// quickly and not throw or longjmp. Records emitted by libcce calls made inside the
+// callback are dropped. When this function returns, no call of the previous callback
+// is in progress, so its `user_data` may be freed; calling it from inside the callback
+// returns `CCE_ERR_WOULD_DEADLOCK`. Secrets (passwords, tokens) never appear in records.
+// Wire traces (session key `"trace": true`) arrive at `CCE_LOG_INFO` under the target
+// `libcce::wire`.
+//
+// # Safety
+// `callback` must be callable from any thread with `user_data` until it is replaced.
+cce_status cce_set_log_callback(int32_t level, cce_log_cb callback, void *user_data);
+
+// The session's counters as JSON: `frames_in`, `frames_out`, `bytes_in`, `bytes_out`,
+// `decode_errors`, `unrecognized`, `opens`, `reconnects`, `failovers`, `heartbeats`,
+// `heartbeat_rtt_ms` (`last`/`avg`/`max`), `requests`, `request_latency_ms`
+// (`p50`/`p99`), `ms_since_last_frame` (durations `null` until measured). Counts
+// survive reconnects. Free with `cce_string_free`.
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cti_stats(const cti_session *session, char **json_out);
+
+// Every live CTI session's counters in the Prometheus text exposition format (serve
+// it as `/metrics`). Free with `cce_string_free`.
+//
+// # Safety
+// `text_out` must be writable.
+cce_status cce_metrics_text(char **text_out);
 
 // Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
 // defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,

@@ -22,6 +22,8 @@ export interface ClientConfig {
   retryMaxMs?: number;
   rateLimitPerSec?: number;
   rateLimitBurst?: number;
+  /** Each call as an 'info' log record under 'libcce::wire' (no bodies). */
+  trace?: boolean;
 }
 
 /** A customer phone number. */

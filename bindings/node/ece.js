@@ -29,7 +29,7 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
      * `config`: serverUrl, clientKey, clientSecret, entryPointId (required);
      * forceLogin, acceptLanguage, tokenRefreshRatio, endConversationPath, apiPath,
      * connectTimeoutMs, requestTimeoutMs, verifyTls (default true), caPem, allowHttp,
-     * maxRetries, retryBaseMs, retryMaxMs, rateLimitPerSec, rateLimitBurst.
+     * maxRetries, retryBaseMs, retryMaxMs, rateLimitPerSec, rateLimitBurst, trace.
      */
     constructor(config) {
       const json = configJson(config, 'ECE client config');

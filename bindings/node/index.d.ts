@@ -160,7 +160,51 @@ interface SessionConfigCommon {
   /** Deliver MODEL_CHANGED events ('model'). */
   model_events?: boolean;
   modelEvents?: boolean;
+  /** Wire trace of every frame to the logger ('info', target 'libcce::wire'). */
+  trace?: boolean;
+  /** Wire trace appended to this file as JSON lines. */
+  trace_file?: string;
+  traceFile?: string;
 }
+
+/** Counters of a CTI session, kept across reconnects. */
+export interface SessionStats {
+  session: number;
+  client_id: string;
+  frames_in: number;
+  frames_out: number;
+  bytes_in: number;
+  bytes_out: number;
+  decode_errors: number;
+  unrecognized: number;
+  opens: number;
+  reconnects: number;
+  failovers: number;
+  heartbeats: number;
+  heartbeat_rtt_ms: { last: number | null; avg: number | null; max: number | null };
+  requests: number;
+  request_latency_ms: { p50: number | null; p99: number | null };
+  ms_since_last_frame: number | null;
+  /** Reserved for the event queue (null until measured). */
+  queue_depth: number | null;
+  queue_high_water: number | null;
+  queue_drops: number | null;
+}
+
+/** Log severity names, most severe first. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'off';
+
+/**
+ * Sends the library's log records at `level` (default 'info') and above to `callback`
+ * on the main thread; `null` turns logging off. `NODE_DEBUG=libcce` logs to stderr.
+ */
+export declare function setLogger(
+  callback: ((level: LogLevel, target: string, message: string) => void) | null,
+  level?: LogLevel,
+): void;
+
+/** Every live CTI session's counters in the Prometheus text format. */
+export declare function metricsText(): string;
 
 /**
  * Session configuration. Keys are snake_case as in the library (camelCase is
@@ -237,6 +281,8 @@ export declare class CtiSession extends EventEmitter {
   model(): { agents: any[]; calls: any[]; skill_groups: any[]; peripherals: Record<string, boolean> };
   /** The link state. */
   state(): { connected: boolean; closed: boolean; side: 'A' | 'B' | null };
+  /** The session's counters (durations in milliseconds, null until measured). */
+  stats(): SessionStats;
   /** Closes the session; resolves after `'closed'` has been emitted. Idempotent. */
   close(): Promise<SessionClosedEvent>;
   /** The events from now on, buffered, ending after SESSION_CLOSED. */
@@ -318,6 +364,14 @@ export interface GcConfig {
   reconnectMaxMs?: number;
   /** Extra JMS string properties on every request. */
   properties?: Record<string, string>;
+  /** Events waiting for the application (default 10000). */
+  eventQueue?: number;
+  /** Commands waiting to be sent (default 1000); beyond: code Refused. */
+  commandQueue?: number;
+  /** Full event queue: stop reading the broker (default) or end with an Overrun event. */
+  overflow?: 'back_pressure' | 'close';
+  /** close() returns within this plus 0.5 s (default 2000). */
+  closeTimeoutMs?: number;
   [key: string]: unknown;
 }
 
@@ -329,6 +383,14 @@ export interface GcEvent {
   event: string;
   agent_id?: string;
   format?: 'text' | 'json';
+  /** Error events: who raised the code. */
+  origin?: 'Finesse' | 'Gc' | 'Unknown';
+  /** Error events: the expected client behaviour (e.g. "AskForCredentials"). */
+  behaviour?: string;
+  /** Error events: what the code means. */
+  description?: string;
+  /** Error events: the suggested display text (null for an unknown code). */
+  user_message?: string | null;
   [key: string]: unknown;
 }
 
@@ -344,10 +406,20 @@ export declare class GcSession {
   /** Connects; resolves once a broker link is up. */
   static open(config: GcConfig): Promise<GcSession>;
   /** Link and GC status. */
-  readonly state: { broker: string | null; gc: string };
+  readonly state: {
+    broker: string | null;
+    gc: string;
+    events_queued?: number | null;
+    events_high_water?: number;
+    events_dropped?: number;
+  };
   readonly isClosed: boolean;
   readonly closed: Promise<GcEvent>;
-  /** Sends a command; resolves once the broker has it. */
+  /**
+   * Sends a command; resolves once the broker has it. Rejects with code
+   * InvalidArgument (nothing sent), Disconnected (no broker link: nothing sent),
+   * Refused (command queue full) or Timeout (no broker receipt: outcome unknown).
+   */
   send(command: string, agentId?: string, params?: Record<string, unknown>): Promise<void>;
   send(command: GcCommand): Promise<void>;
   /** Connect + Login. */
@@ -367,7 +439,7 @@ export declare class GcSession {
 
 export declare class GcSimulator {
   private constructor();
-  /** Starts a simulator on `config.broker`. */
+  /** Starts a simulator on `config.broker` ('host:port', or 'embedded' for an in-memory broker whose address `control('broker_address').broker` gives). */
   static start(config: { broker: string; requestQueue?: string; format?: 'json' | 'text'; [key: string]: unknown }): Promise<GcSimulator>;
   /** Performs a control action and returns its result. */
   control(action: string, params?: Record<string, unknown>): unknown;

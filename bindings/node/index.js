@@ -399,6 +399,11 @@ class CtiSession extends EventEmitter {
     return JSON.parse(call(() => this.#native.stateJson()));
   }
 
+  /** The session's counters (frames, bytes, heartbeats, latencies; see docs/observability.md). */
+  stats() {
+    return JSON.parse(call(() => this.#native.statsJson()));
+  }
+
   /**
    * Closes the session (CLOSE_REQ, at most the close timeout for CLOSE_CONF).
    * Resolves to the SESSION_CLOSED object after the 'closed' event has been
@@ -527,8 +532,37 @@ const gc = require('./gc.js')({ native, call, callAsync, CceError });
 // ECE (Cisco Enterprise Chat and Email): see ece.js.
 const ece = require('./ece.js')({ native, CceError, call, callAsync, snakeKeys, stringify });
 
+// ---------------------------------------------------------------------------
+// Logging
+
+/**
+ * Sends the library's log records at `level` ('error', 'warn', 'info' (default),
+ * 'debug', 'trace') and above to `callback(level, target, message)`, on the main
+ * thread; `null` turns logging off. Wire traces (session option `trace: true`) come
+ * at 'info' under the target 'libcce::wire'. Secrets never appear in records.
+ */
+function setLogger(callback, level = 'info') {
+  if (callback !== null && typeof callback !== 'function') {
+    throw invalid('setLogger: callback must be a function or null');
+  }
+  call(() => native.setLogger(callback, level));
+}
+
+/** Every live CTI session's counters in the Prometheus text format (for `/metrics`). */
+function metricsText() {
+  return call(() => native.metricsText());
+}
+
+// NODE_DEBUG=libcce (the util.debuglog convention): debug records to stderr, written
+// by the library itself so that they appear even while the main thread is busy.
+if (require('node:util').debuglog('libcce').enabled) {
+  call(() => native.logToStderr('debug'));
+}
+
 module.exports = {
   CceError,
+  setLogger,
+  metricsText,
   gc,
   ece,
   CtiSession,

@@ -19,6 +19,8 @@ use crate::cti::connection::{
 use crate::cti::requests::{request_info, REQUESTS};
 use crate::cti::session::{CloseReason, Mode, RequestError, SessionConfig, SessionError};
 use crate::cti::spec;
+use crate::cti::stats::{SessionStats, StatsSnapshot};
+use crate::cti::trace::WireTrace;
 use crate::runtime::runtime;
 use crate::secret::Secret;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
@@ -286,6 +288,9 @@ struct SessionJson {
     accept_maintenance: Option<bool>,
     #[serde(default)]
     strict_decode: bool,
+    #[serde(default)]
+    trace: bool,
+    trace_file: Option<String>,
 }
 
 /// `client_password`, refused by name (never by value) when it is not a string.
@@ -306,7 +311,9 @@ fn default_version() -> u32 {
 /// `relaxed_timing`, `active_standby`, `accept_maintenance`, `strict_decode` (default
 /// false: messages with count mismatches or wrongly sized fields are delivered with
 /// `_warnings` rather than as DECODE_ERROR), `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
-/// adds that mode's service bits to `services`).
+/// adds that mode's service bits to `services`), `trace` (true: every frame in and out
+/// as an INFO log record under the target `libcce::wire`) and `trace_file` (a path: the
+/// same records appended to it as JSON lines; see [`crate::cti::trace`]).
 pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), Error> {
     let j = parse_session_json(text)?;
     let addr = j.address.clone();
@@ -404,6 +411,12 @@ fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     cfg.active_standby = j.active_standby;
     if let Some(a) = j.accept_maintenance {
         cfg.accept_maintenance = a;
+    }
+    if let Some(path) = &j.trace_file {
+        cfg.trace = WireTrace::file(path)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("trace_file {path:?}: {e}")))?;
+    } else if j.trace {
+        cfg.trace = WireTrace::Log;
     }
     cfg.validate()?;
     Ok(cfg)
@@ -540,6 +553,7 @@ pub fn requests_json() -> String {
 /// A CTI session (with optional side A/B failover) behind a blocking API.
 pub struct CtiSession {
     conn: CtiConnection,
+    stats: std::sync::Arc<SessionStats>,
     events: Mutex<Option<CtiEvents>>,
     model_events: bool,
 }
@@ -549,9 +563,11 @@ impl CtiSession {
     /// (see [`connection_config_from_json`]). Blocks until OPEN_CONF or failure.
     pub fn open(config_json: &str) -> Result<Self, Error> {
         let (cfg, model_events) = connection_config_from_json(config_json)?;
+        let stats = cfg.session.stats.clone();
         let (conn, events) = rt()?.block_on(CtiConnection::connect(cfg))?;
         Ok(CtiSession {
             conn,
+            stats,
             events: Mutex::new(Some(events)),
             model_events,
         })
@@ -583,6 +599,16 @@ impl CtiSession {
             "side": self.conn.side().map(|s| s.name()),
         })
         .to_string()
+    }
+
+    /// The session's counters now (see [`crate::cti::stats`]).
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot(std::time::Instant::now())
+    }
+
+    /// [`CtiSession::stats`] as JSON (see [`StatsSnapshot::to_json`]).
+    pub fn stats_json(&self) -> String {
+        self.stats().to_json().to_string()
     }
 
     /// The live model as JSON (agents, calls, skill groups, peripherals).

@@ -27,6 +27,7 @@ use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, StreamDecoder};
 
 mod ece;
 mod gc;
+mod log;
 mod sim;
 
 /// Result of every libcce call.
@@ -161,6 +162,7 @@ type FfiResult = Result<(), cce_status>;
 /// Runs `f`, converting panics and errors into a status with the last error set.
 fn guard(f: impl FnOnce() -> FfiResult) -> cce_status {
     clear_error();
+    cce::log::init_from_env();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => cce_status::CCE_OK,
         Ok(Err(status)) => status,

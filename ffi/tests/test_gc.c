@@ -46,6 +46,18 @@ static void offline(void) {
     CHECK(j && strstr(j, "\"event\":\"State\"") && strstr(j, "\"reason_code\":\"12\"") &&
           strstr(j, "\"extra\":[\"extra\"]"));
     cce_string_free(j);
+    /* Error events carry the GC error table's columns. */
+    const char *err = "1001#Error#WRONG_EXTENSION";
+    CHECK(gc_parse_event((const uint8_t *)err, strlen(err), NULL, &j) == CCE_OK);
+    CHECK(j && strstr(j, "\"origin\":\"Gc\"") && strstr(j, "\"behaviour\":\"AskForExtension\"") &&
+          strstr(j, "\"user_message\":\"the extension is not valid\""));
+    cce_string_free(j);
+    /* A password never shows in cce_last_error. */
+    char *t = NULL, *b = NULL;
+    CHECK(gc_encode_command("{\"command\":\"Login\",\"agent_id\":\"1\",\"password\":\"Kn0wn,S3\","
+                            "\"extension\":\"1\"}",
+                            &t, &b) == CCE_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(cce_last_error(), "password") && !strstr(cce_last_error(), "Kn0wn"));
     const char *bad = "{oops";
     CHECK(gc_parse_event((const uint8_t *)bad, strlen(bad), NULL, &j) == CCE_ERR_CODEC);
     CHECK(gc_parse_event(NULL, 3, NULL, &j) == CCE_ERR_NULL_POINTER);

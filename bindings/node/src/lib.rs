@@ -27,6 +27,7 @@ use serde_json::json;
 
 mod ece;
 pub mod gc;
+pub mod log;
 mod sim;
 
 /// Prefix of the message of every error raised by this addon; a JSON object follows.
@@ -352,6 +353,12 @@ impl NativeSession {
     #[napi]
     pub fn state_json(&self) -> napi::Result<String> {
         guarded(|| Ok(self.inner.state_json()))
+    }
+
+    /// The session's counters as JSON.
+    #[napi]
+    pub fn stats_json(&self) -> napi::Result<String> {
+        guarded(|| Ok(self.inner.stats_json()))
     }
 
     /// Waits for the next event; resolves to null when `timeout_ms` passes first.

@@ -29,6 +29,25 @@ test('encode and parse offline', () => {
   assert.throws(() => parseEvent('{nope'), (e) => e.code === 'Codec');
 });
 
+test('error events carry the error table; passwords never in errors', () => {
+  const [ev] = parseEvent('1001#Error#SUBSCRIPTION_FAILED');
+  assert.equal(ev.origin, 'Gc');
+  assert.equal(ev.behaviour, 'AskForCredentials');
+  assert.equal(ev.user_message, 'bad login ID or password');
+  const [unknown] = parseEvent('1001#Error#SOMETHING_NEW');
+  assert.equal(unknown.origin, 'Unknown');
+  assert.equal(unknown.user_message, null);
+  for (const password of ['Kn0wn,S3', 97777]) {
+    assert.throws(
+      () => encodeCommand({ command: 'Login', agent_id: '1', password, extension: '1' }),
+      (e) =>
+        e.code === 'InvalidArgument' &&
+        /password/.test(e.message) &&
+        !/Kn0wn|97777/.test(e.message),
+    );
+  }
+});
+
 test('no broker: Io error', async () => {
   await assert.rejects(
     GcSession.open({ brokers: '127.0.0.1:1', destination: 'node-x' }),

@@ -16,6 +16,7 @@ use pyo3::types::PyBytes;
 
 mod ece;
 mod gc;
+mod log;
 mod sim;
 use sim::PyCtiSim;
 
@@ -212,6 +213,11 @@ impl PyCtiSession {
         self.inner.state_json()
     }
 
+    /// The session's counters as JSON (frames, bytes, heartbeats, latencies).
+    fn stats_json(&self) -> String {
+        self.inner.stats_json()
+    }
+
     /// Waits for the next event (`timeout` in seconds; None: until one comes).
     /// Returns (MessageType, JSON, last) or None on timeout; raises `Closed` once the
     /// final SESSION_CLOSED event has been taken.
@@ -231,6 +237,12 @@ impl PyCtiSession {
     fn close(&self, py: Python<'_>) -> PyResult<String> {
         check(py, py.allow_threads(|| self.inner.close()))
     }
+}
+
+/// Every live CTI session's counters in the Prometheus text format.
+#[pyfunction]
+fn metrics_text() -> String {
+    cce::cti::stats::metrics_text()
 }
 
 /// Every request of the catalogue as JSON (`request`, `confirmation`, `helper`, `service`).
@@ -320,6 +332,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;
     gc::register(m)?;
     ece::register(m)?;
+    log::register(m)?;
+    m.add_function(wrap_pyfunction!(metrics_text, m)?)?;
 
     // Class-level defaults, so that instances raised from Python code carry them too.
     let base = py.get_type::<CceError>();

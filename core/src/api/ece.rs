@@ -64,6 +64,7 @@ const HTTP_KEYS: &[&str] = &[
     "retry_max_ms",
     "rate_limit_per_sec",
     "rate_limit_burst",
+    "trace",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +80,7 @@ struct HttpJson {
     retry_max_ms: Option<u64>,
     rate_limit_per_sec: Option<f64>,
     rate_limit_burst: Option<u32>,
+    trace: Option<bool>,
 }
 
 impl HttpJson {
@@ -91,6 +93,9 @@ impl HttpJson {
         }
         if let Some(v) = self.verify_tls {
             h.verify_tls = v;
+        }
+        if let Some(v) = self.trace {
+            h.trace = v;
         }
         h.ca_pem = self.ca_pem.or(h.ca_pem.take());
         if let Some(v) = self.allow_http {

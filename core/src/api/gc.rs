@@ -15,10 +15,15 @@ use std::sync::Mutex;
 use serde_json::{json, Map, Value as Json};
 
 use super::{rt, Error, ErrorKind, Protocol};
-use crate::gc::client::{ClientConfig, ClientError, ClientEvent, GcClient, GcEvents};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::gc::client::{
+    ClientConfig, ClientError, ClientEvent, GcClient, GcEvents, OverflowPolicy,
+};
 use crate::gc::command::{Command, CommandError};
 use crate::gc::event::EventError;
 use crate::gc::transport::TransportError;
+use crate::sim::gc::broker::StompBroker;
 use crate::sim::gc::{GcSimConfig, GcSimError, GcSimulator};
 
 impl From<CommandError> for Error {
@@ -49,9 +54,13 @@ impl From<TransportError> for Error {
 impl From<ClientError> for Error {
     fn from(e: ClientError) -> Self {
         match e {
-            // Not connected is an I/O condition: the broker link is down.
+            // No broker link: it is being re-established; nothing was sent.
             ClientError::NotConnected(_) => {
                 Error::new(ErrorKind::Disconnected, e.to_string()).with_protocol(Protocol::Gc)
+            }
+            // The client task is behind: nothing was sent; try again later.
+            ClientError::QueueFull { .. } => {
+                Error::new(ErrorKind::Refused, e.to_string()).with_protocol(Protocol::Gc)
             }
             ClientError::Command(c) => c.into(),
             ClientError::Config(_) => {
@@ -95,8 +104,8 @@ struct GcConfigJson {
     brokers: Brokers,
     #[serde(default)]
     broker_login: Option<String>,
-    #[serde(default)]
-    broker_passcode: Option<String>,
+    #[serde(default, deserialize_with = "crate::gc::command::de_opt_secret")]
+    broker_passcode: Option<crate::ece::Secret>,
     #[serde(default)]
     request_queue: Option<String>,
     #[serde(default)]
@@ -112,6 +121,18 @@ struct GcConfigJson {
     reconnect_max_ms: Option<u64>,
     #[serde(default)]
     properties: Map<String, Json>,
+    event_queue: Option<usize>,
+    command_queue: Option<usize>,
+    overflow: Option<OverflowJson>,
+    close_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OverflowJson {
+    #[serde(alias = "backpressure")]
+    BackPressure,
+    Close,
 }
 
 /// The default client destination: `<host name>-<pid>`, reduced to characters that
@@ -146,7 +167,10 @@ pub fn default_destination() -> String {
 /// `hello_key`, `heartbeat_ms` (10000), `heartbeat_misses` (3), `use_beat` (true),
 /// `relogin_attempts` (3), `connect_timeout_ms` (5000), `receipt_timeout_ms` (5000),
 /// `stomp_heartbeat_ms` (5000, 0: off), `reconnect_min_ms` (200), `reconnect_max_ms`
-/// (10000), `properties` (extra JMS string properties on every request).
+/// (10000), `properties` (extra JMS string properties on every request),
+/// `event_queue` (10000 events), `command_queue` (1000 commands), `overflow`
+/// (`"back_pressure"`: stop reading the broker while the event queue is full, or
+/// `"close"`: end with an `Overrun` event), `close_timeout_ms` (2000).
 pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
     let j: GcConfigJson =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
@@ -191,6 +215,22 @@ pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
     }
     if let Some(v) = j.reconnect_max_ms {
         cfg.reconnect_max = ms(v);
+    }
+    if let Some(v) = j.event_queue {
+        cfg.queues.events = v;
+    }
+    if let Some(v) = j.command_queue {
+        cfg.queues.commands = v;
+    }
+    if let Some(v) = j.overflow {
+        cfg.queues.overflow = match v {
+            OverflowJson::BackPressure => OverflowPolicy::BackPressure,
+            OverflowJson::Close => OverflowPolicy::Close,
+        };
+    }
+    if let Some(v) = j.close_timeout_ms {
+        cfg.queues.close_timeout = ms(v);
+        cfg.link.close_timeout = ms(v);
     }
     for (k, v) in j.properties {
         let v = v
@@ -258,6 +298,9 @@ pub struct GcEventOut {
 pub struct GcSession {
     client: GcClient,
     events: Mutex<Option<GcEvents>>,
+    /// Set by [`GcSession::close`]: the next event is `Closed`; what is still queued
+    /// is dropped (and counted).
+    closing: AtomicBool,
 }
 
 impl GcSession {
@@ -269,6 +312,7 @@ impl GcSession {
         Ok(GcSession {
             client,
             events: Mutex::new(Some(events)),
+            closing: AtomicBool::new(false),
         })
     }
 
@@ -278,18 +322,30 @@ impl GcSession {
     }
 
     /// Sends a command given as JSON; returns once the broker has it. Fails with
-    /// `InvalidArgument` for a bad command (e.g. a parameter with `,` `#` `|`) and
-    /// `Io` while no broker link is up.
+    /// `InvalidArgument` for a bad command (e.g. a parameter with `,` `#` `|`, or a
+    /// transfer without target and no active consult on that dialog), `Disconnected`
+    /// while no broker link is up (nothing sent; retry once `Connected`), `Refused`
+    /// when the command queue is full (nothing sent), and `Timeout` when the broker
+    /// did not confirm in time: the outcome is then unknown (GC may still execute it).
     pub fn send_json(&self, command_json: &str) -> Result<(), Error> {
         let (agent, cmd) = command_from_json(command_json)?;
         rt()?.block_on(self.client.send(&agent, cmd))?;
         Ok(())
     }
 
-    /// `{"broker": "host:port" | null, "gc": "InService" | ...}`.
+    /// `{"broker": "host:port" | null, "gc": "InService" | ..., "events_queued": n,
+    /// "events_high_water": n, "events_dropped": n}`.
     pub fn state_json(&self) -> String {
         let s = self.client.state();
-        json!({"broker": s.broker, "gc": s.gc}).to_string()
+        let queued = self
+            .events
+            .try_lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|e| e.len()));
+        let stats = self.client.queue_stats();
+        json!({"broker": s.broker, "gc": s.gc, "events_queued": queued,
+               "events_high_water": stats.high_water(), "events_dropped": stats.dropped()})
+        .to_string()
     }
 
     /// Waits for the next event (`None`: until one comes). `Ok(None)` on timeout; an
@@ -302,6 +358,21 @@ impl GcSession {
                 "GC session closed: no more events",
             ));
         };
+        if self.closing.load(Ordering::Acquire) {
+            // Closed: what is still queued is dropped (and counted); `Closed` is last.
+            let mut left = 0u64;
+            while let Ok(ev) = events.try_recv() {
+                if !matches!(ev, ClientEvent::Closed) {
+                    left += 1;
+                }
+            }
+            self.client.queue_stats().add_dropped(left);
+            *guard = None;
+            return Ok(Some(GcEventOut {
+                json: ClientEvent::Closed.to_json().to_string(),
+                last: true,
+            }));
+        }
         let ev = match timeout {
             None => rt()?.block_on(events.recv()),
             Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, events.recv()).await })
@@ -331,9 +402,12 @@ impl GcSession {
         }
     }
 
-    /// Closes the broker link. Safe to call more than once.
+    /// Closes the broker link within the close timeout plus a small constant; the
+    /// next event is then `{"event":"Closed"}` and events still queued are dropped
+    /// (counted in `events_dropped`). Safe to call more than once.
     pub fn close(&self) -> Result<(), Error> {
         rt()?.block_on(self.client.close());
+        self.closing.store(true, Ordering::Release);
         Ok(())
     }
 }
@@ -341,22 +415,52 @@ impl GcSession {
 /// The GC simulator with a blocking API.
 pub struct GcSim {
     sim: Mutex<Option<GcSimulator>>,
+    /// The in-memory broker started for `"broker": "embedded"`, stopped with the simulator.
+    broker: Mutex<Option<StompBroker>>,
+    /// The broker address the simulator uses.
+    broker_addr: String,
 }
 
 impl GcSim {
     /// Starts a simulator from a JSON configuration (see
-    /// [`crate::sim::gc::GcSimConfig`]; `broker` required).
+    /// [`crate::sim::gc::GcSimConfig`]; `broker` required). `"broker": "embedded"`
+    /// starts an in-memory STOMP broker on 127.0.0.1 (ephemeral port) for the simulator;
+    /// the action `{"action":"broker_address"}` tells clients where it listens.
     pub fn start(config_json: &str) -> Result<Self, Error> {
-        let cfg = GcSimConfig::from_json(config_json)?;
+        let mut cfg = GcSimConfig::from_json(config_json)?;
+        let broker = if cfg.broker == EMBEDDED_BROKER {
+            let b = rt()?
+                .block_on(StompBroker::start("127.0.0.1:0"))
+                .map_err(|e| Error::new(ErrorKind::Io, format!("embedded broker: {e}")))?;
+            cfg.broker = b.local_addr().to_string();
+            Some(b)
+        } else {
+            None
+        };
+        let broker_addr = cfg.broker.clone();
         let sim = rt()?.block_on(GcSimulator::start(cfg))?;
         Ok(GcSim {
             sim: Mutex::new(Some(sim)),
+            broker: Mutex::new(broker),
+            broker_addr,
         })
     }
 
     /// Performs a control action given as JSON (see [`GcSimulator::control`]);
-    /// returns its JSON result.
+    /// returns its JSON result. `{"action":"broker_address"}` gives
+    /// `{"broker":"host:port"}`, the broker the simulator is on.
     pub fn control(&self, action_json: &str) -> Result<String, Error> {
+        let is_addr = serde_json::from_str::<Json>(action_json)
+            .ok()
+            .and_then(|v| {
+                v.get("action")
+                    .and_then(Json::as_str)
+                    .map(|a| a == "broker_address")
+            })
+            .unwrap_or(false);
+        if is_addr {
+            return Ok(json!({ "broker": self.broker_addr }).to_string());
+        }
         let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
         let sim = guard
             .as_ref()
@@ -373,9 +477,16 @@ impl GcSim {
             .take()
             .ok_or_else(|| Error::new(ErrorKind::Closed, "GC simulator already stopped"))?;
         rt()?.block_on(sim.stop());
+        let broker = self.broker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(b) = broker {
+            rt()?.block_on(b.stop());
+        }
         Ok(())
     }
 }
+
+/// The `broker` value that makes [`GcSim::start`] run its own in-memory broker.
+pub const EMBEDDED_BROKER: &str = "embedded";
 
 impl Drop for GcSim {
     fn drop(&mut self) {
@@ -384,6 +495,7 @@ impl Drop for GcSim {
                 rt.spawn(sim.stop());
             }
         }
+        // Dropping the broker (if any) stops it.
     }
 }
 
@@ -391,6 +503,24 @@ impl Drop for GcSim {
 mod tests {
     use super::*;
     use crate::gc::transport::BrokerAddr;
+
+    #[test]
+    fn embedded_broker_serves_a_client_and_stops_with_the_simulator() {
+        let sim = GcSim::start(r#"{"broker":"embedded"}"#).expect("sim");
+        let addr: Json =
+            serde_json::from_str(&sim.control(r#"{"action":"broker_address"}"#).expect("addr"))
+                .expect("json");
+        let addr = addr["broker"].as_str().expect("broker").to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        let cfg = format!(r#"{{"broker":"{addr}","destination":"emb-1"}}"#);
+        let session = GcSession::open(&cfg).expect("client reaches the embedded broker");
+        session.close().expect("close");
+        sim.stop().expect("stop");
+        assert!(
+            std::net::TcpStream::connect(&addr).is_err(),
+            "broker still listening"
+        );
+    }
 
     #[test]
     fn config_and_commands() {

@@ -262,6 +262,7 @@ impl CtiConnection {
         events: Events,
         side: Side,
     ) -> (Self, CtiEvents) {
+        cfg.session.stats.connected(side.name(), false);
         let mut model = Model::new();
         let first_changes = model.apply(client.open_conf());
         let shared = Arc::new(Shared {
@@ -519,6 +520,7 @@ impl Manager {
     }
 
     fn install(&self, client: &Client, side: Side, reconnected: bool) {
+        self.cfg.session.stats.connected(side.name(), reconnected);
         *lock(&self.shared.current) = Some((client.clone(), side));
         let changes = lock(&self.shared.model).apply(client.open_conf());
         self.emit(CtiEvent::Connection(ConnectionEvent::Connected {

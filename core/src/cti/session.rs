@@ -17,6 +17,8 @@ use thiserror::Error;
 use super::codec::{self, CodecError, DecodeOptions, FrameSplitter, Message};
 use super::spec;
 use crate::secret::Secret;
+use super::stats::SessionStats;
+use super::trace::WireTrace;
 
 /// Fewest seconds of IdleTimeout a CTI Server accepts.
 pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;
@@ -212,15 +214,24 @@ pub struct SessionConfig {
     /// fields as `DECODE_ERROR`). Default false: they are delivered with warnings
     /// (see [`codec::DecodeOptions::tolerant`]).
     pub strict_decode: bool,
+    /// The session's counters, shared by the clones of this configuration (so a
+    /// failover connection keeps counting across reconnects). A configuration cloned
+    /// for several independent sessions should get `SessionStats::new` for each.
+    pub stats: Arc<SessionStats>,
+    /// Where every frame in and out is traced (off by default).
+    pub trace: WireTrace,
 }
 
 impl SessionConfig {
     /// Defaults: all call and agent events, heartbeats every 90 s (IdleTimeout 360 s),
     /// 30 s open, 5 s close, 10 s requests, tolerant decoding.
     pub fn new(client_id: impl Into<String>, version: u32) -> Self {
+        let client_id = client_id.into();
         SessionConfig {
             version,
-            client_id: client_id.into(),
+            stats: SessionStats::new(&client_id),
+            trace: WireTrace::Off,
+            client_id,
             client_password: Secret::default(),
             client_signature: None,
             peripheral_id: 0xFFFF_FFFF,
@@ -444,6 +455,7 @@ pub enum State {
 }
 
 struct Pending {
+    sent: Instant,
     deadline: Instant,
     timeout: Duration,
 }
@@ -462,7 +474,7 @@ pub struct Session {
     close_deadline: Option<Instant>,
     heartbeat_due: Option<Instant>,
     heartbeats_outstanding: u32,
-    heartbeat_ids: Vec<u32>,
+    heartbeat_ids: Vec<(u32, Instant)>,
     session_type: Option<u16>,
     maintenance: Option<bool>,
 }
@@ -471,6 +483,7 @@ impl Session {
     /// A session for `cfg` (validated).
     pub fn new(cfg: SessionConfig) -> Result<Self, SessionError> {
         cfg.validate()?;
+        cfg.stats.set_client_id(&cfg.client_id);
         Ok(Session {
             cfg,
             state: State::Idle,
@@ -552,6 +565,8 @@ impl Session {
     fn queue(&mut self, msg: &Message) -> Result<(), CodecError> {
         let mut buf = BytesMut::new();
         codec::encode_into(msg, self.cfg.version, &mut buf)?;
+        self.cfg.stats.frame_out(buf.len());
+        self.cfg.trace.sent(self.cfg.stats.id(), msg, buf.len());
         self.transmit.push_back(buf.freeze());
         Ok(())
     }
@@ -601,6 +616,7 @@ impl Session {
             self.pending.insert(
                 id,
                 Pending {
+                    sent: now,
                     deadline: now + timeout,
                     timeout,
                 },
@@ -688,8 +704,25 @@ impl Session {
         }
     }
 
+    /// Removes a tracked request that got its answer and records its latency.
+    fn answered(&mut self, id: u32, now: Instant) -> bool {
+        match self.pending.remove(&id) {
+            Some(p) => {
+                self.cfg
+                    .stats
+                    .request_done(now.saturating_duration_since(p.sent));
+                true
+            }
+            None => false,
+        }
+    }
+
     fn handle_frame(&mut self, frame: codec::Frame, now: Instant) {
+        let stats = &self.cfg.stats;
+        stats.frame_in(frame.body.len() + codec::HEADER_LEN, now);
         if spec::message_by_type(frame.msg_type).is_none() {
+            stats.unrecognized();
+            self.cfg.trace.received(stats.id(), &frame, None);
             self.events.push_back(SessionEvent::Unrecognized {
                 msg_type: frame.msg_type,
                 body: frame.body,
@@ -702,8 +735,13 @@ impl Session {
             strict: self.cfg.strict_decode,
         };
         let msg = match codec::decode_frame(&frame, self.cfg.version, opts) {
-            Ok(m) => m,
+            Ok(m) => {
+                self.cfg.trace.received(stats.id(), &frame, Some(&m));
+                m
+            }
             Err(e) => {
+                stats.decode_error();
+                self.cfg.trace.received(stats.id(), &frame, None);
                 self.events.push_back(SessionEvent::DecodeError(e));
                 return;
             }
@@ -714,9 +752,10 @@ impl Session {
                 self.open_deadline = None;
                 self.heartbeat_due = self.cfg.heartbeat_interval.map(|d| now + d);
                 self.session_type = msg.u32("SessionType").map(|v| v as u16);
+                self.cfg.stats.opened();
                 self.events.push_back(SessionEvent::Opened(msg));
             }
-            "FAILURE_CONF" => self.on_failure_conf(msg),
+            "FAILURE_CONF" => self.on_failure_conf(msg, now),
             "FAILURE_EVENT" => {
                 let status = CtiStatus {
                     code: msg.u32("Status").unwrap_or(0),
@@ -729,7 +768,12 @@ impl Session {
             "HEARTBEAT_CONF" => {
                 self.heartbeats_outstanding = 0;
                 let id = msg.invoke_id().unwrap_or(0);
-                self.heartbeat_ids.retain(|x| *x != id);
+                if let Some((_, sent)) = self.heartbeat_ids.iter().find(|(x, _)| *x == id) {
+                    self.cfg
+                        .stats
+                        .heartbeat(now.saturating_duration_since(*sent));
+                }
+                self.heartbeat_ids.retain(|(x, _)| *x != id);
             }
             "CLOSE_CONF" if self.state == State::Closing => self.finish(CloseReason::Closed),
             "ACTIVE_MAINTENANCE_REQ_MSG" => {
@@ -758,7 +802,7 @@ impl Session {
             }
             "CONTROL_FAILURE_CONF" => {
                 let id = msg.invoke_id().unwrap_or(0);
-                if self.pending.remove(&id).is_some() {
+                if self.answered(id, now) {
                     let code = msg.u32("FailureCode").unwrap_or(0);
                     let name = [
                         "ControlFailureCode Values",
@@ -786,7 +830,7 @@ impl Session {
                     .filter(|id| self.pending.contains_key(id));
                 match tracked {
                     Some(id) => {
-                        self.pending.remove(&id);
+                        self.answered(id, now);
                         self.events.push_back(SessionEvent::Reply {
                             invoke_id: id,
                             result: Ok(msg),
@@ -798,7 +842,7 @@ impl Session {
         }
     }
 
-    fn on_failure_conf(&mut self, msg: Message) {
+    fn on_failure_conf(&mut self, msg: Message, now: Instant) {
         let id = msg.invoke_id().unwrap_or(0);
         // Status may sit in the 16-byte form (Status) or the 18-byte one (FailureCode).
         let status = CtiStatus {
@@ -809,9 +853,9 @@ impl Session {
         };
         if self.state == State::Opening && id == self.open_invoke {
             self.finish(CloseReason::Failed(SessionError::OpenRefused(status)));
-        } else if self.heartbeat_ids.contains(&id) {
+        } else if self.heartbeat_ids.iter().any(|(x, _)| *x == id) {
             self.finish(CloseReason::Failed(SessionError::ServerOffline(status)));
-        } else if self.pending.remove(&id).is_some() {
+        } else if self.answered(id, now) {
             self.events.push_back(SessionEvent::Reply {
                 invoke_id: id,
                 result: Err(RequestError::Failed(status)),
@@ -875,7 +919,7 @@ impl Session {
                 });
                 if sent.is_ok() {
                     self.heartbeats_outstanding += 1;
-                    self.heartbeat_ids.push(id);
+                    self.heartbeat_ids.push((id, now));
                     if self.heartbeat_ids.len() > MAX_MISSED_HEARTBEATS as usize + 1 {
                         self.heartbeat_ids.remove(0);
                     }

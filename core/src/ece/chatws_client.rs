@@ -94,6 +94,7 @@ impl ChatWsClient {
                 &self.base,
                 req,
                 self.cfg.http.max_response_bytes,
+                self.cfg.http.trace,
             )
             .await
             .and_then(|a| messaging::check_status(req.op, a.status, &a.body).map(|()| a));

@@ -144,6 +144,7 @@ impl EceClient {
             &self.inner.base,
             req,
             self.inner.cfg.http.max_response_bytes,
+            self.inner.cfg.http.trace,
         )
         .await?;
         messaging::check_status(req.op, a.status, &a.body)?;

@@ -9,17 +9,18 @@
 //! the `type` header and **no** `content-length`, so that the broker delivers a JMS
 //! TextMessage; destinations are `/queue/<name>` and `/topic/<name>`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
 use super::stomp::{encode, Decoded, Frame, FrameDecoder, Limits, StompError};
+use crate::ece::Secret;
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -60,8 +61,8 @@ pub struct BrokerAddr {
     pub addr: String,
     /// Broker login, if it requires one.
     pub login: Option<String>,
-    /// Broker passcode.
-    pub passcode: Option<String>,
+    /// Broker passcode (never shown by `Debug` or in errors).
+    pub passcode: Option<Secret>,
 }
 
 impl BrokerAddr {
@@ -75,8 +76,8 @@ impl BrokerAddr {
     }
 }
 
-/// A message to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A message to send. `Debug` hides the body of a Connect/Login request.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutMessage {
     /// Where to.
     pub destination: Destination,
@@ -86,6 +87,23 @@ pub struct OutMessage {
     pub body: String,
     /// Extra JMS string properties (headers), off by default (A2).
     pub properties: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for OutMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.jms_type.split('#').next().unwrap_or_default();
+        let body = if super::command::carries_secret(name) {
+            "<redacted>"
+        } else {
+            self.body.as_str()
+        };
+        f.debug_struct("OutMessage")
+            .field("destination", &self.destination)
+            .field("jms_type", &self.jms_type)
+            .field("body", &body)
+            .field("properties", &self.properties)
+            .finish()
+    }
 }
 
 /// A message received on a subscription.
@@ -161,6 +179,12 @@ pub struct LinkOptions {
     pub heartbeat: Duration,
     /// Frame decoder limits.
     pub limits: Limits,
+    /// Received messages waiting for the client (default 1 024); while they are
+    /// that many the socket is not read (back-pressure on the broker).
+    pub inbox: usize,
+    /// Longest wait for a close (DISCONNECT, then the socket) before the link task
+    /// is dropped (default 2 s).
+    pub close_timeout: Duration,
 }
 
 impl Default for LinkOptions {
@@ -170,6 +194,8 @@ impl Default for LinkOptions {
             receipt_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(5),
             limits: Limits::default(),
+            inbox: 1024,
+            close_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -183,20 +209,32 @@ enum LinkCmd {
 }
 
 /// The sending half of a link. Cheap to clone.
+///
+/// Its command queue is unbounded by design: the client feeds it from its own
+/// bounded command queue, one command (at most a few requests) at a time.
 #[derive(Clone)]
 pub struct LinkSender {
     tx: mpsc::UnboundedSender<LinkCmd>,
     receipt_timeout: Duration,
+    close_timeout: Duration,
     addr: String,
+    task: Option<tokio::task::AbortHandle>,
 }
 
 impl LinkSender {
     /// Builds a sender over a link task's command channel.
-    fn new(tx: mpsc::UnboundedSender<LinkCmd>, receipt_timeout: Duration, addr: String) -> Self {
+    fn new(
+        tx: mpsc::UnboundedSender<LinkCmd>,
+        opts: &LinkOptions,
+        addr: String,
+        task: Option<tokio::task::AbortHandle>,
+    ) -> Self {
         LinkSender {
             tx,
-            receipt_timeout,
+            receipt_timeout: opts.receipt_timeout,
+            close_timeout: opts.close_timeout,
             addr,
+            task,
         }
     }
 
@@ -224,11 +262,16 @@ impl LinkSender {
             .map_err(|_| TransportError::Closed)
     }
 
-    /// Closes the link (DISCONNECT, then the socket); returns when done.
+    /// Closes the link (DISCONNECT, then the socket); returns when done, or after the
+    /// close timeout, when the link task is stopped (e.g. the broker does not read).
     pub async fn close(&self) {
         let (done, rx) = oneshot::channel();
-        if self.tx.send(LinkCmd::Close(done)).is_ok() {
-            let _ = timeout(Duration::from_secs(2), rx).await;
+        if self.tx.send(LinkCmd::Close(done)).is_ok()
+            && !matches!(timeout(self.close_timeout, rx).await, Ok(Ok(())))
+        {
+            if let Some(t) = &self.task {
+                t.abort();
+            }
         }
     }
 
@@ -242,8 +285,9 @@ impl LinkSender {
 pub struct Link {
     /// Sending half.
     pub sender: LinkSender,
-    /// Received messages, then one [`LinkEvent::Closed`].
-    pub events: mpsc::UnboundedReceiver<LinkEvent>,
+    /// Received messages, then one [`LinkEvent::Closed`] (bounded:
+    /// [`LinkOptions::inbox`]).
+    pub events: mpsc::Receiver<LinkEvent>,
 }
 
 /// A way to reach a broker.
@@ -298,8 +342,8 @@ fn io_err(addr: &str, what: &str, e: impl std::fmt::Display) -> TransportError {
 }
 
 /// Reads until one frame arrives (heart-beats skipped).
-async fn read_frame(
-    stream: &mut TcpStream,
+async fn read_frame<S: AsyncRead + Unpin>(
+    stream: &mut S,
     dec: &mut FrameDecoder,
     addr: &str,
 ) -> Result<Frame, TransportError> {
@@ -367,7 +411,7 @@ async fn stomp_connect(
             connect = connect.header("login", l.clone());
         }
         if let Some(p) = &broker.passcode {
-            connect = connect.header("passcode", p.clone());
+            connect = connect.header("passcode", p.expose().to_owned());
         }
         let bytes = encode(&connect).map_err(|error| TransportError::Protocol {
             addr: addr.clone(),
@@ -443,18 +487,21 @@ async fn stomp_connect(
             }
         };
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(stomp_link(
+    let (ev_tx, ev_rx) = mpsc::channel(opts.inbox.max(1));
+    let task = tokio::spawn(stomp_link(
         stream,
         dec,
         addr.clone(),
         cmd_rx,
         ev_tx,
-        Duration::from_millis(send_every),
-        Duration::from_millis(expect_every),
+        LinkTimers {
+            send_every: Duration::from_millis(send_every),
+            expect_every: Duration::from_millis(expect_every),
+            write_timeout: opts.receipt_timeout,
+        },
     ));
     Ok(Link {
-        sender: LinkSender::new(cmd_tx, opts.receipt_timeout, addr),
+        sender: LinkSender::new(cmd_tx, &opts, addr, Some(task.abort_handle())),
         events: ev_rx,
     })
 }
@@ -474,15 +521,51 @@ fn send_frame(msg: &OutMessage, receipt: Option<&str>) -> Frame {
     f.body(msg.body.clone().into_bytes())
 }
 
-async fn stomp_link(
-    mut stream: TcpStream,
+/// The periods a link runs on.
+struct LinkTimers {
+    /// Send a heart-beat this often (zero: never).
+    send_every: Duration,
+    /// Expect one from the broker this often (zero: never).
+    expect_every: Duration,
+    /// A write that takes longer ends the link (the broker does not read).
+    write_timeout: Duration,
+}
+
+/// Writes all of `bytes` within `limit`.
+async fn write_within<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    limit: Duration,
+    addr: &str,
+) -> Result<(), TransportError> {
+    match timeout(limit, stream.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(io_err(addr, "write", e)),
+        Err(_) => Err(TransportError::Timeout {
+            addr: addr.to_owned(),
+            what: "socket write (the broker does not read)",
+            after: limit,
+        }),
+    }
+}
+
+async fn stomp_link<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    mut stream: S,
     mut dec: FrameDecoder,
     addr: String,
     mut cmd_rx: mpsc::UnboundedReceiver<LinkCmd>,
-    ev_tx: mpsc::UnboundedSender<LinkEvent>,
-    send_every: Duration,
-    expect_every: Duration,
+    ev_tx: mpsc::Sender<LinkEvent>,
+    timers: LinkTimers,
 ) {
+    let LinkTimers {
+        send_every,
+        expect_every,
+        write_timeout,
+    } = timers;
+    // Messages the full event channel could not take yet: while any wait, the
+    // socket is not read (back-pressure) and the broker's silence is not held
+    // against it. Bounded by what one read yields.
+    let mut inbox: VecDeque<LinkEvent> = VecDeque::new();
     let mut receipts: HashMap<String, oneshot::Sender<Result<(), TransportError>>> = HashMap::new();
     let mut next_receipt: u64 = 0;
     let mut buf = vec![0u8; 16 * 1024];
@@ -506,8 +589,34 @@ async fn stomp_link(
             let _ = done.send(());
             break TransportError::Closed;
         }
+        let reading = inbox.is_empty();
+        let tx = ev_tx.clone();
+        let room = async {
+            if reading {
+                std::future::pending::<()>().await
+            } else {
+                let _ = tx.reserve().await;
+            }
+        };
         tokio::select! {
-            r = stream.read(&mut buf) => {
+            () = room => {
+                while let Some(ev) = inbox.pop_front() {
+                    match ev_tx.try_send(ev) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(ev)) => {
+                            inbox.push_front(ev);
+                            break;
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            inbox.clear();
+                            break;
+                        }
+                    }
+                }
+                // Reading again: the broker's silence counts from now.
+                last_rx = Instant::now();
+            }
+            r = stream.read(&mut buf), if reading => {
                 let n = match r {
                     Ok(0) => break io_err(&addr, "read", "connection closed by the broker"),
                     Ok(n) => n,
@@ -527,7 +636,12 @@ async fn stomp_link(
                                     jms_type: f.get("type").map(str::to_owned),
                                     body: f.body,
                                 };
-                                let _ = ev_tx.send(LinkEvent::Message(m));
+                                let ev = LinkEvent::Message(m);
+                                if !inbox.is_empty() {
+                                    inbox.push_back(ev);
+                                } else if let Err(mpsc::error::TrySendError::Full(ev)) = ev_tx.try_send(ev) {
+                                    inbox.push_back(ev);
+                                }
                             }
                             "RECEIPT" => {
                                 if let Some(done) = f.get("receipt-id").and_then(|id| receipts.remove(id)) {
@@ -572,27 +686,27 @@ async fn stomp_link(
                         if let (Some(r), Some(done)) = (receipt, done) {
                             receipts.insert(r, done);
                         }
-                        if let Err(e) = stream.write_all(&bytes).await {
-                            break io_err(&addr, "write", e);
+                        if let Err(e) = write_within(&mut stream, &bytes, write_timeout, &addr).await {
+                            break e;
                         }
                         next_tx_beat = Instant::now() + if send_every.is_zero() { far } else { send_every };
                     }
                     LinkCmd::Close(done) => {
                         if let Ok(bytes) = encode(&Frame::new("DISCONNECT")) {
-                            let _ = stream.write_all(&bytes).await;
+                            let _ = write_within(&mut stream, &bytes, write_timeout, &addr).await;
                         }
-                        let _ = stream.shutdown().await;
+                        let _ = timeout(write_timeout, stream.shutdown()).await;
                         closing = Some(done);
                     }
                 }
             }
             _ = sleep_until(next_tx_beat) => {
-                if let Err(e) = stream.write_all(b"\n").await {
-                    break io_err(&addr, "write", e);
+                if let Err(e) = write_within(&mut stream, b"\n", write_timeout, &addr).await {
+                    break e;
                 }
                 next_tx_beat = Instant::now() + send_every;
             }
-            _ = sleep_until(last_rx + dead_after) => {
+            _ = sleep_until(last_rx + dead_after), if reading => {
                 break TransportError::Timeout { addr: addr.clone(), what: "heart-beat", after: dead_after };
             }
         }
@@ -600,7 +714,13 @@ async fn stomp_link(
     for (_, done) in receipts.drain() {
         let _ = done.send(Err(reason.clone()));
     }
-    let _ = ev_tx.send(LinkEvent::Closed(reason));
+    // What was read is still delivered, then the end; each waits for room as long
+    // as the client lives (a close stops this task after its timeout).
+    for ev in inbox.drain(..).chain([LinkEvent::Closed(reason)]) {
+        if ev_tx.send(ev).await.is_err() {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]

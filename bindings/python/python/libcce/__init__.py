@@ -45,6 +45,7 @@ from ._native import (
 )
 
 from .sim import Simulator
+from .log import TRACE, flush_logs, metrics_text, set_log_level
 
 __version__: str = _native.__version__
 
@@ -64,9 +65,13 @@ __all__ = [
     "Refused",
     "Simulator",
     "StreamDecoder",
+    "TRACE",
     "Timeout",
     "decode",
     "encode",
+    "flush_logs",
+    "metrics_text",
+    "set_log_level",
     "__version__",
 ]
 
@@ -197,6 +202,14 @@ class CtiSession:
     def state(self) -> dict[str, Any]:
         """The link state: ``connected``, ``closed``, ``side`` ("A", "B" or None)."""
         result: dict[str, Any] = json.loads(self._session.state_json())
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        """The session's counters: ``frames_in``/``frames_out``, ``bytes_in``/``bytes_out``,
+        ``decode_errors``, ``reconnects``, ``failovers``, ``heartbeat_rtt_ms``
+        (``last``/``avg``/``max``), ``request_latency_ms`` (``p50``/``p99``),
+        ``ms_since_last_frame`` and more (see docs/observability.md)."""
+        result: dict[str, Any] = json.loads(self._session.stats_json())
         return result
 
     def _next(self, timeout: Optional[float]) -> Optional[tuple[Event, bool]]:

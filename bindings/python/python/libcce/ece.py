@@ -64,7 +64,8 @@ class Client:
     ``token_refresh_ratio`` (0.9), ``end_conversation_path``, ``api_path``,
     ``connect_timeout_ms``, ``request_timeout_ms``, ``verify_tls`` (default True),
     ``ca_pem``, ``allow_http``, ``max_retries``, ``retry_base_ms``, ``retry_max_ms``,
-    ``rate_limit_per_sec``, ``rate_limit_burst``, ``max_response_bytes``.
+    ``rate_limit_per_sec``, ``rate_limit_burst``, ``max_response_bytes``, ``trace``
+    (each call as a ``libcce.wire`` log record, no bodies).
     """
 
     def __init__(

@@ -36,6 +36,7 @@ mod flows;
 mod handlers;
 mod load;
 mod model;
+pub mod replay;
 mod scenario;
 mod server;
 
