@@ -253,8 +253,10 @@ cce_status cce_stream_free(cce_stream *stream);
 // `config_json` keys: `address` ("host:port", required), `client_id` (required),
 // `version` (15..25, default 24), `client_password`, `services` (number or
 // "CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL"), `peripheral_id`,
-// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms`,
-// `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`.
+// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms` (default 90000;
+// 0 turns heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
+// `strict_decode` (default false: messages with count mismatches or wrongly sized
+// fields are delivered with `_warnings` instead of as DECODE_ERROR).
 //
 // Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
 // choose), following the guide's A/B schedule (`expected_clients` sets the random

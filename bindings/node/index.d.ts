@@ -122,7 +122,7 @@ interface SessionConfigCommon {
   agentId?: string;
   agent_instrument?: string;
   agentInstrument?: string;
-  /** Heartbeat interval; absent: no heartbeats. At least 5000 unless `relaxed_timing`. */
+  /** Heartbeat interval (default 90000, IdleTimeout 4x that); 0 turns heartbeats off. At least 5000 unless `relaxed_timing`. */
   heartbeat_ms?: number;
   heartbeatMs?: number;
   open_timeout_ms?: number;
@@ -154,6 +154,8 @@ interface SessionConfigCommon {
   activeStandby?: boolean;
   /** Answer ACTIVE_MAINTENANCE_REQ with accept (default true). */
   accept_maintenance?: boolean;
+  /** Refuse messages with count mismatches or wrongly sized fields as DECODE_ERROR (default false: delivered with `_warnings`). */
+  strict_decode?: boolean;
   acceptMaintenance?: boolean;
   /** Deliver MODEL_CHANGED events ('model'). */
   model_events?: boolean;

@@ -295,8 +295,7 @@ struct SessionJson {
 
 /// `client_password`, refused by name (never by value) when it is not a string.
 fn client_password<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
-    Secret::deserialize(d)
-        .map_err(|_| serde::de::Error::custom("client_password must be a string (value not shown)"))
+    crate::secret::deserialize_named("client_password", d)
 }
 
 fn default_version() -> u32 {

@@ -19,6 +19,18 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
+/// Deserializes a [`Secret`] for the configuration key `field`: a value that is not a
+/// string is refused with an error naming the field, never showing the value. For
+/// `#[serde(deserialize_with = ...)]` helpers.
+pub fn deserialize_named<'de, D: serde::Deserializer<'de>>(
+    field: &'static str,
+    d: D,
+) -> Result<Secret, D::Error> {
+    <Secret as serde::Deserialize>::deserialize(d).map_err(|_| {
+        serde::de::Error::custom(format!("{field} must be a string (value not shown)"))
+    })
+}
+
 /// Accepts a string; every other type is an error without the value in it.
 struct SecretVisitor;
 

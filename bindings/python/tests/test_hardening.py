@@ -149,3 +149,29 @@ def test_a_numeric_client_password_is_not_echoed() -> None:
         libcce.CtiSession({"address": "127.0.0.1:1", "client_id": "t", "client_password": 8675309})
     assert "8675309" not in str(e.value)
     assert "client_password" in str(e.value)
+
+
+def test_secrets_never_show_in_exception_texts() -> None:
+    from libcce import ece
+
+    secret, numeric = "ece-Sec-4410", 73190004410
+    texts = []
+    with ece.Simulator() as sim:
+        for bad in (numeric, secret):
+            try:
+                client = ece.Client(sim.server_url, "sim-key", bad, 1001, max_retries=0)
+                client.login()
+            except libcce.CceError as e:
+                texts.append(f"{e} {e!r} {e.code} {e.code_name}")
+        for auth in ({"basic": ("ece", numeric)}, {"bearer": numeric}):
+            try:
+                ece.WebhookServer(**auth)
+            except libcce.CceError as e:
+                texts.append(f"{e} {e!r}")
+    try:
+        libcce.CtiSession({"address": "127.0.0.1:1", "client_id": "t", "client_password": numeric})
+    except libcce.CceError as e:
+        texts.append(f"{e} {e!r}")
+    assert len(texts) == 5, texts
+    for t in texts:
+        assert secret not in t and str(numeric) not in t, t

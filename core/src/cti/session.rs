@@ -16,9 +16,9 @@ use thiserror::Error;
 
 use super::codec::{self, CodecError, DecodeOptions, FrameSplitter, Message};
 use super::spec;
-use crate::secret::Secret;
 use super::stats::SessionStats;
 use super::trace::WireTrace;
+use crate::secret::Secret;
 
 /// Fewest seconds of IdleTimeout a CTI Server accepts.
 pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;

@@ -44,8 +44,15 @@ pub struct WebhookConfig {
     pub queue_capacity: usize,
     /// Event IDs remembered for de-duplication (default 4,096).
     pub dedup_window: usize,
-    /// Simultaneous connections (default 256).
+    /// Simultaneous connections (default 256). When all are held, the oldest one that
+    /// has not sent a byte yet is closed to make room for a new one.
     pub max_connections: usize,
+    /// Simultaneous connections of one peer address (default 128), with the same
+    /// eviction of connections that never sent a byte.
+    pub max_connections_per_peer: usize,
+    /// Time a new connection has to send its first byte before it is closed
+    /// (default 2 s; ECE sends its request at once).
+    pub first_byte_timeout: Duration,
     /// Time allowed to send the headers, and then the body (default 10 s each).
     pub read_timeout: Duration,
     /// Serve HTTPS with this certificate (default: plain HTTP, e.g. behind a proxy).
@@ -63,6 +70,8 @@ impl WebhookConfig {
             queue_capacity: 10_000,
             dedup_window: 4096,
             max_connections: 256,
+            max_connections_per_peer: 128,
+            first_byte_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(10),
             tls: None,
         }
@@ -90,6 +99,8 @@ pub struct WebhookStats {
     pub bad_requests: u64,
     /// POSTs refused with 503 (queue full or server stopping).
     pub overloaded: u64,
+    /// Connections closed to make room before they sent a byte (idle-connection flood).
+    pub evicted: u64,
 }
 
 #[derive(Default)]
@@ -308,6 +319,8 @@ impl WebhookServer {
         });
         let opts = ServerOptions {
             max_connections: shared.cfg.max_connections,
+            max_connections_per_peer: shared.cfg.max_connections_per_peer,
+            first_byte_timeout: shared.cfg.first_byte_timeout,
             header_timeout: shared.cfg.read_timeout,
             tls: shared
                 .cfg
@@ -352,6 +365,7 @@ impl WebhookServer {
             bad_bodies: c.bad_bodies.load(Ordering::Relaxed),
             bad_requests: c.bad_requests.load(Ordering::Relaxed),
             overloaded: c.overloaded.load(Ordering::Relaxed),
+            evicted: self.server.evicted(),
         }
     }
 

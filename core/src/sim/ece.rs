@@ -1035,6 +1035,8 @@ impl EceSimulator {
         let s = shared.clone();
         let opts = ServerOptions {
             max_connections: 128,
+            max_connections_per_peer: 128,
+            first_byte_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             tls: shared
                 .cfg

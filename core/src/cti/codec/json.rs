@@ -303,6 +303,15 @@ fn float_value(
     }
 }
 
+/// Adds the tolerant decoder's warning for raw bytes of `len` that do not fit `fs`.
+fn note_odd(odd: &mut Vec<String>, fs: &crate::cti::spec::FloatField, len: usize) {
+    let fits = fs.ty.fixed_size() == Some(len)
+        || (fs.app_path_id && len == super::decode::APP_PATH_ID_LEN);
+    if !fits {
+        odd.push(super::decode::odd_field_warning(fs, len));
+    }
+}
+
 /// `{"_raw": "<hex>"}` given for a known field of a fixed-size type: its raw bytes.
 fn raw_value(
     msg: &Message,
@@ -363,6 +372,8 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
         };
         return Ok(Message::raw(spec, body.into()));
     }
+    // Raw bytes that do not fit their field's type, flagged unless `_warnings` is given.
+    let mut odd = Vec::new();
     // Floating fields first (in printed order) so that explicit counts win below.
     for fs in spec.floating {
         let Some(j) = obj.get(fs.name) else { continue };
@@ -372,6 +383,7 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
                 .ok_or_else(|| bad(&msg, fs.name, "a repeated field takes an array"))?;
             for item in items {
                 if let Some(raw) = raw_value(&msg, fs, item)? {
+                    note_odd(&mut odd, fs, raw.len());
                     msg.push_raw_known(fs.name, raw.into())?;
                     continue;
                 }
@@ -379,6 +391,7 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
                 msg.push_floating_uncounted(fs.name, v)?;
             }
         } else if let Some(raw) = raw_value(&msg, fs, j)? {
+            note_odd(&mut odd, fs, raw.len());
             msg.push_raw_known(fs.name, raw.into())?;
         } else {
             let v = float_value(&msg, fs, j)?;
@@ -447,6 +460,9 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         msg.reorder_floating(&keys)?;
+    }
+    if !odd.is_empty() {
+        msg.set_warnings(odd);
     }
     if let Some(w) = obj.get("_warnings") {
         let items = w
