@@ -43,6 +43,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Certificate reason: the server certificate has expired (or is not valid yet).
+#define CCE_CERT_EXPIRED 1
+
+// Certificate reason: the server certificate is not signed by a trusted CA.
+#define CCE_CERT_UNKNOWN_ISSUER 2
+
+// Certificate reason: the server certificate does not carry the expected name.
+#define CCE_CERT_NAME_MISMATCH 3
+
+// Certificate reason: the server refused our client certificate (or its absence).
+#define CCE_CERT_CLIENT_CERTIFICATE_REFUSED 4
+
+// Certificate reason: the server certificate is not the pinned one.
+#define CCE_CERT_PIN_MISMATCH 5
+
+// Certificate reason: another certificate problem.
+#define CCE_CERT_OTHER 6
+
 // Result of every libcce call.
 typedef enum {
   // Success.
@@ -73,6 +91,11 @@ typedef enum {
   CCE_ERR_PANIC = 12,
   // The link to the server is down and being re-established; retry later.
   CCE_ERR_DISCONNECTED = 13,
+  // The TLS handshake failed (a plain server or client, no common version...).
+  CCE_ERR_TLS_HANDSHAKE = 14,
+  // A certificate was not accepted; [`cce_last_error_cti_status`] gives the reason
+  // (`CCE_CERT_EXPIRED`, `CCE_CERT_UNKNOWN_ISSUER`, ...).
+  CCE_ERR_CERTIFICATE_INVALID = 15,
 } cce_status;
 
 // A running CTI Server simulator (opaque).
@@ -123,7 +146,8 @@ extern "C" {
 const char *cce_last_error(void);
 
 // The CTI status or failure code carried by the last error on this thread
-// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none. After
+// `CCE_ERR_CERTIFICATE_INVALID`: the reason, one of the `CCE_CERT_*` values.
 int64_t cce_last_error_cti_status(void);
 
 // The library version, e.g. "0.1.0". Static; do not free.
@@ -780,6 +804,14 @@ cce_status cce_sim_command(const cce_sim *sim, const char *command_json, char **
 cce_status cce_sim_run_scenario(const cce_sim *sim,
                                 const char *scenario_json,
                                 char **report_json_out);
+
+// Replaces the session's TLS settings (the `tls` object of the [`super::cti_open`]
+// configuration, or `null` for plain TCP). They apply from the next reconnect on;
+// the open connection is left alone. Invalid settings give `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `tls_json` must be NUL-terminated.
+cce_status cti_set_tls(const cti_session *session, const char *tls_json);
 
 #ifdef __cplusplus
 }  // extern "C"

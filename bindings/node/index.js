@@ -37,8 +37,11 @@ function loadNative() {
 
 /**
  * An error from libcce. `code` is the kind: InvalidArgument, Io, Timeout, Refused,
- * ControlFailed, Closed, Codec, Protocol, Disconnected (or Internal for a bug in the library).
+ * ControlFailed, Closed, Codec, Protocol, Disconnected, TlsHandshake, CertificateInvalid
+ * (or Internal for a bug in the library).
  * `status`/`statusName` carry the CTI status of a refusal, when there is one.
+ * `reason` is set for CertificateInvalid: expired, unknown_issuer, name_mismatch,
+ * client_certificate_refused, pin_mismatch or other.
  */
 class CceError extends Error {
   constructor(code, message, { status = null, statusName = null, cause } = {}) {
@@ -47,6 +50,7 @@ class CceError extends Error {
     this.code = code;
     this.status = status;
     this.statusName = statusName;
+    this.reason = code === 'CertificateInvalid' ? statusName : null;
   }
 }
 
@@ -382,6 +386,14 @@ class CtiSession extends EventEmitter {
   /** The link state: `{connected, closed, side}` (side `'A'`, `'B'` or null). */
   state() {
     return JSON.parse(call(() => this.#native.stateJson()));
+  }
+
+  /**
+   * Replaces the TLS settings (the `tls` config object, or null for plain TCP).
+   * They apply from the next reconnect on; the open connection is left alone.
+   */
+  setTls(tls) {
+    call(() => this.#native.setTlsJson(JSON.stringify(tls ?? null)));
   }
 
   /**

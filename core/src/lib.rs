@@ -7,6 +7,8 @@
 //! * [`ece`] — Cisco Enterprise Chat and Email: Messaging API client, webhook
 //!   server and chat web services.
 //! * [`sim`] — simulators users can run their applications against.
+//! * [`tls`] — TLS settings, handshakes and typed certificate errors shared by the
+//!   CTI, GC and ECE links and the simulators.
 //!
 //! The C ABI (`libcce`), Python and Node bindings are thin layers over this crate.
 #![deny(missing_docs)]
@@ -18,3 +20,4 @@ pub mod ece;
 pub mod gc;
 pub mod runtime;
 pub mod sim;
+pub mod tls;

@@ -28,6 +28,7 @@ use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, StreamDecoder};
 mod ece;
 mod gc;
 mod sim;
+pub mod tls;
 
 /// Result of every libcce call.
 #[repr(C)]
@@ -61,6 +62,11 @@ pub enum cce_status {
     CCE_ERR_PANIC = 12,
     /// The link to the server is down and being re-established; retry later.
     CCE_ERR_DISCONNECTED = 13,
+    /// The TLS handshake failed (a plain server or client, no common version...).
+    CCE_ERR_TLS_HANDSHAKE = 14,
+    /// A certificate was not accepted; [`cce_last_error_cti_status`] gives the reason
+    /// (`CCE_CERT_EXPIRED`, `CCE_CERT_UNKNOWN_ISSUER`, ...).
+    CCE_ERR_CERTIFICATE_INVALID = 15,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -124,6 +130,8 @@ fn status_of(kind: ErrorKind) -> cce_status {
         ErrorKind::Codec => cce_status::CCE_ERR_CODEC,
         ErrorKind::Protocol => cce_status::CCE_ERR_PROTOCOL,
         ErrorKind::Disconnected => cce_status::CCE_ERR_DISCONNECTED,
+        ErrorKind::TlsHandshake => cce_status::CCE_ERR_TLS_HANDSHAKE,
+        ErrorKind::CertificateInvalid => cce_status::CCE_ERR_CERTIFICATE_INVALID,
     }
 }
 
@@ -306,7 +314,8 @@ pub extern "C" fn cce_last_error() -> *const c_char {
 }
 
 /// The CTI status or failure code carried by the last error on this thread
-/// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+/// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none. After
+/// `CCE_ERR_CERTIFICATE_INVALID`: the reason, one of the `CCE_CERT_*` values.
 #[no_mangle]
 pub extern "C" fn cce_last_error_cti_status() -> i64 {
     LAST_ERROR.with(|e| e.borrow().cti_status)

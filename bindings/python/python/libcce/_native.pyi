@@ -22,6 +22,8 @@ __all__ = [
     "CodecError",
     "ProtocolError",
     "Disconnected",
+    "TlsHandshake",
+    "CertificateInvalid",
 ]
 
 __version__: str
@@ -36,6 +38,9 @@ class CceError(Exception):
     """CTI status or failure code, when the server sent one."""
     status_name: str | None
     """Name of that code, e.g. "E_CTI_INVALID_AGENT_DATA"."""
+    reason: str | None
+    """For CertificateInvalid: "expired", "unknown_issuer", "name_mismatch",
+    "client_certificate_refused", "pin_mismatch" or "other"."""
 
 class InvalidArgument(CceError):
     """A configuration, JSON document or argument is invalid."""
@@ -63,6 +68,12 @@ class ProtocolError(CceError):
 
 class Disconnected(CceError):
     """The link to the server is down and being re-established; retry later (kind "Disconnected")."""
+
+class TlsHandshake(CceError):
+    """The TLS handshake failed (kind "TlsHandshake")."""
+
+class CertificateInvalid(CceError):
+    """A certificate was not accepted (kind "CertificateInvalid"); see ``reason``."""
 
 @final
 class CtiSim:
@@ -121,6 +132,7 @@ class CtiSession:
     ) -> tuple[int, str]: ...
     def model_json(self) -> str: ...
     def state_json(self) -> str: ...
+    def set_tls_json(self, tls_json: str) -> None: ...
     def next_event(self, timeout: float | None = None) -> tuple[int, str, bool] | None: ...
     def close(self) -> str: ...
 
