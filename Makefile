@@ -177,7 +177,7 @@ test-gc: deps-cc deps-python deps-node
 
 test-gc-suites:
 	@test -n "$${CCE_STOMP_ADDR:-}" || { echo "test-gc-suites: run it through 'make test-gc'"; exit 1; }
-	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce --test gc_flow --test gc_activemq --test gc_activemq_restart
+	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce --test gc_flow --test gc_activemq --test gc_activemq_restart --test gc_activemq_tls
 	$(CARGO) build -p libcce-ffi
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_gc.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_gc

@@ -471,6 +471,13 @@ pub fn classify(e: &io::Error) -> TlsError {
     }
 }
 
+/// A byte stream a link can run over (TCP, or TLS over TCP).
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A boxed [`Io`] stream.
+pub type BoxedIo = Box<dyn Io>;
+
 /// Where a [`Watched`] stream records the first TLS failure it saw.
 pub type TlsSlot = Arc<Mutex<Option<TlsError>>>;
 

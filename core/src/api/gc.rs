@@ -41,6 +41,11 @@ impl From<TransportError> for Error {
             TransportError::Broker { .. } => ErrorKind::Refused,
             TransportError::Protocol { .. } => ErrorKind::Protocol,
             TransportError::Closed => ErrorKind::Closed,
+            TransportError::Tls { error, .. } => {
+                let mut out = Error::from(error.clone());
+                out.message = e.to_string();
+                return out;
+            }
         };
         Error::new(kind, e.to_string())
     }
@@ -102,6 +107,7 @@ struct GcConfigJson {
     reconnect_max_ms: Option<u64>,
     #[serde(default)]
     properties: Map<String, Json>,
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 /// The default client destination: `<host name>-<pid>`, reduced to characters that
@@ -182,6 +188,10 @@ pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
     if let Some(v) = j.reconnect_max_ms {
         cfg.reconnect_max = ms(v);
     }
+    if let Some(t) = &j.tls {
+        t.validate()?;
+    }
+    cfg.link.tls = j.tls;
     for (k, v) in j.properties {
         let v = v
             .as_str()

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::tls::BoxedIo;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
@@ -148,6 +150,14 @@ pub enum TransportError {
     /// The link is closed.
     #[error("broker link closed")]
     Closed,
+    /// The TLS handshake failed or a certificate was not accepted.
+    #[error("broker {addr}: {error}")]
+    Tls {
+        /// Broker address.
+        addr: String,
+        /// What failed.
+        error: crate::tls::TlsError,
+    },
 }
 
 /// Link settings.
@@ -161,6 +171,8 @@ pub struct LinkOptions {
     pub heartbeat: Duration,
     /// Frame decoder limits.
     pub limits: Limits,
+    /// STOMP over TLS to every broker (`None`: plain TCP). Read at every connect.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for LinkOptions {
@@ -170,6 +182,7 @@ impl Default for LinkOptions {
             receipt_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(5),
             limits: Limits::default(),
+            tls: None,
         }
     }
 }
@@ -299,7 +312,7 @@ fn io_err(addr: &str, what: &str, e: impl std::fmt::Display) -> TransportError {
 
 /// Reads until one frame arrives (heart-beats skipped).
 async fn read_frame(
-    stream: &mut TcpStream,
+    stream: &mut BoxedIo,
     dec: &mut FrameDecoder,
     addr: &str,
 ) -> Result<Frame, TransportError> {
@@ -352,59 +365,35 @@ async fn stomp_connect(
 ) -> Result<Link, TransportError> {
     let addr = broker.addr.clone();
     let deadline = Instant::now() + opts.connect_timeout;
-    let handshake = async {
-        let mut stream = TcpStream::connect(&addr)
-            .await
-            .map_err(|e| io_err(&addr, "connect", e))?;
-        let _ = stream.set_nodelay(true);
-        let hb = opts.heartbeat.as_millis().min(u128::from(u32::MAX)) as u64;
-        let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
-        let mut connect = Frame::new("CONNECT")
-            .header("accept-version", "1.2")
-            .header("host", host)
-            .header("heart-beat", format!("{hb},{hb}"));
-        if let Some(l) = &broker.login {
-            connect = connect.header("login", l.clone());
-        }
-        if let Some(p) = &broker.passcode {
-            connect = connect.header("passcode", p.clone());
-        }
-        let bytes = encode(&connect).map_err(|error| TransportError::Protocol {
-            addr: addr.clone(),
-            error,
-        })?;
-        stream
-            .write_all(&bytes)
-            .await
-            .map_err(|e| io_err(&addr, "write", e))?;
-        let mut dec = FrameDecoder::new(opts.limits);
-        let f = read_frame(&mut stream, &mut dec, &addr).await?;
-        match f.command.as_str() {
-            "CONNECTED" => {}
-            "ERROR" => {
-                return Err(TransportError::Broker {
-                    addr: addr.clone(),
-                    message: error_text(&f),
-                })
+    let handshake =
+        async {
+            let tcp = TcpStream::connect(&addr)
+                .await
+                .map_err(|e| io_err(&addr, "connect", e))?;
+            let _ = tcp.set_nodelay(true);
+            let mut stream: BoxedIo =
+                match &opts.tls {
+                    None => Box::new(tcp),
+                    Some(t) => Box::new(t.connect(&addr, tcp).await.map_err(|error| {
+                        TransportError::Tls {
+                            addr: addr.clone(),
+                            error,
+                        }
+                    })?),
+                };
+            let hb = opts.heartbeat.as_millis().min(u128::from(u32::MAX)) as u64;
+            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+            let mut connect = Frame::new("CONNECT")
+                .header("accept-version", "1.2")
+                .header("host", host)
+                .header("heart-beat", format!("{hb},{hb}"));
+            if let Some(l) = &broker.login {
+                connect = connect.header("login", l.clone());
             }
-            other => {
-                return Err(TransportError::Protocol {
-                    addr: addr.clone(),
-                    error: StompError::BadCommand(other.to_owned()),
-                })
+            if let Some(p) = &broker.passcode {
+                connect = connect.header("passcode", p.clone());
             }
-        }
-        let (sx, sy) = heartbeat_pair(f.get("heart-beat"));
-        let send_every = if hb == 0 || sy == 0 { 0 } else { hb.max(sy) };
-        let expect_every = if hb == 0 || sx == 0 { 0 } else { hb.max(sx) };
-        // Subscribe, and wait for the receipts: replies must not be missed.
-        for (i, d) in subs.iter().enumerate() {
-            let sub = Frame::new("SUBSCRIBE")
-                .header("id", format!("sub-{i}"))
-                .header("destination", d.stomp_name())
-                .header("ack", "auto")
-                .header("receipt", format!("sub-{i}"));
-            let bytes = encode(&sub).map_err(|error| TransportError::Protocol {
+            let bytes = encode(&connect).map_err(|error| TransportError::Protocol {
                 addr: addr.clone(),
                 error,
             })?;
@@ -412,25 +401,60 @@ async fn stomp_connect(
                 .write_all(&bytes)
                 .await
                 .map_err(|e| io_err(&addr, "write", e))?;
-        }
-        let mut pending = subs.len();
-        while pending > 0 {
+            let mut dec = FrameDecoder::new(opts.limits);
             let f = read_frame(&mut stream, &mut dec, &addr).await?;
             match f.command.as_str() {
-                "RECEIPT" if f.get("receipt-id").is_some_and(|r| r.starts_with("sub-")) => {
-                    pending -= 1
-                }
+                "CONNECTED" => {}
                 "ERROR" => {
                     return Err(TransportError::Broker {
                         addr: addr.clone(),
                         message: error_text(&f),
                     })
                 }
-                _ => {} // messages before the subscriptions settle: none expected
+                other => {
+                    return Err(TransportError::Protocol {
+                        addr: addr.clone(),
+                        error: StompError::BadCommand(other.to_owned()),
+                    })
+                }
             }
-        }
-        Ok((stream, dec, send_every, expect_every))
-    };
+            let (sx, sy) = heartbeat_pair(f.get("heart-beat"));
+            let send_every = if hb == 0 || sy == 0 { 0 } else { hb.max(sy) };
+            let expect_every = if hb == 0 || sx == 0 { 0 } else { hb.max(sx) };
+            // Subscribe, and wait for the receipts: replies must not be missed.
+            for (i, d) in subs.iter().enumerate() {
+                let sub = Frame::new("SUBSCRIBE")
+                    .header("id", format!("sub-{i}"))
+                    .header("destination", d.stomp_name())
+                    .header("ack", "auto")
+                    .header("receipt", format!("sub-{i}"));
+                let bytes = encode(&sub).map_err(|error| TransportError::Protocol {
+                    addr: addr.clone(),
+                    error,
+                })?;
+                stream
+                    .write_all(&bytes)
+                    .await
+                    .map_err(|e| io_err(&addr, "write", e))?;
+            }
+            let mut pending = subs.len();
+            while pending > 0 {
+                let f = read_frame(&mut stream, &mut dec, &addr).await?;
+                match f.command.as_str() {
+                    "RECEIPT" if f.get("receipt-id").is_some_and(|r| r.starts_with("sub-")) => {
+                        pending -= 1
+                    }
+                    "ERROR" => {
+                        return Err(TransportError::Broker {
+                            addr: addr.clone(),
+                            message: error_text(&f),
+                        })
+                    }
+                    _ => {} // messages before the subscriptions settle: none expected
+                }
+            }
+            Ok((stream, dec, send_every, expect_every))
+        };
     let (stream, dec, send_every, expect_every) =
         match tokio::time::timeout_at(deadline, handshake).await {
             Ok(r) => r?,
@@ -475,7 +499,7 @@ fn send_frame(msg: &OutMessage, receipt: Option<&str>) -> Frame {
 }
 
 async fn stomp_link(
-    mut stream: TcpStream,
+    mut stream: BoxedIo,
     mut dec: FrameDecoder,
     addr: String,
     mut cmd_rx: mpsc::UnboundedReceiver<LinkCmd>,
