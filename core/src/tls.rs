@@ -402,7 +402,7 @@ impl TlsConfig {
         &self,
         addr: &str,
         stream: S,
-    ) -> Result<tokio_rustls::client::TlsStream<S>, TlsError>
+    ) -> Result<tokio_rustls::client::TlsStream<NoSigPipe<S>>, TlsError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -415,7 +415,7 @@ impl TlsConfig {
             );
         }
         tokio_rustls::TlsConnector::from(Arc::new(cfg))
-            .connect(name, stream)
+            .connect(name, NoSigPipe(stream))
             .await
             .map_err(|e| classify(&e))
     }
@@ -469,6 +469,41 @@ pub fn classify(e: &io::Error) -> TlsError {
         )),
         other => TlsError::Handshake(other.to_string()),
     }
+}
+
+/// A TCP stream for TLS that never writes with `writev`: on Linux a vectored write to
+/// a connection the peer closed raises SIGPIPE, which kills a C host that did not
+/// ignore it, while plain writes use `send(MSG_NOSIGNAL)` and get EPIPE.
+#[derive(Debug)]
+pub struct NoSigPipe<S>(pub S);
+
+impl<S: AsyncRead + Unpin> AsyncRead for NoSigPipe<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for NoSigPipe<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+    // poll_write_vectored: the default, one poll_write per buffer.
 }
 
 /// A byte stream a link can run over (TCP, or TLS over TCP).

@@ -150,7 +150,12 @@ impl HttpServer {
                     match tls {
                         None => serve(stream, timeout, handler).await,
                         Some(acceptor) => {
-                            match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                            match tokio::time::timeout(
+                                timeout,
+                                acceptor.accept(crate::tls::NoSigPipe(stream)),
+                            )
+                            .await
+                            {
                                 Ok(Ok(tls_stream)) => serve(tls_stream, timeout, handler).await,
                                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                                 Err(_) => tracing::debug!("TLS handshake timed out"),

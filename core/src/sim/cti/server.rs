@@ -705,7 +705,10 @@ async fn serve_tls(
     side: Side,
     mut stop: watch::Receiver<bool>,
 ) {
-    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+    let handshake = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        acceptor.accept(crate::tls::NoSigPipe(stream)),
+    );
     let tls = tokio::select! {
         r = handshake => r,
         _ = stop.changed() => return,
