@@ -3,6 +3,8 @@
 //! ```text
 //! cce sim [--scenario FILE] [--config FILE] [--port N] [--port-b N] [--bind ADDR]
 //!         [--version V] [--load JSON] [--exit-after-scenario]
+//!         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]
+//!          [--tls-port N] [--tls-port-b N] [--secure-only]]
 //! ```
 //!
 //! Runs the CTI Server simulator on loopback (side A on `--port`, default 42027; a
@@ -14,7 +16,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use cce::sim::cti::{CtiSimulator, LoadConfig, Scenario, Side, SimConfig};
+use cce::sim::cti::{CtiSimulator, LoadConfig, Scenario, Side, SimConfig, SimTls};
 
 const USAGE: &str = "usage: cce sim [--scenario FILE] [--config FILE] [--port N] [--port-b N]
                [--bind ADDR] [--version V] [--load JSON] [--exit-after-scenario]
@@ -27,7 +29,13 @@ const USAGE: &str = "usage: cce sim [--scenario FILE] [--config FILE] [--port N]
   --bind ADDR            listen address (default 127.0.0.1, loopback only)
   --version V            accept only protocol version V (default: 15 to 25)
   --load JSON            run a load, e.g. '{\"agents\":1000,\"calls_per_second\":100,\"calls\":0}'
-  --exit-after-scenario  stop when the scenario (and load) ends instead of serving on";
+  --exit-after-scenario  stop when the scenario (and load) ends instead of serving on
+  --tls-cert FILE        serve TLS too, with this certificate chain (PEM)
+  --tls-key FILE         ... and this private key (PEM: PKCS#8, RSA or EC)
+  --tls-client-ca FILE   require client certificates signed by this CA (mutual TLS)
+  --tls-port N           side A's TLS port (default 42030; 0 picks a free port)
+  --tls-port-b N         side B's TLS port (default 43030)
+  --secure-only          TLS only: --port/--port-b speak TLS, no plain listener";
 
 /// Command-line options of `cce sim`.
 #[derive(Debug, Default)]
@@ -40,6 +48,12 @@ struct Options {
     version: Option<u32>,
     load: Option<String>,
     exit_after: bool,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    tls_client_ca: Option<String>,
+    tls_port: Option<u16>,
+    tls_port_b: Option<u16>,
+    secure_only: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -62,6 +76,20 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--load" => o.load = Some(value(a)?),
             "--exit-after-scenario" => o.exit_after = true,
+            "--tls-cert" => o.tls_cert = Some(value(a)?),
+            "--tls-key" => o.tls_key = Some(value(a)?),
+            "--tls-client-ca" => o.tls_client_ca = Some(value(a)?),
+            "--tls-port" => {
+                o.tls_port = Some(value(a)?.parse().map_err(|e| format!("--tls-port: {e}"))?)
+            }
+            "--tls-port-b" => {
+                o.tls_port_b = Some(
+                    value(a)?
+                        .parse()
+                        .map_err(|e| format!("--tls-port-b: {e}"))?,
+                )
+            }
+            "--secure-only" => o.secure_only = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other:?}")),
         }
@@ -100,6 +128,25 @@ async fn sim(o: Options) -> Result<(), String> {
         }
         cfg.protocol_version = Some(v);
     }
+    match (&o.tls_cert, &o.tls_key) {
+        (Some(cert), Some(key)) => {
+            cfg.tls = Some(SimTls {
+                cert_file: Some(cert.into()),
+                key_file: Some(key.into()),
+                client_ca_file: o.tls_client_ca.as_ref().map(Into::into),
+                secure_only: o.secure_only,
+                bind: SocketAddr::new(ip, o.tls_port.unwrap_or(42030)),
+                bind_b: SocketAddr::new(ip, o.tls_port_b.unwrap_or(43030)),
+                ..SimTls::default()
+            });
+        }
+        (None, None)
+            if o.tls_client_ca.is_none()
+                && o.tls_port.is_none()
+                && o.tls_port_b.is_none()
+                && !o.secure_only => {}
+        _ => return Err("the TLS options need both --tls-cert and --tls-key".into()),
+    }
     let load = match &o.load {
         Some(j) => Some(LoadConfig::from_json(j).map_err(|e| format!("--load: {e}"))?),
         None => None,
@@ -109,8 +156,13 @@ async fn sim(o: Options) -> Result<(), String> {
         .map_err(|e| format!("cannot start the simulator: {e}"))?;
     for side in [Side::A, Side::B] {
         if let Some(a) = sim.side_addr(side) {
+            let tls = match sim.side_tls_addr(side) {
+                Some(t) if t == a => " TLS only".to_owned(),
+                Some(t) => format!(", TLS on {t}"),
+                None => String::new(),
+            };
             println!(
-                "cce sim: side {side:?} listening on {a} ({:?})",
+                "cce sim: side {side:?} listening on {a}{tls} ({:?})",
                 sim.side_state(side)
             );
         }
@@ -217,5 +269,28 @@ mod tests {
         assert!(parse(&args("--port")).is_err());
         assert!(parse(&args("--port x")).is_err());
         assert!(parse(&args("--nope")).is_err());
+    }
+
+    #[test]
+    fn tls_options_parse_and_need_a_key_pair() {
+        let o = parse(&args(
+            "--tls-cert c.pem --tls-key k.pem --tls-client-ca ca.pem --tls-port 0 --tls-port-b 5 --secure-only",
+        ))
+        .unwrap();
+        assert_eq!(o.tls_cert.as_deref(), Some("c.pem"));
+        assert_eq!(o.tls_key.as_deref(), Some("k.pem"));
+        assert_eq!(o.tls_client_ca.as_deref(), Some("ca.pem"));
+        assert_eq!(
+            (o.tls_port, o.tls_port_b, o.secure_only),
+            (Some(0), Some(5), true)
+        );
+        assert!(parse(&args("--tls-port x")).is_err());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let half = parse(&args("--port 0 --tls-cert c.pem")).unwrap();
+        let e = rt.block_on(sim(half)).unwrap_err();
+        assert!(e.contains("--tls-key"), "{e}");
     }
 }
