@@ -147,6 +147,8 @@ start() {
   local home; home="$(find_home)"
   local port="${1:-}" tls_port="${2:-}"
   [[ -n "$port" ]] || port="$(free_port)"
+  # Restarting on a given port (start PORT): keep the TLS port too.
+  if [[ -z "$tls_port" && -n "${1:-}" && -f "$DIR/tls_port" ]]; then tls_port="$(cat "$DIR/tls_port")"; fi
   [[ -n "$tls_port" ]] || tls_port="$(free_port)"
   write_config "$port" "$tls_port"
   log "starting ActiveMQ from $home, STOMP on 127.0.0.1:$port, STOMP+TLS on 127.0.0.1:$tls_port"
@@ -206,5 +208,5 @@ case "${1:-}" in
     export CCE_BROKER_CTL="$ROOT/scripts/activemq.sh"
     export CCE_BROKER_DIR="$DIR"
     "$@" ;;
-  *) echo "usage: $0 start [port] | stop | restart | addr | run CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 start [port [tls_port]] | stop | restart | addr | run CMD..." >&2; exit 2 ;;
 esac
