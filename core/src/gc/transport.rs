@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-use crate::tls::BoxedIo;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
+
+use crate::tls::BoxedIo;
 
 use super::stomp::{encode, Decoded, Frame, FrameDecoder, Limits, StompError};
 
@@ -358,6 +358,27 @@ fn heartbeat_pair(v: Option<&str>) -> (u64, u64) {
     (a.trim().parse().unwrap_or(0), b.trim().parse().unwrap_or(0))
 }
 
+/// TCP, then TLS when configured.
+async fn open_stream(
+    addr: &str,
+    tls: Option<&crate::tls::TlsConfig>,
+) -> Result<BoxedIo, TransportError> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| io_err(addr, "connect", e))?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Box::new(tcp)),
+        Some(t) => match t.connect(addr, tcp).await {
+            Ok(s) => Ok(Box::new(s)),
+            Err(error) => Err(TransportError::Tls {
+                addr: addr.to_owned(),
+                error,
+            }),
+        },
+    }
+}
+
 async fn stomp_connect(
     broker: BrokerAddr,
     subs: Vec<Destination>,
@@ -365,35 +386,56 @@ async fn stomp_connect(
 ) -> Result<Link, TransportError> {
     let addr = broker.addr.clone();
     let deadline = Instant::now() + opts.connect_timeout;
-    let handshake =
-        async {
-            let tcp = TcpStream::connect(&addr)
-                .await
-                .map_err(|e| io_err(&addr, "connect", e))?;
-            let _ = tcp.set_nodelay(true);
-            let mut stream: BoxedIo =
-                match &opts.tls {
-                    None => Box::new(tcp),
-                    Some(t) => Box::new(t.connect(&addr, tcp).await.map_err(|error| {
-                        TransportError::Tls {
-                            addr: addr.clone(),
-                            error,
-                        }
-                    })?),
-                };
-            let hb = opts.heartbeat.as_millis().min(u128::from(u32::MAX)) as u64;
-            let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
-            let mut connect = Frame::new("CONNECT")
-                .header("accept-version", "1.2")
-                .header("host", host)
-                .header("heart-beat", format!("{hb},{hb}"));
-            if let Some(l) = &broker.login {
-                connect = connect.header("login", l.clone());
+    let handshake = async {
+        let mut stream = open_stream(&addr, opts.tls.as_ref()).await?;
+        let hb = opts.heartbeat.as_millis().min(u128::from(u32::MAX)) as u64;
+        let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+        let mut connect = Frame::new("CONNECT")
+            .header("accept-version", "1.2")
+            .header("host", host)
+            .header("heart-beat", format!("{hb},{hb}"));
+        if let Some(l) = &broker.login {
+            connect = connect.header("login", l.clone());
+        }
+        if let Some(p) = &broker.passcode {
+            connect = connect.header("passcode", p.clone());
+        }
+        let bytes = encode(&connect).map_err(|error| TransportError::Protocol {
+            addr: addr.clone(),
+            error,
+        })?;
+        stream
+            .write_all(&bytes)
+            .await
+            .map_err(|e| io_err(&addr, "write", e))?;
+        let mut dec = FrameDecoder::new(opts.limits);
+        let f = read_frame(&mut stream, &mut dec, &addr).await?;
+        match f.command.as_str() {
+            "CONNECTED" => {}
+            "ERROR" => {
+                return Err(TransportError::Broker {
+                    addr: addr.clone(),
+                    message: error_text(&f),
+                })
             }
-            if let Some(p) = &broker.passcode {
-                connect = connect.header("passcode", p.clone());
+            other => {
+                return Err(TransportError::Protocol {
+                    addr: addr.clone(),
+                    error: StompError::BadCommand(other.to_owned()),
+                })
             }
-            let bytes = encode(&connect).map_err(|error| TransportError::Protocol {
+        }
+        let (sx, sy) = heartbeat_pair(f.get("heart-beat"));
+        let send_every = if hb == 0 || sy == 0 { 0 } else { hb.max(sy) };
+        let expect_every = if hb == 0 || sx == 0 { 0 } else { hb.max(sx) };
+        // Subscribe, and wait for the receipts: replies must not be missed.
+        for (i, d) in subs.iter().enumerate() {
+            let sub = Frame::new("SUBSCRIBE")
+                .header("id", format!("sub-{i}"))
+                .header("destination", d.stomp_name())
+                .header("ack", "auto")
+                .header("receipt", format!("sub-{i}"));
+            let bytes = encode(&sub).map_err(|error| TransportError::Protocol {
                 addr: addr.clone(),
                 error,
             })?;
@@ -401,60 +443,25 @@ async fn stomp_connect(
                 .write_all(&bytes)
                 .await
                 .map_err(|e| io_err(&addr, "write", e))?;
-            let mut dec = FrameDecoder::new(opts.limits);
+        }
+        let mut pending = subs.len();
+        while pending > 0 {
             let f = read_frame(&mut stream, &mut dec, &addr).await?;
             match f.command.as_str() {
-                "CONNECTED" => {}
+                "RECEIPT" if f.get("receipt-id").is_some_and(|r| r.starts_with("sub-")) => {
+                    pending -= 1
+                }
                 "ERROR" => {
                     return Err(TransportError::Broker {
                         addr: addr.clone(),
                         message: error_text(&f),
                     })
                 }
-                other => {
-                    return Err(TransportError::Protocol {
-                        addr: addr.clone(),
-                        error: StompError::BadCommand(other.to_owned()),
-                    })
-                }
+                _ => {} // messages before the subscriptions settle: none expected
             }
-            let (sx, sy) = heartbeat_pair(f.get("heart-beat"));
-            let send_every = if hb == 0 || sy == 0 { 0 } else { hb.max(sy) };
-            let expect_every = if hb == 0 || sx == 0 { 0 } else { hb.max(sx) };
-            // Subscribe, and wait for the receipts: replies must not be missed.
-            for (i, d) in subs.iter().enumerate() {
-                let sub = Frame::new("SUBSCRIBE")
-                    .header("id", format!("sub-{i}"))
-                    .header("destination", d.stomp_name())
-                    .header("ack", "auto")
-                    .header("receipt", format!("sub-{i}"));
-                let bytes = encode(&sub).map_err(|error| TransportError::Protocol {
-                    addr: addr.clone(),
-                    error,
-                })?;
-                stream
-                    .write_all(&bytes)
-                    .await
-                    .map_err(|e| io_err(&addr, "write", e))?;
-            }
-            let mut pending = subs.len();
-            while pending > 0 {
-                let f = read_frame(&mut stream, &mut dec, &addr).await?;
-                match f.command.as_str() {
-                    "RECEIPT" if f.get("receipt-id").is_some_and(|r| r.starts_with("sub-")) => {
-                        pending -= 1
-                    }
-                    "ERROR" => {
-                        return Err(TransportError::Broker {
-                            addr: addr.clone(),
-                            message: error_text(&f),
-                        })
-                    }
-                    _ => {} // messages before the subscriptions settle: none expected
-                }
-            }
-            Ok((stream, dec, send_every, expect_every))
-        };
+        }
+        Ok((stream, dec, send_every, expect_every))
+    };
     let (stream, dec, send_every, expect_every) =
         match tokio::time::timeout_at(deadline, handshake).await {
             Ok(r) => r?,
