@@ -386,3 +386,49 @@ async fn bad_settings_are_config_errors_without_key_material() {
     ));
     sim.stop().await;
 }
+
+/// The SEC1 `EC PRIVATE KEY` inside a PKCS#8 PEM key (a minimal DER walk).
+fn sec1_pem(pkcs8_pem: &str) -> String {
+    use base64::Engine;
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::PrivatePkcs8KeyDer::from_pem_slice(pkcs8_pem.as_bytes()).unwrap();
+    let d = der.secret_pkcs8_der();
+    // One DER element at `i`: (tag, content start, content end).
+    let elem = |i: usize| {
+        let tag = d[i];
+        let (len, start) = match d[i + 1] {
+            l if l < 0x80 => (l as usize, i + 2),
+            0x81 => (d[i + 2] as usize, i + 3),
+            0x82 => (((d[i + 2] as usize) << 8) | d[i + 3] as usize, i + 4),
+            other => panic!("length form {other:#x}"),
+        };
+        (tag, start, start + len)
+    };
+    let (_, outer, _) = elem(0); // SEQUENCE
+    let (_, _, after_version) = elem(outer); // INTEGER version
+    let (_, _, after_alg) = elem(after_version); // AlgorithmIdentifier
+    let (tag, start, end) = elem(after_alg); // OCTET STRING holding ECPrivateKey
+    assert_eq!(tag, 0x04);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&d[start..end]);
+    format!("-----BEGIN EC PRIVATE KEY-----\n{b64}\n-----END EC PRIVATE KEY-----\n")
+}
+
+#[tokio::test]
+async fn sec1_ec_client_keys_work_too() {
+    let p = pki::generate();
+    let sim = sim_with(sim_tls(&p.server, Some(&p.ca), false), false).await;
+    let addr = sim.side_tls_addr(Side::A).unwrap().to_string();
+    let sec1 = TlsConfig {
+        key_pem: Some(Secret::new(sec1_pem(&p.client.key))),
+        ..client_tls(&p)
+    };
+    assert!(sec1
+        .key_pem
+        .as_ref()
+        .unwrap()
+        .expose()
+        .contains("BEGIN EC PRIVATE KEY"));
+    open(&addr, Some(&sec1)).await.unwrap().close().await;
+    assert_eq!(sim.session_count(), 0);
+    sim.stop().await;
+}
