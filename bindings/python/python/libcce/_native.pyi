@@ -33,7 +33,8 @@ class CceError(Exception):
 
     kind: str | None
     """Core error kind: "InvalidArgument", "Io", "Timeout", "Refused",
-    "ControlFailed", "Closed", "Codec" or "Protocol" (None on the base class)."""
+    "ControlFailed", "Closed", "Codec", "Protocol", "Disconnected", "TlsHandshake" or
+    "CertificateInvalid" (None on the base class)."""
     status: int | None
     """CTI status or failure code, when the server sent one."""
     status_name: str | None
