@@ -27,7 +27,7 @@ export CARGO_TERM_COLOR := never
 
 .PHONY: help demo test build deps deps-cc deps-python deps-node gen gen-check header header-check \
         fmt-check clippy test-rust test-c test-python test-node test-fuzz fuzz bench \
-        test-gc test-gc-suites test-siebel test-siebel-broker siebel-build deps-siebel
+        test-gc test-gc-suites test-siebel test-siebel-broker siebel-build deps-siebel test-pki
 
 help:
 	@echo "make demo   - run the agent/call demo on the embedded CTI simulator"
@@ -123,7 +123,13 @@ test-rust:
 	$(CARGO) run -q -p libcce --example gc_demo >/dev/null
 	$(CARGO) run -q -p libcce --example ece_chat >/dev/null
 
-test-c: deps-cc
+# Throw-away TLS key material for the C, Python and Node TLS tests (fresh every run).
+PKI := $(BUILD)/pki
+test-pki:
+	rm -rf $(PKI)
+	$(CARGO) run -q -p libcce --example test_pki -- $(PKI)
+
+test-c: deps-cc test-pki
 	$(CARGO) build -p libcce-ffi
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_abi.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_abi
@@ -136,6 +142,8 @@ test-c: deps-cc
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_sim
 	cc $(CFLAGS) ffi/tests/test_log.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_log
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_log
+	cc $(CFLAGS) ffi/tests/test_tls.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_tls
+	CCE_TEST_PKI=$(PKI) LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_tls
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
 	cc $(CFLAGS) examples/c/ece_chat.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/ece_chat_c
@@ -147,17 +155,17 @@ test-c: deps-cc
 	$(BUILD)/siebel_poll_static >/dev/null
 	@echo "test-c: C ABI tests and C/C++ examples passed"
 
-test-python: deps-python
+test-python: deps-python test-pki
 	rm -rf $(TARGET)/wheels
 	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
 	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/libcce-*.whl
 	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD)
-	cd $(BUILD) && $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
+	cd $(BUILD) && CCE_TEST_PKI=$(PKI) $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
 	$(VENV)/bin/python examples/python/agent_session.py >/dev/null
 	$(VENV)/bin/python examples/python/ece_chat.py >/dev/null
 
-test-node: deps-node
-	cd bindings/node && npm run --silent build && npm test
+test-node: deps-node test-pki
+	cd bindings/node && npm run --silent build && CCE_TEST_PKI=$(PKI) npm test
 	node examples/node/agent_session.mjs >/dev/null
 	node examples/node/ece_chat.mjs >/dev/null
 
@@ -180,7 +188,7 @@ test-gc: deps-cc deps-python deps-node
 
 test-gc-suites:
 	@test -n "$${CCE_STOMP_ADDR:-}" || { echo "test-gc-suites: run it through 'make test-gc'"; exit 1; }
-	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce --test gc_flow --test gc_activemq --test gc_activemq_restart
+	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce --test gc_flow --test gc_activemq --test gc_activemq_restart --test gc_activemq_tls
 	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce-cli --test bridge
 	$(CARGO) build -p libcce-ffi
 	@mkdir -p $(BUILD)

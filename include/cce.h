@@ -49,6 +49,24 @@
 // `_warnings` array instead of failing with `CCE_ERR_CODEC`.
 #define CCE_DECODE_TOLERANT 1
 
+// Certificate reason: the server certificate has expired (or is not valid yet).
+#define CCE_CERT_EXPIRED 1
+
+// Certificate reason: the server certificate is not signed by a trusted CA.
+#define CCE_CERT_UNKNOWN_ISSUER 2
+
+// Certificate reason: the server certificate does not carry the expected name.
+#define CCE_CERT_NAME_MISMATCH 3
+
+// Certificate reason: the server refused our client certificate (or its absence).
+#define CCE_CERT_CLIENT_CERTIFICATE_REFUSED 4
+
+// Certificate reason: the server certificate is not the pinned one.
+#define CCE_CERT_PIN_MISMATCH 5
+
+// Certificate reason: another certificate problem.
+#define CCE_CERT_OTHER 6
+
 // Result of every libcce call.
 typedef enum {
   // Success.
@@ -79,6 +97,11 @@ typedef enum {
   CCE_ERR_PANIC = 12,
   // The link to the server is down and being re-established; retry later.
   CCE_ERR_DISCONNECTED = 13,
+  // The TLS handshake failed (a plain server or client, no common version...).
+  CCE_ERR_TLS_HANDSHAKE = 14,
+  // A certificate was not accepted; [`cce_last_error_code`] gives the reason
+  // (`CCE_CERT_EXPIRED`, `CCE_CERT_UNKNOWN_ISSUER`, ...).
+  CCE_ERR_CERTIFICATE_INVALID = 15,
 } cce_status;
 
 // Severity of a log record (also the `level` argument of [`cce_set_log_callback`]).
@@ -894,6 +917,14 @@ cce_status cce_sim_command(const cce_sim *sim, const char *command_json, char **
 cce_status cce_sim_run_scenario(const cce_sim *sim,
                                 const char *scenario_json,
                                 char **report_json_out);
+
+// Replaces the session's TLS settings (the `tls` object of the [`super::cti_open`]
+// configuration, or `null` for plain TCP). They apply from the next reconnect on;
+// the open connection is left alone. Invalid settings give `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `tls_json` must be NUL-terminated.
+cce_status cti_set_tls(const cti_session *session, const char *tls_json);
 
 #ifdef __cplusplus
 }  // extern "C"

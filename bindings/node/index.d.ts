@@ -15,7 +15,44 @@ export type ErrorCode =
   | 'Codec'
   | 'Protocol'
   | 'Disconnected'
+  | 'TlsHandshake'
+  | 'CertificateInvalid'
   | 'Internal';
+
+/** Why a certificate was not accepted (`CceError.reason` of a `CertificateInvalid`). */
+export type CertificateReason =
+  | 'expired'
+  | 'unknown_issuer'
+  | 'name_mismatch'
+  | 'client_certificate_refused'
+  | 'pin_mismatch'
+  | 'other';
+
+/** TLS settings of a CTI or GC connection (the `tls` config key); see docs/security.md. */
+export interface TlsConfig {
+  /** Trusted CA certificates (PEM) instead of the system roots. */
+  ca_pem?: string;
+  /** A file holding `ca_pem`. */
+  ca_file?: string;
+  /** Client certificate chain (PEM) for mutual TLS. */
+  cert_pem?: string;
+  /** A file holding `cert_pem`. */
+  cert_file?: string;
+  /** The client certificate's private key (PEM: PKCS#8, RSA or EC). */
+  key_pem?: string;
+  /** A file holding `key_pem`. */
+  key_file?: string;
+  /** Name the server certificate must carry (default: the host of each address). */
+  server_name?: string;
+  /** Accept exactly the server certificate with this SHA-256 fingerprint (hex). */
+  pinned_cert_sha256?: string;
+  /** Accept exactly this server certificate (PEM). */
+  pinned_cert_pem?: string;
+  /** Lowest TLS version (default `'1.2'`). */
+  min_version?: '1.2' | '1.3';
+  /** Accept any server certificate (labs only; warns on every connect). */
+  insecure_skip_verify?: boolean;
+}
 
 /** An error from libcce. */
 export declare class CceError extends Error {
@@ -40,6 +77,8 @@ export declare class CceError extends Error {
   readonly status: number | null;
   /** Name of that code, e.g. `E_CTI_INVALID_AGENT_DATA` or the ECE error name `NotFound`. */
   readonly statusName: string | null;
+  /** For `CertificateInvalid`: why the certificate was not accepted. */
+  readonly reason: CertificateReason | null;
 }
 
 /** Protocol version used by `encode()`/`decode()`/`StreamDecoder` when none is given (24). */
@@ -147,6 +186,8 @@ interface SessionConfigCommon {
   connect_timeout_ms?: number;
   connectTimeoutMs?: number;
   /** After a reconnect, how long calls in progress have to be re-announced. */
+  /** TLS on both sides (secured CTI ports: 42030 side A, 43030 side B, + 40 x instance). */
+  tls?: TlsConfig;
   resync_window_ms?: number;
   resyncWindowMs?: number;
   /** Request the v24+ active/standby service. */
@@ -283,6 +324,8 @@ export declare class CtiSession extends EventEmitter {
   state(): { connected: boolean; closed: boolean; side: 'A' | 'B' | null };
   /** The session's counters (durations in milliseconds, null until measured). */
   stats(): SessionStats;
+  /** Replaces the TLS settings (null: plain TCP); they apply from the next reconnect on. */
+  setTls(tls: TlsConfig | null): void;
   /** Closes the session; resolves after `'closed'` has been emitted. Idempotent. */
   close(): Promise<SessionClosedEvent>;
   /** The events from now on, buffered, ending after SESSION_CLOSED. */

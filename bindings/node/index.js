@@ -37,8 +37,11 @@ function loadNative() {
 
 /**
  * An error from libcce. `code` is the kind: InvalidArgument, Io, Timeout, Refused,
- * ControlFailed, Closed, Codec, Protocol, Disconnected (or Internal for a bug in the library).
+ * ControlFailed, Closed, Codec, Protocol, Disconnected, TlsHandshake, CertificateInvalid
+ * (or Internal for a bug in the library).
  * `status`/`statusName` carry the CTI status of a refusal, when there is one.
+ * `reason` is set for CertificateInvalid: expired, unknown_issuer, name_mismatch,
+ * client_certificate_refused, pin_mismatch or other.
  */
 class CceError extends Error {
   constructor(code, message, { status = null, statusName = null, protocol = null, cause } = {}) {
@@ -49,6 +52,7 @@ class CceError extends Error {
     this.protocol = protocol;
     this.status = status;
     this.statusName = statusName;
+    this.reason = code === 'CertificateInvalid' ? statusName : null;
   }
 }
 
@@ -402,6 +406,14 @@ class CtiSession extends EventEmitter {
   /** The session's counters (frames, bytes, heartbeats, latencies; see docs/observability.md). */
   stats() {
     return JSON.parse(call(() => this.#native.statsJson()));
+  }
+
+  /**
+   * Replaces the TLS settings (the `tls` config object, or null for plain TCP).
+   * They apply from the next reconnect on; the open connection is left alone.
+   */
+  setTls(tls) {
+    call(() => this.#native.setTlsJson(JSON.stringify(tls ?? null)));
   }
 
   /**

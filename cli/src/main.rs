@@ -132,4 +132,30 @@ mod tests {
         assert!(Cli::try_parse_from(["cce", "sim", "cti", "--port", "x"]).is_err());
         assert!(Cli::try_parse_from(["cce", "tap"]).is_err());
     }
+
+    #[test]
+    fn tls_options_parse_and_need_a_key_pair() {
+        let c = Cli::try_parse_from([
+            "cce",
+            "sim",
+            "cti",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-client-ca",
+            "ca.pem",
+            "--tls-port",
+            "0",
+            "--tls-port-b",
+            "5",
+            "--secure-only",
+        ]);
+        assert!(c.is_ok());
+        assert!(Cli::try_parse_from(["cce", "sim", "cti", "--tls-port", "x"]).is_err());
+        // A certificate without its key (and the reverse) is refused.
+        assert!(Cli::try_parse_from(["cce", "sim", "cti", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["cce", "sim", "cti", "--tls-key", "k.pem"]).is_err());
+        assert!(Cli::try_parse_from(["cce", "sim", "cti", "--secure-only"]).is_err());
+    }
 }

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cce::sim::cti::{CtiSimulator, LoadConfig, Scenario, Side, SimConfig};
+use cce::sim::cti::{CtiSimulator, LoadConfig, Scenario, Side, SimConfig, SimTls};
 use cce::sim::ece::{EceSimConfig, EceSimulator};
 use cce::sim::gc::broker::StompBroker;
 use cce::sim::gc::{GcSimConfig, GcSimulator};
@@ -73,6 +73,24 @@ pub struct CtiSimArgs {
     /// Stop when the scenario (and load) ends instead of serving on.
     #[arg(long)]
     exit_after_scenario: bool,
+    /// Serve TLS too, with this certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM: PKCS#8, RSA or EC).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by this CA (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Side A's TLS port (default 42030; 0 picks a free port).
+    #[arg(long, requires = "tls_cert")]
+    tls_port: Option<u16>,
+    /// Side B's TLS port (default 43030).
+    #[arg(long, requires = "tls_cert")]
+    tls_port_b: Option<u16>,
+    /// TLS only: --port/--port-b speak TLS, no plain listener.
+    #[arg(long, requires = "tls_cert")]
+    secure_only: bool,
 }
 
 /// `cce sim gc` options.
@@ -164,6 +182,17 @@ async fn cti(o: CtiSimArgs) -> CliResult {
     if let Some(v) = o.version {
         cfg.protocol_version = Some(v);
     }
+    if let (Some(cert), Some(key)) = (&o.tls_cert, &o.tls_key) {
+        cfg.tls = Some(SimTls {
+            cert_file: Some(cert.clone()),
+            key_file: Some(key.clone()),
+            client_ca_file: o.tls_client_ca.clone(),
+            secure_only: o.secure_only,
+            bind: SocketAddr::new(ip, o.tls_port.unwrap_or(42030)),
+            bind_b: SocketAddr::new(ip, o.tls_port_b.unwrap_or(43030)),
+            ..SimTls::default()
+        });
+    }
     let load = match &o.load {
         Some(j) => Some(LoadConfig::from_json(j).map_err(|e| format!("--load: {e}"))?),
         None => None,
@@ -175,7 +204,8 @@ async fn cti(o: CtiSimArgs) -> CliResult {
         if let Some(a) = sim.side_addr(side) {
             out::line(
                 &json!({"event": "listening", "simulator": "cti", "side": format!("{side:?}"),
-                              "address": a.to_string(), "state": format!("{:?}", sim.side_state(side))}),
+                              "address": a.to_string(), "state": format!("{:?}", sim.side_state(side)),
+                              "tls_address": sim.side_tls_addr(side).map(|t| t.to_string())}),
             );
         }
     }

@@ -58,6 +58,11 @@ pub enum ErrorKind {
     Protocol,
     /// The link to the server is down and being re-established; retry later.
     Disconnected,
+    /// The TLS handshake failed (plain server, plain client, no common version...).
+    TlsHandshake,
+    /// A certificate was not accepted; `status`/`status_name` give the reason
+    /// ([`crate::tls::CertificateReason::code`] and `name`).
+    CertificateInvalid,
 }
 
 impl ErrorKind {
@@ -73,6 +78,8 @@ impl ErrorKind {
             ErrorKind::Codec => "Codec",
             ErrorKind::Protocol => "Protocol",
             ErrorKind::Disconnected => "Disconnected",
+            ErrorKind::TlsHandshake => "TlsHandshake",
+            ErrorKind::CertificateInvalid => "CertificateInvalid",
         }
     }
 }
@@ -163,8 +170,30 @@ impl From<CodecError> for Error {
     }
 }
 
+impl From<crate::tls::TlsError> for Error {
+    fn from(e: crate::tls::TlsError) -> Self {
+        use crate::tls::TlsError;
+        let mut out = Error::new(
+            match &e {
+                TlsError::Config(_) => ErrorKind::InvalidArgument,
+                TlsError::Handshake(_) => ErrorKind::TlsHandshake,
+                TlsError::CertificateInvalid { .. } => ErrorKind::CertificateInvalid,
+            },
+            e.to_string(),
+        );
+        if let Some(r) = e.reason() {
+            out.status = Some(r.code());
+            out.status_name = Some(r.name().to_owned());
+        }
+        out
+    }
+}
+
 impl From<SessionError> for Error {
     fn from(e: SessionError) -> Self {
+        if let SessionError::Tls(t) = e {
+            return t.into();
+        }
         let kind = match &e {
             SessionError::OpenRefused(_) => ErrorKind::Refused,
             SessionError::OpenTimeout(_) => ErrorKind::Timeout,
@@ -172,6 +201,7 @@ impl From<SessionError> for Error {
             SessionError::ServerOffline(_) | SessionError::NotOpen => ErrorKind::Closed,
             SessionError::ConnectionLost(_) => ErrorKind::Io,
             SessionError::Config(_) => ErrorKind::InvalidArgument,
+            SessionError::Tls(_) => ErrorKind::TlsHandshake,
         };
         let status = e.status();
         Error {
@@ -291,6 +321,7 @@ struct SessionJson {
     #[serde(default)]
     trace: bool,
     trace_file: Option<String>,
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 /// `client_password`, refused by name (never by value) when it is not a string.
@@ -328,7 +359,8 @@ fn parse_session_json(text: &str) -> Result<SessionJson, Error> {
 /// [`session_config_from_json`], plus `address_b` (side B), `reconnect` (default: true
 /// when `address_b` is set), `expected_clients` (random reconnect spread),
 /// `reconnect_time_scale` (multiplies every reconnect wait), `connect_timeout_ms`,
-/// `resync_window_ms` and `model_events` (deliver `MODEL_CHANGED` events).
+/// `resync_window_ms`, `model_events` (deliver `MODEL_CHANGED` events) and `tls`
+/// (a [`crate::tls::TlsConfig`] object: TLS on both sides; see docs/security.md).
 pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool), Error> {
     let j = parse_session_json(text)?;
     let model_events = j.model_events;
@@ -339,9 +371,14 @@ pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool
     let scale = j.reconnect_time_scale;
     let connect_ms = j.connect_timeout_ms;
     let resync_ms = j.resync_window_ms;
+    let tls = j.tls.clone();
+    if let Some(t) = &tls {
+        t.validate()?;
+    }
     let mut cfg = ConnectionConfig::new(session_config(j)?, address);
     cfg.side_b = address_b;
     cfg.auto_reconnect = reconnect;
+    cfg.tls = tls;
     if let Some(n) = expected {
         cfg.reconnect.expected_clients = n;
     }
@@ -571,6 +608,18 @@ impl CtiSession {
             events: Mutex::new(Some(events)),
             model_events,
         })
+    }
+
+    /// Replaces the TLS settings from JSON (a [`crate::tls::TlsConfig`] object, or
+    /// `null` for plain TCP). They apply from the next reconnect on.
+    pub fn set_tls_json(&self, tls_json: &str) -> Result<(), Error> {
+        let tls: Option<crate::tls::TlsConfig> = serde_json::from_str(tls_json)
+            .map_err(|e| Error::invalid(format!("tls config: {e}")))?;
+        if let Some(t) = &tls {
+            t.validate()?;
+        }
+        self.conn.set_tls(tls);
+        Ok(())
     }
 
     /// The OPEN_CONF of the current session as JSON (`null` while reconnecting).

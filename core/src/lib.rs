@@ -9,6 +9,8 @@
 //! * [`sim`] — simulators users can run their applications against.
 //! * [`log`] — the bridge that hands the library's `tracing` events to the C, Python
 //!   and Node log hooks (Rust applications use any `tracing` subscriber instead).
+//! * [`tls`] — TLS settings, handshakes and typed certificate errors shared by the
+//!   CTI, GC and ECE links and the simulators.
 //!
 //! The C ABI (`libcce`), Python and Node bindings are thin layers over this crate.
 //! Logging, the CTI wire trace ([`cti::trace`]) and session statistics
@@ -27,3 +29,4 @@ pub mod sim;
 
 /// The library's version (`major.minor.patch`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod tls;

@@ -29,6 +29,7 @@ mod ece;
 mod gc;
 mod log;
 mod sim;
+pub mod tls;
 
 /// Result of every libcce call.
 #[repr(C)]
@@ -62,6 +63,11 @@ pub enum cce_status {
     CCE_ERR_PANIC = 12,
     /// The link to the server is down and being re-established; retry later.
     CCE_ERR_DISCONNECTED = 13,
+    /// The TLS handshake failed (a plain server or client, no common version...).
+    CCE_ERR_TLS_HANDSHAKE = 14,
+    /// A certificate was not accepted; [`cce_last_error_code`] gives the reason
+    /// (`CCE_CERT_EXPIRED`, `CCE_CERT_UNKNOWN_ISSUER`, ...).
+    CCE_ERR_CERTIFICATE_INVALID = 15,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -144,6 +150,8 @@ fn status_of(kind: ErrorKind) -> cce_status {
         ErrorKind::Codec => cce_status::CCE_ERR_CODEC,
         ErrorKind::Protocol => cce_status::CCE_ERR_PROTOCOL,
         ErrorKind::Disconnected => cce_status::CCE_ERR_DISCONNECTED,
+        ErrorKind::TlsHandshake => cce_status::CCE_ERR_TLS_HANDSHAKE,
+        ErrorKind::CertificateInvalid => cce_status::CCE_ERR_CERTIFICATE_INVALID,
     }
 }
 

@@ -361,6 +361,13 @@ impl NativeSession {
         guarded(|| Ok(self.inner.stats_json()))
     }
 
+    /// Replaces the TLS settings (JSON object or `null`); they apply from the next
+    /// reconnect on.
+    #[napi]
+    pub fn set_tls_json(&self, tls_json: String) -> napi::Result<()> {
+        guarded(|| self.inner.set_tls_json(&tls_json))
+    }
+
     /// Waits for the next event; resolves to null when `timeout_ms` passes first.
     /// Rejects with kind `Closed` once the final `SESSION_CLOSED` has been taken.
     ///

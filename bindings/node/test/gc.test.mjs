@@ -108,3 +108,29 @@ for (const format of ['json', 'text']) {
     }
   });
 }
+
+test('GC session over TLS; an untrusted broker certificate is CertificateInvalid', { skip, timeout: 60_000 }, async () => {
+  const tlsAddr = process.env.CCE_STOMP_TLS_ADDR;
+  const ca = process.env.CCE_STOMP_TLS_CA;
+  assert.ok(tlsAddr && ca, 'make test-gc sets CCE_STOMP_TLS_ADDR and CCE_STOMP_TLS_CA');
+  const requestQueue = `Connector-node-${randomUUID().slice(0, 8)}`;
+  const sim = await GcSimulator.start({ broker: ADDR, requestQueue });
+  const gc = await GcSession.open({
+    brokers: [tlsAddr],
+    destination: `node-${randomUUID().slice(0, 8)}`,
+    requestQueue,
+    tls: { ca_file: ca },
+  });
+  try {
+    const notReady = gc.waitFor('State', { agentId: '1001', state: 'NOT_READY' });
+    await gc.login('1001', 'secret', '4001');
+    await notReady;
+  } finally {
+    await gc.close();
+    await sim.stop();
+  }
+  await assert.rejects(
+    GcSession.open({ brokers: [tlsAddr], destination: 'node-untrusted', tls: {} }),
+    (e) => e.code === 'CertificateInvalid' && e.reason === 'unknown_issuer',
+  );
+});

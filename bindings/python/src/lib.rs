@@ -80,6 +80,19 @@ create_exception!(
     CceError,
     "The link to the server is down and being re-established; retry later."
 );
+create_exception!(
+    libcce,
+    TlsHandshake,
+    CceError,
+    "The TLS handshake failed (a plain server or client, no common version or cipher)."
+);
+create_exception!(
+    libcce,
+    CertificateInvalid,
+    CceError,
+    "A certificate was not accepted. `reason`: \"expired\", \"unknown_issuer\", \
+     \"name_mismatch\", \"client_certificate_refused\", \"pin_mismatch\" or \"other\"."
+);
 
 /// The exception class for each error kind.
 fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
@@ -93,10 +106,12 @@ fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyT
         ErrorKind::Codec => py.get_type::<CodecError>(),
         ErrorKind::Protocol => py.get_type::<ProtocolError>(),
         ErrorKind::Disconnected => py.get_type::<Disconnected>(),
+        ErrorKind::TlsHandshake => py.get_type::<TlsHandshake>(),
+        ErrorKind::CertificateInvalid => py.get_type::<CertificateInvalid>(),
     }
 }
 
-const ALL_KINDS: [ErrorKind; 9] = [
+const ALL_KINDS: [ErrorKind; 11] = [
     ErrorKind::InvalidArgument,
     ErrorKind::Io,
     ErrorKind::Timeout,
@@ -106,14 +121,21 @@ const ALL_KINDS: [ErrorKind; 9] = [
     ErrorKind::Codec,
     ErrorKind::Protocol,
     ErrorKind::Disconnected,
+    ErrorKind::TlsHandshake,
+    ErrorKind::CertificateInvalid,
 ];
 
 /// Builds the Python exception for a core error, with `kind`, `status` and `status_name` set.
 fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     let err = PyErr::from_type(exception_type(py, e.kind), e.message);
     let value = err.value(py);
+    let reason = match e.kind {
+        ErrorKind::CertificateInvalid => e.status_name.clone(),
+        _ => None,
+    };
     let set = value
         .setattr("kind", e.kind.name())
+        .and_then(|()| value.setattr("reason", reason))
         .and_then(|()| value.setattr("status", e.status))
         .and_then(|()| value.setattr("status_name", e.status_name.clone()))
         .and_then(|()| value.setattr("protocol", e.protocol.map(|p| p.name())))
@@ -216,6 +238,12 @@ impl PyCtiSession {
     /// The session's counters as JSON (frames, bytes, heartbeats, latencies).
     fn stats_json(&self) -> String {
         self.inner.stats_json()
+    }
+
+    /// Replaces the TLS settings (JSON object, or `null` for plain TCP); they apply
+    /// from the next reconnect on.
+    fn set_tls_json(&self, py: Python<'_>, tls_json: &str) -> PyResult<()> {
+        check(py, self.inner.set_tls_json(tls_json))
     }
 
     /// Waits for the next event (`timeout` in seconds; None: until one comes).
@@ -343,6 +371,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     base.setattr("protocol", py.None())?;
     base.setattr("code", py.None())?;
     base.setattr("code_name", py.None())?;
+    base.setattr("reason", py.None())?;
     m.add("CceError", base)?;
     for kind in ALL_KINDS {
         let ty = exception_type(py, kind);

@@ -46,6 +46,11 @@ impl From<TransportError> for Error {
             TransportError::Broker { .. } => ErrorKind::Refused,
             TransportError::Protocol { .. } => ErrorKind::Protocol,
             TransportError::Closed => ErrorKind::Closed,
+            TransportError::Tls { error, .. } => {
+                let mut out = Error::from(error.clone());
+                out.message = e.to_string();
+                return out;
+            }
         };
         Error::new(kind, e.to_string()).with_protocol(Protocol::Gc)
     }
@@ -125,6 +130,7 @@ struct GcConfigJson {
     command_queue: Option<usize>,
     overflow: Option<OverflowJson>,
     close_timeout_ms: Option<u64>,
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,6 +238,10 @@ pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
         cfg.queues.close_timeout = ms(v);
         cfg.link.close_timeout = ms(v);
     }
+    if let Some(t) = &j.tls {
+        t.validate()?;
+    }
+    cfg.link.tls = j.tls;
     for (k, v) in j.properties {
         let v = v
             .as_str()

@@ -18,11 +18,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{CodecError, Message};
+use crate::tls::{TlsConfig, Watched};
+
 use super::session::{
     CloseReason, CtiStatus, InvokeIds, RequestError, Session, SessionConfig, SessionError,
     SessionEvent, State,
@@ -93,14 +95,65 @@ impl Client {
         Self::open(stream, cfg).await
     }
 
+    /// Connects to `addr` ("host:port"), with TLS when `tls` is set (the handshake
+    /// counts in the open timeout), sends OPEN_REQ and waits for OPEN_CONF. TLS
+    /// failures are [`SessionError::Tls`], also when the server refuses the client
+    /// certificate after the handshake, or when a plain client meets a TLS server.
+    pub async fn connect_with(
+        addr: &str,
+        cfg: SessionConfig,
+        tls: Option<&TlsConfig>,
+        connect_timeout: std::time::Duration,
+    ) -> Result<(Client, Events), SessionError> {
+        let timeout = |_| SessionError::ConnectionLost("connect timed out".into());
+        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(timeout)?
+            .map_err(|e| SessionError::ConnectionLost(format!("connect: {e}")))?;
+        set_nodelay_linger(&stream);
+        let opened = match tls {
+            None => {
+                let (stream, slot) = Watched::new(stream, false);
+                (Self::open_stream(stream, cfg).await, slot)
+            }
+            Some(t) => {
+                let stream = tokio::time::timeout(connect_timeout, t.connect(addr, stream))
+                    .await
+                    .map_err(|_| {
+                        SessionError::Tls(crate::tls::TlsError::Handshake(format!(
+                            "no TLS handshake within {connect_timeout:?}"
+                        )))
+                    })??;
+                let (stream, slot) = Watched::new(stream, true);
+                (Self::open_stream(stream, cfg).await, slot)
+            }
+        };
+        match opened {
+            (Ok(c), _) => Ok(c),
+            (Err(e), slot) => Err(crate::tls::take_slot(&slot).map_or(e, SessionError::from)),
+        }
+    }
+
     /// Opens a session over an already connected stream: sends OPEN_REQ and waits
     /// for OPEN_CONF (or the open timeout).
     pub async fn open(
         stream: TcpStream,
         cfg: SessionConfig,
     ) -> Result<(Client, Events), SessionError> {
-        let mut session = Session::new(cfg)?;
         set_nodelay_linger(&stream);
+        Self::open_stream(stream, cfg).await
+    }
+
+    /// Opens a session over any connected byte stream (TCP, TLS...): sends OPEN_REQ
+    /// and waits for OPEN_CONF (or the open timeout).
+    pub async fn open_stream<S>(
+        stream: S,
+        cfg: SessionConfig,
+    ) -> Result<(Client, Events), SessionError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut session = Session::new(cfg)?;
         let version = session.config().version;
         let ids = session.invoke_ids();
         session.start(Instant::now())?;
@@ -209,8 +262,8 @@ impl Client {
     }
 }
 
-async fn drive(
-    mut stream: TcpStream,
+async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     mut session: Session,
     mut cmds: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<ClientEvent>,

@@ -41,6 +41,7 @@ use super::session::{
     SESSION_STANDBY,
 };
 use super::typed::TypedMessage;
+use crate::tls::TlsConfig;
 
 /// Settings of a failover connection.
 #[derive(Debug, Clone)]
@@ -60,6 +61,10 @@ pub struct ConnectionConfig {
     /// After a reconnect, how long the server has to re-announce calls in progress
     /// (BEGIN_CALL_EVENTs) before the model drops the calls it did not re-announce.
     pub resync_window: Duration,
+    /// TLS for both sides (`None`: plain TCP). Each side's certificate is checked
+    /// against that side's host unless `server_name` is set. Secured CTI Server ports
+    /// default to 42030 (side A) and 43030 (side B), plus 40 x instance number.
+    pub tls: Option<TlsConfig>,
 }
 
 impl ConnectionConfig {
@@ -74,7 +79,14 @@ impl ConnectionConfig {
             connect_timeout: Duration::from_secs(5),
             auto_reconnect: true,
             resync_window: Duration::from_secs(5),
+            tls: None,
         }
+    }
+
+    /// Turns TLS on for both sides.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Adds side B of a duplex pair.
@@ -173,6 +185,8 @@ struct Shared {
     closed: AtomicBool,
     final_reason: Mutex<Option<CloseReason>>,
     version: u32,
+    /// TLS settings for the next (re)connect.
+    tls: Mutex<Option<TlsConfig>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -206,13 +220,10 @@ fn is_side_refusal(status: CtiStatus) -> bool {
 async fn connect_side(
     cfg: &ConnectionConfig,
     side: Side,
+    tls: Option<&TlsConfig>,
 ) -> Result<(Client, Events), SessionError> {
-    let addr = cfg.address(side).to_owned();
-    let stream = tokio::time::timeout(cfg.connect_timeout, tokio::net::TcpStream::connect(addr))
-        .await
-        .map_err(|_| SessionError::ConnectionLost("connect timed out".into()))?
-        .map_err(|e| SessionError::ConnectionLost(format!("connect: {e}")))?;
-    Client::open(stream, cfg.session.clone()).await
+    let addr = cfg.address(side);
+    Client::connect_with(addr, cfg.session.clone(), tls, cfg.connect_timeout).await
 }
 
 impl CtiConnection {
@@ -230,7 +241,7 @@ impl CtiConnection {
         let mut last_err = SessionError::NotOpen;
         let mut standby: Option<(Client, Events, Side)> = None;
         for side in sides {
-            match connect_side(&cfg, side).await {
+            match connect_side(&cfg, side, cfg.tls.as_ref()).await {
                 Ok((client, events)) => {
                     if session_type(client.open_conf()) == Some(SESSION_STANDBY)
                         && standby.is_none()
@@ -271,6 +282,7 @@ impl CtiConnection {
             closed: AtomicBool::new(false),
             final_reason: Mutex::new(None),
             version: cfg.session.version,
+            tls: Mutex::new(cfg.tls.clone()),
         });
         let (app_tx, app_rx) = mpsc::unbounded_channel();
         let (close_tx, close_rx) = mpsc::unbounded_channel();
@@ -297,6 +309,12 @@ impl CtiConnection {
     /// Protocol version of the sessions.
     pub fn version(&self) -> u32 {
         self.shared.version
+    }
+
+    /// Replaces the TLS settings (`None`: plain TCP). They apply from the next
+    /// (re)connect on; the open session is left alone.
+    pub fn set_tls(&self, tls: Option<TlsConfig>) {
+        *lock(&self.shared.tls) = tls;
     }
 
     /// Whether a session is open right now.
@@ -485,7 +503,8 @@ impl Manager {
         loop {
             match self.schedule.next_step() {
                 Step::Try(s) => {
-                    let attempt = connect_side(&self.cfg, s);
+                    let tls = lock(&self.shared.tls).clone();
+                    let attempt = connect_side(&self.cfg, s, tls.as_ref());
                     tokio::select! {
                         r = attempt => match r {
                             Ok((c, e)) => {
@@ -606,7 +625,8 @@ impl Manager {
                         self.forward(ClientEvent::Message(m));
                         if going && self.cfg.duplex() && handover.is_none() {
                             let other = side.other();
-                            match connect_side(&self.cfg, other).await {
+                            let tls = lock(&self.shared.tls).clone();
+                            match connect_side(&self.cfg, other, tls.as_ref()).await {
                                 Ok((c, e)) => {
                                     if session_type(c.open_conf()) == Some(SESSION_STANDBY) {
                                         handover = Some((c, e, other));

@@ -19,6 +19,7 @@ use super::spec;
 use super::stats::SessionStats;
 use super::trace::WireTrace;
 use crate::secret::Secret;
+use crate::tls::TlsError;
 
 /// Fewest seconds of IdleTimeout a CTI Server accepts.
 pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;
@@ -130,6 +131,19 @@ pub enum SessionError {
     /// The operation needs an open session.
     #[error("session is not open")]
     NotOpen,
+    /// The TLS handshake failed or a certificate was not accepted (never a
+    /// [`TlsError::Config`]: that becomes [`SessionError::Config`]).
+    #[error("{0}")]
+    Tls(TlsError),
+}
+
+impl From<TlsError> for SessionError {
+    fn from(e: TlsError) -> Self {
+        match e {
+            TlsError::Config(_) => SessionError::Config(e.to_string()),
+            other => SessionError::Tls(other),
+        }
+    }
 }
 
 impl SessionError {
@@ -144,6 +158,8 @@ impl SessionError {
             SessionError::ConnectionLost(_) => "ConnectionLost",
             SessionError::Config(_) => "Config",
             SessionError::NotOpen => "NotOpen",
+            SessionError::Tls(TlsError::CertificateInvalid { .. }) => "CertificateInvalid",
+            SessionError::Tls(_) => "TlsHandshake",
         }
     }
 

@@ -193,25 +193,9 @@ impl std::fmt::Debug for TlsIdentity {
 impl TlsIdentity {
     /// The TLS acceptor for this identity (TLS 1.2/1.3, HTTP/1.1 by ALPN).
     pub(crate) fn acceptor(&self) -> Result<tokio_rustls::TlsAcceptor, EceError> {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let certs = CertificateDer::pem_slice_iter(self.cert_pem.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| EceError::Config(format!("cert_pem: {e}")))?;
-        if certs.is_empty() {
-            return Err(EceError::Config("cert_pem holds no certificate".into()));
-        }
-        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
-            .map_err(|e| EceError::Config(format!("key_pem: {e}")))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| EceError::Config(format!("TLS: {e}")))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| EceError::Config(format!("TLS certificate/key: {e}")))?;
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))
+        crate::tls::TlsServerConfig::from_pem(self.cert_pem.clone(), self.key_pem.clone())
+            .acceptor(&[b"http/1.1"])
+            .map_err(|e| EceError::Config(e.to_string()))
     }
 }
 
@@ -334,7 +318,12 @@ impl HttpServer {
                         match tls {
                             None => serve(stream, timeout, handler).await,
                             Some(acceptor) => {
-                                match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                                match tokio::time::timeout(
+                                    timeout,
+                                    acceptor.accept(crate::tls::NoSigPipe(stream)),
+                                )
+                                .await
+                                {
                                     Ok(Ok(s)) => serve(s, timeout, handler).await,
                                     Ok(Err(e)) => {
                                         tracing::debug!(error = %e, "TLS handshake failed")

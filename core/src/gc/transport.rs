@@ -22,6 +22,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use super::connection::{ConnConfig, ConnError, ConnEvent, Connection};
 use super::stomp::{Limits, StompError};
 use crate::ece::Secret;
+use crate::tls::BoxedIo;
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -167,6 +168,14 @@ pub enum TransportError {
     /// The link is closed.
     #[error("broker link closed")]
     Closed,
+    /// The TLS handshake failed or a certificate was not accepted.
+    #[error("broker {addr}: {error}")]
+    Tls {
+        /// Broker address.
+        addr: String,
+        /// What failed.
+        error: crate::tls::TlsError,
+    },
 }
 
 /// Link settings.
@@ -186,6 +195,8 @@ pub struct LinkOptions {
     /// Longest wait for a close (DISCONNECT, then the socket) before the link task
     /// is dropped (default 2 s).
     pub close_timeout: Duration,
+    /// STOMP over TLS to every broker (`None`: plain TCP). Read at every connect.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for LinkOptions {
@@ -197,6 +208,7 @@ impl Default for LinkOptions {
             limits: Limits::default(),
             inbox: 1024,
             close_timeout: Duration::from_secs(2),
+            tls: None,
         }
     }
 }
@@ -402,6 +414,27 @@ async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// TCP, then TLS when configured.
+async fn open_stream(
+    addr: &str,
+    tls: Option<&crate::tls::TlsConfig>,
+) -> Result<BoxedIo, TransportError> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| io_err(addr, "connect", e))?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Box::new(tcp)),
+        Some(t) => match t.connect(addr, tcp).await {
+            Ok(s) => Ok(Box::new(s)),
+            Err(error) => Err(TransportError::Tls {
+                addr: addr.to_owned(),
+                error,
+            }),
+        },
+    }
+}
+
 async fn stomp_connect(
     broker: BrokerAddr,
     subs: Vec<Destination>,
@@ -426,18 +459,18 @@ async fn stomp_connect(
         }
     })?;
     let deadline = Instant::now() + opts.connect_timeout;
-    let mut stream = match tokio::time::timeout_at(deadline, TcpStream::connect(&addr)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(io_err(&addr, "connect", e)),
-        Err(_) => {
-            return Err(TransportError::Timeout {
-                addr,
-                what: "TCP connection",
-                after: opts.connect_timeout,
-            })
-        }
-    };
-    let _ = stream.set_nodelay(true);
+    let mut stream =
+        match tokio::time::timeout_at(deadline, open_stream(&addr, opts.tls.as_ref())).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(TransportError::Timeout {
+                    addr,
+                    what: "TCP connection",
+                    after: opts.connect_timeout,
+                })
+            }
+        };
     handshake(&mut stream, &mut conn, &addr, opts.receipt_timeout).await?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::channel(opts.inbox.max(1));

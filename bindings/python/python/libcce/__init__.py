@@ -42,6 +42,8 @@ from ._native import (
     Disconnected,
     Refused,
     Timeout,
+    TlsHandshake,
+    CertificateInvalid,
 )
 
 from .sim import Simulator
@@ -61,6 +63,8 @@ __all__ = [
     "Message",
     "ProtocolError",
     "Disconnected",
+    "TlsHandshake",
+    "CertificateInvalid",
     "REQUESTS",
     "Refused",
     "Simulator",
@@ -121,7 +125,9 @@ class CtiSession:
 
     Failover: ``address_b`` (side B) turns reconnection on (``reconnect`` True/False
     to choose); ``expected_clients``, ``reconnect_time_scale``, ``connect_timeout_ms``,
-    ``resync_window_ms``, ``active_standby``, ``model_events``. While the link is
+    ``resync_window_ms``, ``active_standby``, ``model_events``, ``tls`` (TLS settings,
+    see docs/security.md; failures raise :class:`TlsHandshake` or
+    :class:`CertificateInvalid`). While the link is
     down, requests raise :class:`Disconnected`; ``CONNECTION_STATE`` events tell the
     application (``state``: Disconnected, AttemptFailed, Connected, BecameActive,
     Resynchronized).
@@ -211,6 +217,11 @@ class CtiSession:
         ``ms_since_last_frame`` and more (see docs/observability.md)."""
         result: dict[str, Any] = json.loads(self._session.stats_json())
         return result
+
+    def set_tls(self, tls: Optional[Mapping[str, Any]]) -> None:
+        """Replaces the TLS settings (the ``tls`` config object, or None for plain
+        TCP). They apply from the next reconnect on; the open session is left alone."""
+        self._session.set_tls_json(json.dumps(None if tls is None else dict(tls)))
 
     def _next(self, timeout: Optional[float]) -> Optional[tuple[Event, bool]]:
         """The next event and whether it is the last one, or None on timeout."""

@@ -22,6 +22,8 @@ __all__ = [
     "CodecError",
     "ProtocolError",
     "Disconnected",
+    "TlsHandshake",
+    "CertificateInvalid",
 ]
 
 __version__: str
@@ -31,7 +33,8 @@ class CceError(Exception):
 
     kind: str | None
     """Core error kind: "InvalidArgument", "Io", "Timeout", "Refused",
-    "ControlFailed", "Closed", "Codec" or "Protocol" (None on the base class)."""
+    "ControlFailed", "Closed", "Codec", "Protocol", "Disconnected", "TlsHandshake" or
+    "CertificateInvalid" (None on the base class)."""
     status: int | None
     """CTI status or failure code, when the server sent one."""
     status_name: str | None
@@ -42,6 +45,9 @@ class CceError(Exception):
     """The protocol's code: a CTI status or failure code, or an ECE HTTP status (same as status)."""
     code_name: str | None
     """Name of that code, e.g. "E_CTI_INVALID_AGENT_DATA" or "NotFound" (same as status_name)."""
+    reason: str | None
+    """For CertificateInvalid: "expired", "unknown_issuer", "name_mismatch",
+    "client_certificate_refused", "pin_mismatch" or "other"."""
 
 class InvalidArgument(CceError):
     """A configuration, JSON document or argument is invalid."""
@@ -69,6 +75,12 @@ class ProtocolError(CceError):
 
 class Disconnected(CceError):
     """The link to the server is down and being re-established; retry later (kind "Disconnected")."""
+
+class TlsHandshake(CceError):
+    """The TLS handshake failed (kind "TlsHandshake")."""
+
+class CertificateInvalid(CceError):
+    """A certificate was not accepted (kind "CertificateInvalid"); see ``reason``."""
 
 @final
 class CtiSim:
@@ -128,6 +140,7 @@ class CtiSession:
     def model_json(self) -> str: ...
     def state_json(self) -> str: ...
     def stats_json(self) -> str: ...
+    def set_tls_json(self, tls_json: str) -> None: ...
     def next_event(self, timeout: float | None = None) -> tuple[int, str, bool] | None: ...
     def close(self) -> str: ...
 
