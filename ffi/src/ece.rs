@@ -126,7 +126,8 @@ unsafe fn req_str<'a>(p: *const c_char, what: &str) -> Result<&'a str, cce_statu
 /// `client_secret`, `entry_point_id` (required); `force_login` (default true),
 /// `accept_language`, `token_refresh_ratio` (0.9), `end_conversation_path`,
 /// `connect_timeout_ms`, `request_timeout_ms`, `verify_tls` (default true), `ca_pem`,
-/// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`.
+/// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`, `trace`
+/// (each call as a `libcce::wire` log record; no bodies).
 /// Free it with [`ece_client_free`]. Calls on one client may come from any thread.
 ///
 /// # Safety

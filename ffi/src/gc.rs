@@ -91,7 +91,12 @@ fn gc_sim_of(h: *const gc_sim) -> Result<Arc<GcSim>, cce_status> {
 /// `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
 /// `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
 /// `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
-/// `properties`.
+/// `properties`, `event_queue` (10000), `command_queue` (1000), `overflow`
+/// ("back_pressure": stop reading the broker while the event queue is full; "close":
+/// end with `{"event":"Overrun"}`), `close_timeout_ms` (2000).
+///
+/// `Error` events carry the GC error table's columns: `origin`, `behaviour` (the
+/// expected client behaviour), `description`, `user_message`.
 ///
 /// Events: with a `callback`, libcce calls it on the shared callback threads (see
 /// [`cce_set_callback_threads`]), in arrival order, never two at once; the last call is `{"event":"Closed"}`. The
@@ -147,8 +152,13 @@ pub unsafe extern "C" fn gc_open(
 /// Sends a command given as JSON, e.g.
 /// `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
 /// returns once the broker has it (GC's answers arrive as events). A parameter
-/// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
-/// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+/// containing `,` `#` or `|`, or a `TransferCall`/`ConferenceCall` without `target`
+/// and no active consult on that dialog, gives `CCE_ERR_INVALID_ARGUMENT` and nothing
+/// is sent; a command while no broker link is up gives `CCE_ERR_DISCONNECTED`
+/// (nothing sent, not queued: retry after `Connected`); a full command queue gives
+/// `CCE_ERR_QUEUE_FULL` (nothing sent). `CCE_ERR_TIMEOUT` means the broker did not
+/// confirm in time: the outcome is unknown (GC may still execute the command).
+/// Passwords never appear in `cce_last_error`.
 ///
 /// # Safety
 /// `command_json` must be NUL-terminated.
@@ -212,7 +222,8 @@ pub unsafe extern "C" fn gc_poll_event(
 }
 
 /// The session's link and GC status as JSON: `{"broker": "host:port" or null,
-/// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+/// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable",
+/// "events_queued": n or null, "events_high_water": n, "events_dropped": n}`.
 /// Free `*json_out` with [`cce_string_free`].
 ///
 /// # Safety
@@ -231,7 +242,9 @@ pub unsafe extern "C" fn gc_state(
 
 /// Closes the session, waits (at most 5 s) for the callback to take `{"event":"Closed"}`,
 /// and frees the handle; after it returns no new callback of the session starts (if
-/// the callback was still busy, `CCE_ERR_TIMEOUT`: closed all the same). A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+/// the callback was still busy, `CCE_ERR_TIMEOUT`: closed all the same). The broker
+/// link closes within `close_timeout_ms` plus 0.5 s whatever the broker does; events
+/// still queued are dropped. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
 /// session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
 #[no_mangle]
 pub extern "C" fn gc_close(session: *mut gc_session) -> cce_status {
@@ -330,8 +343,9 @@ pub unsafe extern "C" fn gc_parse_event(
     })
 }
 
-/// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port");
-/// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+/// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
+/// "embedded" for an in-memory broker on 127.0.0.1 whose address the action
+/// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 /// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 ///
 /// # Safety

@@ -27,7 +27,9 @@ use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, EventOut, StreamDecod
 mod dispatch;
 mod ece;
 mod gc;
+mod log;
 mod sim;
+pub mod tls;
 mod wakefd;
 
 use dispatch::{Delivery, Next, Source};
@@ -65,9 +67,14 @@ pub enum cce_status {
     CCE_ERR_PANIC = 12,
     /// The link to the server is down and being re-established; retry later.
     CCE_ERR_DISCONNECTED = 13,
+    /// The TLS handshake failed (a plain server or client, no common version...).
+    CCE_ERR_TLS_HANDSHAKE = 14,
+    /// A certificate was not accepted; [`cce_last_error_code`] gives the reason
+    /// (`CCE_CERT_EXPIRED`, `CCE_CERT_UNKNOWN_ISSUER`, ...).
+    CCE_ERR_CERTIFICATE_INVALID = 15,
     /// A bounded queue is full (too many commands waiting to be written); nothing was
     /// sent. Retry later.
-    CCE_ERR_QUEUE_FULL = 14,
+    CCE_ERR_QUEUE_FULL = 16,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -91,33 +98,52 @@ pub type cti_event_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, msg_type: u32, json: *const c_char)>;
 
 struct LastError {
+    kind: cce_status,
     message: CString,
-    cti_status: i64,
+    protocol: Option<api::Protocol>,
+    code: i64,
+    code_name: CString,
+}
+
+impl LastError {
+    fn none() -> Self {
+        LastError {
+            kind: cce_status::CCE_OK,
+            message: CString::default(),
+            protocol: None,
+            code: -1,
+            code_name: CString::default(),
+        }
+    }
 }
 
 thread_local! {
-    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
-        message: CString::default(),
-        cti_status: -1,
-    });
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError::none());
 }
 
+fn c_text(s: &str) -> CString {
+    CString::new(s.bytes().filter(|b| *b != 0).collect::<Vec<u8>>()).unwrap_or_default()
+}
+
+/// Records a library-level error (no protocol, no code).
 fn set_error(status: cce_status, message: &str, cti_status: Option<u32>) -> cce_status {
-    let clean: Vec<u8> = message.bytes().filter(|b| *b != 0).collect();
-    LAST_ERROR.with(|e| {
-        let mut e = e.borrow_mut();
-        e.message = CString::new(clean).unwrap_or_default();
-        e.cti_status = cti_status.map_or(-1, i64::from);
-    });
+    record(LastError {
+        kind: status,
+        message: c_text(message),
+        protocol: cti_status.map(|_| api::Protocol::Cti),
+        code: cti_status.map_or(-1, i64::from),
+        code_name: CString::default(),
+    })
+}
+
+fn record(last: LastError) -> cce_status {
+    let status = last.kind;
+    LAST_ERROR.with(|e| *e.borrow_mut() = last);
     status
 }
 
 fn clear_error() {
-    LAST_ERROR.with(|e| {
-        let mut e = e.borrow_mut();
-        e.message = CString::default();
-        e.cti_status = -1;
-    });
+    LAST_ERROR.with(|e| *e.borrow_mut() = LastError::none());
 }
 
 fn status_of(kind: ErrorKind) -> cce_status {
@@ -132,11 +158,19 @@ fn status_of(kind: ErrorKind) -> cce_status {
         ErrorKind::Protocol => cce_status::CCE_ERR_PROTOCOL,
         ErrorKind::Disconnected => cce_status::CCE_ERR_DISCONNECTED,
         ErrorKind::QueueFull => cce_status::CCE_ERR_QUEUE_FULL,
+        ErrorKind::TlsHandshake => cce_status::CCE_ERR_TLS_HANDSHAKE,
+        ErrorKind::CertificateInvalid => cce_status::CCE_ERR_CERTIFICATE_INVALID,
     }
 }
 
 fn fail(e: &Error) -> cce_status {
-    set_error(status_of(e.kind), &e.message, e.status)
+    record(LastError {
+        kind: status_of(e.kind),
+        message: c_text(&e.message),
+        protocol: e.protocol,
+        code: e.status.map_or(-1, i64::from),
+        code_name: c_text(e.status_name.as_deref().unwrap_or("")),
+    })
 }
 
 type FfiResult = Result<(), cce_status>;
@@ -144,6 +178,7 @@ type FfiResult = Result<(), cce_status>;
 /// Runs `f`, converting panics and errors into a status with the last error set.
 fn guard(f: impl FnOnce() -> FfiResult) -> cce_status {
     clear_error();
+    cce::log::init_from_env();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => cce_status::CCE_OK,
         Ok(Err(status)) => status,
@@ -270,10 +305,54 @@ pub extern "C" fn cce_last_error() -> *const c_char {
 }
 
 /// The CTI status or failure code carried by the last error on this thread
-/// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+/// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none or the error does not
+/// come from CTI (an ECE HTTP status is [`cce_last_error_code`], never here).
 #[no_mangle]
 pub extern "C" fn cce_last_error_cti_status() -> i64 {
-    LAST_ERROR.with(|e| e.borrow().cti_status)
+    LAST_ERROR.with(|e| {
+        let e = e.borrow();
+        if e.protocol == Some(api::Protocol::Cti) {
+            e.code
+        } else {
+            -1
+        }
+    })
+}
+
+/// The status the last failed libcce call on this thread returned (`CCE_OK` if it
+/// succeeded): the error's kind.
+#[no_mangle]
+pub extern "C" fn cce_last_error_kind() -> cce_status {
+    LAST_ERROR.with(|e| e.borrow().kind)
+}
+
+/// The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
+/// or `""` for a library-level error (bad argument, handle...) or none. Static; do
+/// not free.
+#[no_mangle]
+pub extern "C" fn cce_last_error_protocol() -> *const c_char {
+    let name: &'static CStr = match LAST_ERROR.with(|e| e.borrow().protocol) {
+        Some(api::Protocol::Cti) => c"cti",
+        Some(api::Protocol::Gc) => c"gc",
+        Some(api::Protocol::Ece) => c"ece",
+        None => c"",
+    };
+    name.as_ptr()
+}
+
+/// The protocol's code carried by the last error on this thread: a CTI status or
+/// failure code (protocol `"cti"`), an HTTP status (protocol `"ece"`), or -1 if none.
+#[no_mangle]
+pub extern "C" fn cce_last_error_code() -> i64 {
+    LAST_ERROR.with(|e| e.borrow().code)
+}
+
+/// The name of [`cce_last_error_code`] (e.g. `"E_CTI_INVALID_VERSION"`, or the ECE
+/// error name such as `"NotFound"`), or `""`. Valid until the next libcce call on this
+/// thread; do not free.
+#[no_mangle]
+pub extern "C" fn cce_last_error_code_name() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().code_name.as_ptr())
 }
 
 /// The library version, e.g. "0.1.0". Static; do not free.
@@ -334,6 +413,50 @@ pub unsafe extern "C" fn cce_decode(
         // SAFETY: the caller promises `len` readable bytes at `bytes`.
         let data = unsafe { std::slice::from_raw_parts(bytes, len) };
         let (t, j) = api::decode_json(data, version).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, t, "msg_type_out")?;
+            write_out(json_out, to_c_string(j), "json_out")
+        }
+    })
+}
+
+/// [`cce_decode_ex`] flag: read tolerantly. A count field that disagrees with the
+/// fields it counts, or a known field whose length does not fit its type, is kept (the
+/// count as received, the field as `{"_raw": "<hex>"}`) and listed in the JSON's
+/// `_warnings` array instead of failing with `CCE_ERR_CODEC`.
+pub const CCE_DECODE_TOLERANT: u32 = 1;
+
+/// [`cce_decode`] with `flags`: 0 is strict (as `cce_decode`), [`CCE_DECODE_TOLERANT`]
+/// reads tolerantly. Unknown flag bits are `CCE_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes; the out pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_decode_ex(
+    bytes: *const u8,
+    len: usize,
+    version: u32,
+    flags: u32,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        if bytes.is_null() {
+            return Err(null("bytes"));
+        }
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        if flags & !CCE_DECODE_TOLERANT != 0 {
+            return Err(fail(&api::Error::invalid(format!(
+                "unknown cce_decode_ex flags {flags:#x}"
+            ))));
+        }
+        // SAFETY: the caller promises `len` readable bytes at `bytes`.
+        let data = unsafe { std::slice::from_raw_parts(bytes, len) };
+        let strict = flags & CCE_DECODE_TOLERANT == 0;
+        let (t, j) = api::decode_json_with(data, version, strict).map_err(|e| fail(&e))?;
         // SAFETY: checked non-null above.
         unsafe {
             write_out(msg_type_out, t, "msg_type_out")?;
@@ -522,8 +645,10 @@ fn event_c_string(text: String) -> CString {
 /// `config_json` keys: `address` ("host:port", required), `client_id` (required),
 /// `version` (15..25, default 24), `client_password`, `services` (number or
 /// "CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL"), `peripheral_id`,
-/// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms`,
-/// `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`.
+/// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms` (default 90000;
+/// 0 turns heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
+/// `strict_decode` (default false: messages with count mismatches or wrongly sized
+/// fields are delivered with `_warnings` instead of as DECODE_ERROR).
 ///
 /// Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
 /// choose), following the guide's A/B schedule (`expected_clients` sets the random

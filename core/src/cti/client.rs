@@ -24,6 +24,8 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{Body, CodecError, Floating, Message, Value};
+use crate::tls::{TlsConfig, Watched};
+
 use super::session::{
     CloseReason, CtiStatus, InvokeIds, RequestError, Session, SessionConfig, SessionError,
     SessionEvent, State,
@@ -144,6 +146,46 @@ impl Client {
             .map_err(|_| SessionError::OpenTimeout(open_timeout))?
             .map_err(|e| SessionError::ConnectionLost(format!("connect: {e}")))?;
         Self::open(stream, cfg).await
+    }
+
+    /// Connects to `addr` ("host:port"), with TLS when `tls` is set (the handshake
+    /// counts in the open timeout), sends OPEN_REQ and waits for OPEN_CONF. TLS
+    /// failures are [`SessionError::Tls`], also when the server refuses the client
+    /// certificate after the handshake, or when a plain client meets a TLS server.
+    pub async fn connect_with(
+        addr: &str,
+        cfg: SessionConfig,
+        tls: Option<&TlsConfig>,
+        connect_timeout: std::time::Duration,
+        counters: Arc<QueueCounters>,
+    ) -> Result<(Client, Events), SessionError> {
+        let timeout = |_| SessionError::ConnectionLost("connect timed out".into());
+        let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(timeout)?
+            .map_err(|e| SessionError::ConnectionLost(format!("connect: {e}")))?;
+        set_nodelay_linger(&stream);
+        let opened = match tls {
+            None => {
+                let (stream, slot) = Watched::new(stream, false);
+                (Self::open_stream(stream, cfg, counters).await, slot)
+            }
+            Some(t) => {
+                let stream = tokio::time::timeout(connect_timeout, t.connect(addr, stream))
+                    .await
+                    .map_err(|_| {
+                        SessionError::Tls(crate::tls::TlsError::Handshake(format!(
+                            "no TLS handshake within {connect_timeout:?}"
+                        )))
+                    })??;
+                let (stream, slot) = Watched::new(stream, true);
+                (Self::open_stream(stream, cfg, counters).await, slot)
+            }
+        };
+        match opened {
+            (Ok(c), _) => Ok(c),
+            (Err(e), slot) => Err(crate::tls::take_slot(&slot).map_or(e, SessionError::from)),
+        }
     }
 
     /// Opens a session over an already connected stream: sends OPEN_REQ and waits

@@ -47,6 +47,7 @@ use crate::queue::{self, PushError, QueueCounters, QueueLimits, QueueStats};
 /// Most events held between a session's socket task and the connection's manager
 /// (the application's queue, [`SessionConfig::event_queue`], comes after it).
 const INTERNAL_QUEUE_EVENTS: usize = 64;
+use crate::tls::TlsConfig;
 
 /// Settings of a failover connection.
 #[derive(Debug, Clone)]
@@ -69,6 +70,10 @@ pub struct ConnectionConfig {
     /// Deliver [`CtiEvent::Model`] changes (true by default; the model is kept
     /// current either way).
     pub model_events: bool,
+    /// TLS for both sides (`None`: plain TCP). Each side's certificate is checked
+    /// against that side's host unless `server_name` is set. Secured CTI Server ports
+    /// default to 42030 (side A) and 43030 (side B), plus 40 x instance number.
+    pub tls: Option<TlsConfig>,
 }
 
 impl ConnectionConfig {
@@ -84,7 +89,14 @@ impl ConnectionConfig {
             auto_reconnect: true,
             resync_window: Duration::from_secs(5),
             model_events: true,
+            tls: None,
         }
+    }
+
+    /// Turns TLS on for both sides.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Adds side B of a duplex pair.
@@ -200,6 +212,8 @@ struct Shared {
     counters: Arc<QueueCounters>,
     final_reason: Mutex<Option<CloseReason>>,
     version: u32,
+    /// TLS settings for the next (re)connect.
+    tls: Mutex<Option<TlsConfig>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -234,20 +248,16 @@ async fn connect_side(
     cfg: &ConnectionConfig,
     side: Side,
     counters: &Arc<QueueCounters>,
+    tls: Option<&TlsConfig>,
 ) -> Result<(Client, Events), SessionError> {
-    let addr = cfg.address(side).to_owned();
-    let stream = tokio::time::timeout(cfg.connect_timeout, tokio::net::TcpStream::connect(addr))
-        .await
-        .map_err(|_| SessionError::ConnectionLost("connect timed out".into()))?
-        .map_err(|e| SessionError::ConnectionLost(format!("connect: {e}")))?;
-    super::client::set_nodelay_linger(&stream);
+    let addr = cfg.address(side);
     // The session's own queue is a short hop; the application's queue holds the bound.
     let mut session = cfg.session.clone();
     session.event_queue = QueueLimits {
         max_events: session.event_queue.max_events.min(INTERNAL_QUEUE_EVENTS),
         max_bytes: session.event_queue.max_bytes,
     };
-    Client::open_stream(stream, session, counters.clone()).await
+    Client::connect_with(addr, session, tls, cfg.connect_timeout, counters.clone()).await
 }
 
 impl CtiConnection {
@@ -266,7 +276,7 @@ impl CtiConnection {
         let mut last_err = SessionError::NotOpen;
         let mut standby: Option<(Client, Events, Side)> = None;
         for side in sides {
-            match connect_side(&cfg, side, &counters).await {
+            match connect_side(&cfg, side, &counters, cfg.tls.as_ref()).await {
                 Ok((client, events)) => {
                     if session_type(client.open_conf()) == Some(SESSION_STANDBY)
                         && standby.is_none()
@@ -299,6 +309,7 @@ impl CtiConnection {
         side: Side,
         counters: Arc<QueueCounters>,
     ) -> (Self, CtiEvents) {
+        cfg.session.stats.connected(side.name(), false);
         let mut model = Model::new();
         let first_changes = model.apply(client.open_conf());
         let shared = Arc::new(Shared {
@@ -309,6 +320,7 @@ impl CtiConnection {
             counters: counters.clone(),
             final_reason: Mutex::new(None),
             version: cfg.session.version,
+            tls: Mutex::new(cfg.tls.clone()),
         });
         let (app_tx, app_rx) = queue::channel(cfg.session.event_queue, counters);
         let (close_tx, close_rx) = mpsc::channel(4);
@@ -336,6 +348,12 @@ impl CtiConnection {
     /// Protocol version of the sessions.
     pub fn version(&self) -> u32 {
         self.shared.version
+    }
+
+    /// Replaces the TLS settings (`None`: plain TCP). They apply from the next
+    /// (re)connect on; the open session is left alone.
+    pub fn set_tls(&self, tls: Option<TlsConfig>) {
+        *lock(&self.shared.tls) = tls;
     }
 
     /// Whether a session is open right now.
@@ -562,7 +580,8 @@ impl Manager {
         loop {
             match self.schedule.next_step() {
                 Step::Try(s) => {
-                    let attempt = connect_side(&self.cfg, s, &self.shared.counters);
+                    let tls = lock(&self.shared.tls).clone();
+                    let attempt = connect_side(&self.cfg, s, &self.shared.counters, tls.as_ref());
                     tokio::select! {
                         r = attempt => match r {
                             Ok((c, e)) => {
@@ -597,6 +616,7 @@ impl Manager {
     }
 
     fn install(&mut self, client: &Client, side: Side, reconnected: bool) {
+        self.cfg.session.stats.connected(side.name(), reconnected);
         *lock(&self.shared.current) = Some((client.clone(), side));
         let changes = lock(&self.shared.model).apply(client.open_conf());
         self.emit(CtiEvent::Connection(ConnectionEvent::Connected {
@@ -685,7 +705,8 @@ impl Manager {
                         self.forward(ClientEvent::Message(m));
                         if going && self.cfg.duplex() && handover.is_none() {
                             let other = side.other();
-                            match connect_side(&self.cfg, other, &self.shared.counters).await {
+                            let tls = lock(&self.shared.tls).clone();
+                            match connect_side(&self.cfg, other, &self.shared.counters, tls.as_ref()).await {
                                 Ok((c, e)) => {
                                     if session_type(c.open_conf()) == Some(SESSION_STANDBY) {
                                         handover = Some((c, e, other));
