@@ -29,7 +29,7 @@ export CARGO_TERM_COLOR := never
 
 .PHONY: help demo test build deps deps-cc deps-python deps-node gen gen-check header header-check \
         fmt-check clippy test-rust test-c test-python test-node test-fuzz fuzz bench \
-        test-gc test-gc-suites
+        test-gc test-gc-suites test-siebel test-siebel-broker siebel-build deps-siebel test-pki
 
 help:
 	@echo "make demo   - run the agent/call demo on the embedded CTI simulator"
@@ -42,6 +42,7 @@ help:
 	@echo "make dist    - release artefacts in dist/ (wheel, sdist, npm tarballs, C/C++ SDK)"
 	@echo "make install - install the C/C++ SDK under \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make test-package - install every artefact of dist/ and use it without cargo"
+	@echo "make test-siebel - the Siebel driver through its harness (CTI and GC simulators, valgrind)"
 
 demo:
 	$(CARGO) run -q -p libcce --example demo
@@ -128,7 +129,13 @@ test-rust:
 	$(CARGO) run -q -p libcce --example ece_chat >/dev/null
 	$(CARGO) run -q -p libcce --example readme >/dev/null
 
-test-c: deps-cc
+# Throw-away TLS key material for the C, Python and Node TLS tests (fresh every run).
+PKI := $(BUILD)/pki
+test-pki:
+	rm -rf $(PKI)
+	$(CARGO) run -q -p libcce --example test_pki -- $(PKI)
+
+test-c: deps-cc test-pki
 	$(CARGO) build -p libcce-ffi
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_abi.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_abi
@@ -139,6 +146,12 @@ test-c: deps-cc
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_ece
 	cc $(CFLAGS) ffi/tests/test_sim.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_sim
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_sim
+	cc $(CFLAGS) ffi/tests/test_pipeline.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_pipeline
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_pipeline
+	cc $(CFLAGS) ffi/tests/test_log.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_log
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_log
+	cc $(CFLAGS) ffi/tests/test_tls.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_tls
+	CCE_TEST_PKI=$(PKI) LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_tls
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/agent_session_c >/dev/null
 	cc $(CFLAGS) examples/c/ece_chat.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/ece_chat_c
@@ -152,18 +165,18 @@ test-c: deps-cc
 	$(BUILD)/siebel_poll_static >/dev/null
 	@echo "test-c: C ABI tests and C/C++ examples passed"
 
-test-python: deps-python
+test-python: deps-python test-pki
 	rm -rf $(TARGET)/wheels
 	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
 	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/libcce-*.whl
 	cd $(BUILD) 2>/dev/null || mkdir -p $(BUILD)
-	cd $(BUILD) && $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
+	cd $(BUILD) && CCE_TEST_PKI=$(PKI) $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests
 	$(VENV)/bin/python examples/python/agent_session.py >/dev/null
 	$(VENV)/bin/python examples/python/ece_chat.py >/dev/null
 	env -u CCE_STOMP_ADDR $(VENV)/bin/python examples/python/gc_agent.py >/dev/null
 
-test-node: deps-node
-	cd bindings/node && npm run --silent build && npm test
+test-node: deps-node test-pki
+	cd bindings/node && npm run --silent build && CCE_TEST_PKI=$(PKI) npm test
 	node examples/node/agent_session.mjs >/dev/null
 	node examples/node/ece_chat.mjs >/dev/null
 	env -u CCE_STOMP_ADDR node examples/node/gc_agent.mjs >/dev/null
@@ -187,7 +200,8 @@ test-gc: deps-cc deps-python deps-node
 
 test-gc-suites:
 	@test -n "$${CCE_STOMP_ADDR:-}" || { echo "test-gc-suites: run it through 'make test-gc'"; exit 1; }
-	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce --test gc_flow --test gc_activemq --test gc_activemq_restart
+	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce --test gc_flow --test gc_activemq --test gc_activemq_restart --test gc_activemq_tls
+	CCE_REQUIRE_BROKER=1 $(CARGO) test -p libcce-cli --test bridge
 	$(CARGO) build -p libcce-ffi
 	@mkdir -p $(BUILD)
 	cc $(CFLAGS) ffi/tests/test_gc.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_gc
@@ -195,10 +209,11 @@ test-gc-suites:
 	rm -rf $(TARGET)/wheels
 	$(VENV)/bin/maturin build --quiet -m bindings/python/Cargo.toml -o $(TARGET)/wheels
 	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels/libcce-*.whl
-	cd $(BUILD) && CCE_REQUIRE_BROKER=1 $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests/test_gc.py
+	cd $(BUILD) && CCE_REQUIRE_BROKER=1 $(VENV)/bin/python -m pytest -q $(ROOT)/bindings/python/tests/test_gc.py $(ROOT)/bindings/python/tests/test_gc_field.py
 	$(VENV)/bin/python examples/python/gc_agent.py >/dev/null
 	cd bindings/node && npm run --silent build && CCE_REQUIRE_BROKER=1 node --test test/gc.test.mjs
 	node examples/node/gc_agent.mjs >/dev/null
+	$(MAKE) -s test-siebel-broker
 	@echo "test-gc: GC suites passed against ActiveMQ $${CCE_STOMP_ADDR}"
 
 # ---------------------------------------------------------------------------
@@ -249,5 +264,52 @@ fuzz-lock:
 	cp Cargo.lock fuzz/Cargo.lock
 	$(CARGO) metadata --format-version 1 --manifest-path fuzz/Cargo.toml >/dev/null
 
-test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-gc dist test-package test-fuzz
+
+# Siebel communications driver (examples/siebel, docs/siebel.md).
+
+SIEBEL_DIR  := $(ROOT)/examples/siebel
+SIEBEL_OUT  := $(BUILD)/siebel
+SIEBEL_SRCS := $(addprefix $(SIEBEL_DIR)/,driver.cpp isc_text.cpp backend_cti.cpp backend_gc.cpp)
+SIEBEL_FLAGS := $(CXXFLAGS) -I$(SIEBEL_DIR)
+
+deps-siebel: deps-cc
+	@if [ ! -f /usr/include/nlohmann/json.hpp ] || ! command -v valgrind >/dev/null; then \
+	  $(MAKE) -s $(APT_UPDATED); \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nlohmann-json3-dev valgrind; \
+	fi
+
+# libcce_siebel.so and the harness.
+siebel-build: deps-siebel
+	$(CARGO) build -p libcce-ffi
+	@mkdir -p $(SIEBEL_OUT)
+	c++ $(SIEBEL_FLAGS) -fPIC -fvisibility=hidden -shared $(SIEBEL_SRCS) -L$(LIBDIR) -lcce -lpthread \
+	  -o $(SIEBEL_OUT)/libcce_siebel.so
+	c++ $(SIEBEL_FLAGS) $(SIEBEL_DIR)/harness.cpp -L$(LIBDIR) -lcce -ldl -lpthread -o $(SIEBEL_OUT)/harness
+
+# Checks the driver also compiles against a scapi.h laid out differently from ours, then
+# runs the harness on the CTI simulator (side A dies during a call), on the GC simulator
+# with an in-memory broker, and one login/logout cycle under valgrind (no definite leak).
+test-siebel: siebel-build
+	for f in $(SIEBEL_SRCS); do \
+	  c++ $(SIEBEL_FLAGS) -fsyntax-only '-DCCE_SIEBEL_SCAPI_HEADER=<scapi.h>' \
+	    -I$(SIEBEL_DIR)/testdata/other_scapi $$f; \
+	done
+	LD_LIBRARY_PATH=$(LIBDIR) $(SIEBEL_OUT)/harness $(SIEBEL_OUT)/libcce_siebel.so cti >$(SIEBEL_OUT)/cti.log \
+	  || { tail -40 $(SIEBEL_OUT)/cti.log; exit 1; }
+	LD_LIBRARY_PATH=$(LIBDIR) $(SIEBEL_OUT)/harness $(SIEBEL_OUT)/libcce_siebel.so gc embedded >$(SIEBEL_OUT)/gc.log \
+	  || { tail -40 $(SIEBEL_OUT)/gc.log; exit 1; }
+	LD_LIBRARY_PATH=$(LIBDIR) valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+	  --show-leak-kinds=definite --error-exitcode=99 \
+	  $(SIEBEL_OUT)/harness $(SIEBEL_OUT)/libcce_siebel.so cycle >$(SIEBEL_OUT)/cycle.log \
+	  || { tail -40 $(SIEBEL_OUT)/cycle.log; exit 1; }
+	@echo "test-siebel: harness passed on the CTI and GC simulators; no leak across login/logout"
+
+# The harness on the GC simulator over a real ActiveMQ broker (run by test-gc-suites).
+test-siebel-broker: siebel-build
+	@test -n "$${CCE_STOMP_ADDR:-}" || { echo "test-siebel-broker: run it through 'make test-gc'"; exit 1; }
+	LD_LIBRARY_PATH=$(LIBDIR) $(SIEBEL_OUT)/harness $(SIEBEL_OUT)/libcce_siebel.so gc "$${CCE_STOMP_ADDR}" \
+	  >$(SIEBEL_OUT)/gc-activemq.log || { tail -40 $(SIEBEL_OUT)/gc-activemq.log; exit 1; }
+	@echo "test-siebel-broker: harness passed on ActiveMQ $${CCE_STOMP_ADDR}"
+
+test: gen-check header-check fmt-check clippy test-rust test-c test-python test-node test-gc test-siebel dist test-package test-fuzz
 	@echo "make test: all suites passed"

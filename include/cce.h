@@ -16,20 +16,30 @@
  *    wait (cti_open, cti_request, cti_poll_event, cti_close, cce_sim_stop)
  *    block only the calling thread. The library runs its network I/O on two
  *    internal threads ("cce-rt").
- *  - Events: cti_open() with a callback delivers each event on one
- *    library-owned thread per session ("cce-cti-events"), in arrival order,
- *    never concurrently; the JSON pointer is valid only during the callback.
- *    The last event is SESSION_CLOSED (msg_type 0). Inside a callback you may
- *    call cti_send/cti_request, but cti_close on the same session returns
+ *  - Events: cti_open() with a callback delivers events on a small pool of
+ *    library-owned threads shared by every CTI session, GC session and ECE
+ *    webhook server ("cce-callbacks-N", 2 by default, cce_set_callback_threads()
+ *    before the first one): each handle's events in arrival order, never two
+ *    callbacks of one handle at once; the JSON pointer is valid only during the
+ *    callback. The last event is SESSION_CLOSED (msg_type 0). Inside a callback
+ *    you may call cti_send/cti_request, but cti_close on the same session returns
  *    CCE_ERR_WOULD_DEADLOCK. Callbacks must not throw C++ exceptions or longjmp.
- *    Without a callback, pull events with cti_poll_event() (legacy hosts).
+ *    Close contract: cti_close returns within the close timeout plus about one
+ *    second whatever the peer or the callback does; events still queued are
+ *    dropped (counted, cti_queue_stats); once it returns, no new callback of
+ *    that session starts (a callback still running then makes it return
+ *    CCE_ERR_TIMEOUT: keep user_data valid until that callback returns).
+ *    Without a callback, pull events with cti_poll_event() or cti_poll_events()
+ *    (batches), and wait on cti_event_fd() from a host event loop.
+ *  - Queues are bounded: events (event_queue_events/_bytes, overrun "block" or
+ *    "close") and commands (command_queue: CCE_ERR_QUEUE_FULL when full).
  *  - Messages cross the boundary as JSON using the GED-188 field names:
  *    {"MessageType":30,"MessageName":"AGENT_STATE_EVENT","AgentState":3,
  *     "AgentState_name":"AGENT_STATE_AVAILABLE",...}. When sending, enum fields
  *    accept numbers or constant names, and InvokeID is assigned if absent.
  *  - gc_* (Generic Connector over an ActiveMQ STOMP broker) follow the same
  *    conventions; commands and events are JSON ({"command":...}/{"event":...}),
- *    the callback thread is "cce-gc-events". See docs/gc.md.
+ *    callbacks run on the shared callback threads. See docs/gc.md.
  *  - No Rust panic crosses this boundary; one is reported as CCE_ERR_PANIC.
  */
 
@@ -42,6 +52,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// [`cce_decode_ex`] flag: read tolerantly. A count field that disagrees with the
+// fields it counts, or a known field whose length does not fit its type, is kept (the
+// count as received, the field as `{"_raw": "<hex>"}`) and listed in the JSON's
+// `_warnings` array instead of failing with `CCE_ERR_CODEC`.
+#define CCE_DECODE_TOLERANT 1
+
+// Certificate reason: the server certificate has expired (or is not valid yet).
+#define CCE_CERT_EXPIRED 1
+
+// Certificate reason: the server certificate is not signed by a trusted CA.
+#define CCE_CERT_UNKNOWN_ISSUER 2
+
+// Certificate reason: the server certificate does not carry the expected name.
+#define CCE_CERT_NAME_MISMATCH 3
+
+// Certificate reason: the server refused our client certificate (or its absence).
+#define CCE_CERT_CLIENT_CERTIFICATE_REFUSED 4
+
+// Certificate reason: the server certificate is not the pinned one.
+#define CCE_CERT_PIN_MISMATCH 5
+
+// Certificate reason: another certificate problem.
+#define CCE_CERT_OTHER 6
 
 // Major version of libcce (the `<major>` of the SONAME `libcce.so.<major>`).
 #define CCE_VERSION_MAJOR 0
@@ -82,7 +116,31 @@ typedef enum {
   CCE_ERR_PANIC = 12,
   // The link to the server is down and being re-established; retry later.
   CCE_ERR_DISCONNECTED = 13,
+  // The TLS handshake failed (a plain server or client, no common version...).
+  CCE_ERR_TLS_HANDSHAKE = 14,
+  // A certificate was not accepted; [`cce_last_error_code`] gives the reason
+  // (`CCE_CERT_EXPIRED`, `CCE_CERT_UNKNOWN_ISSUER`, ...).
+  CCE_ERR_CERTIFICATE_INVALID = 15,
+  // A bounded queue is full (too many commands waiting to be written); nothing was
+  // sent. Retry later.
+  CCE_ERR_QUEUE_FULL = 16,
 } cce_status;
+
+// Severity of a log record (also the `level` argument of [`cce_set_log_callback`]).
+typedef enum {
+  // No records (as a threshold: logging off).
+  CCE_LOG_OFF = 0,
+  // Failures.
+  CCE_LOG_ERROR = 1,
+  // Conditions an operator should know about (e.g. TLS verification off).
+  CCE_LOG_WARN = 2,
+  // Session life; wire trace records (target `libcce::wire`).
+  CCE_LOG_INFO = 3,
+  // Details for debugging.
+  CCE_LOG_DEBUG = 4,
+  // Everything.
+  CCE_LOG_TRACE = 5,
+} cce_log_level;
 
 // A running CTI Server simulator (opaque).
 typedef struct cce_sim cce_sim;
@@ -115,6 +173,15 @@ typedef struct gc_sim gc_sim;
 // `SESSION_CLOSED`), `json` the event rendered as JSON, valid only during the call.
 typedef void (*cti_event_cb)(void *user_data, uint32_t msg_type, const char *json);
 
+// One event of a [`cti_poll_events`] batch.
+typedef struct {
+  // MessageType (0 for library events such as `SESSION_CLOSED`).
+  uint32_t msg_type;
+  // The event as JSON; owned by the caller (free with [`cti_events_free`] or
+  // [`cce_string_free`]).
+  char *json;
+} cti_event;
+
 // Webhook event callback: `json` is the event (see `docs/ece.md`), valid only
 // during the call.
 typedef void (*ece_event_cb)(void *user_data, const char *json);
@@ -122,6 +189,14 @@ typedef void (*ece_event_cb)(void *user_data, const char *json);
 // GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
 // during the call. The last call of a session carries `{"event":"Closed"}`.
 typedef void (*gc_event_cb)(void *user_data, const char *json);
+
+// Receives one log record: its level, target (the library module, or `libcce::wire`
+// for wire trace records), message, and the `user_data` given to
+// [`cce_set_log_callback`]. The strings are valid only during the call.
+typedef void (*cce_log_cb)(cce_log_level level,
+                           const char *target,
+                           const char *message,
+                           void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -132,8 +207,27 @@ extern "C" {
 const char *cce_last_error(void);
 
 // The CTI status or failure code carried by the last error on this thread
-// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none or the error does not
+// come from CTI (an ECE HTTP status is [`cce_last_error_code`], never here).
 int64_t cce_last_error_cti_status(void);
+
+// The status the last failed libcce call on this thread returned (`CCE_OK` if it
+// succeeded): the error's kind.
+cce_status cce_last_error_kind(void);
+
+// The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
+// or `""` for a library-level error (bad argument, handle...) or none. Static; do
+// not free.
+const char *cce_last_error_protocol(void);
+
+// The protocol's code carried by the last error on this thread: a CTI status or
+// failure code (protocol `"cti"`), an HTTP status (protocol `"ece"`), or -1 if none.
+int64_t cce_last_error_code(void);
+
+// The name of [`cce_last_error_code`] (e.g. `"E_CTI_INVALID_VERSION"`, or the ECE
+// error name such as `"NotFound"`), or `""`. Valid until the next libcce call on this
+// thread; do not free.
+const char *cce_last_error_code_name(void);
 
 // The library version, e.g. "0.1.0": the `CCE_VERSION_MAJOR.MINOR.PATCH` of the header
 // the program was built with, unless it runs with another libcce. Static; do not free.
@@ -162,6 +256,18 @@ cce_status cce_decode(const uint8_t *bytes,
                       uint32_t version,
                       uint32_t *msg_type_out,
                       char **json_out);
+
+// [`cce_decode`] with `flags`: 0 is strict (as `cce_decode`), [`CCE_DECODE_TOLERANT`]
+// reads tolerantly. Unknown flag bits are `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `bytes` must point to `len` readable bytes; the out pointers must be writable.
+cce_status cce_decode_ex(const uint8_t *bytes,
+                         size_t len,
+                         uint32_t version,
+                         uint32_t flags,
+                         uint32_t *msg_type_out,
+                         char **json_out);
 
 // Encodes a message given as JSON (see the README for the format) at protocol
 // `version`, header included. Free `*bytes_out` with [`cce_bytes_free`]`(*bytes_out, *len_out)`.
@@ -202,8 +308,10 @@ cce_status cce_stream_free(cce_stream *stream);
 // `config_json` keys: `address` ("host:port", required), `client_id` (required),
 // `version` (15..25, default 24), `client_password`, `services` (number or
 // "CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL"), `peripheral_id`,
-// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms`,
-// `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`.
+// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms` (default 90000;
+// 0 turns heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
+// `strict_decode` (default false: messages with count mismatches or wrongly sized
+// fields are delivered with `_warnings` instead of as DECODE_ERROR).
 //
 // Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
 // choose), following the guide's A/B schedule (`expected_clients` sets the random
@@ -214,13 +322,25 @@ cce_status cce_stream_free(cce_stream *stream);
 // `BecameActive` or `Resynchronized`). `active_standby` requests the v24+
 // active/standby service; `model_events` adds `MODEL_CHANGED` events (see [`cti_model`]).
 //
-// Events: with a `callback`, libcce calls it on one library-owned thread per session,
-// in arrival order, never concurrently; the last call is a `SESSION_CLOSED` event
-// (msg_type 0). The callback may call `cti_send`, `cti_request` and `cce_sim_*`, but
-// must not call `cti_close` on its own session (that returns `CCE_ERR_WOULD_DEADLOCK`)
-// and must not throw C++ exceptions. With `callback` NULL, pull events with
-// [`cti_poll_event`]. A refused OPEN_REQ returns `CCE_ERR_REFUSED` with the status in
-// [`cce_last_error_cti_status`].
+// Events: with a `callback`, libcce calls it on a small shared pool of library-owned
+// threads (see [`cce_set_callback_threads`]), for each session in arrival order and
+// never two at once; the last call is a `SESSION_CLOSED` event (msg_type 0). The
+// callback may call `cti_send`, `cti_request` and `cce_sim_*`, but must not call
+// `cti_close` on its own session (that returns `CCE_ERR_WOULD_DEADLOCK`) and must not
+// throw C++ exceptions. A slow callback holds one pool thread: other sessions keep
+// going on the others. With `callback` NULL, pull events with [`cti_poll_event`] or
+// [`cti_poll_events`] (optionally waiting on [`cti_event_fd`]). A refused OPEN_REQ
+// returns `CCE_ERR_REFUSED` with the status in [`cce_last_error_cti_status`].
+//
+// Back-pressure: events wait in a bounded queue (`event_queue_events`, default
+// 10,000; `event_queue_bytes`, default 4 MiB). When it is full, `overrun` decides:
+// `"block"` (default) stops reading the socket until the application catches up
+// (heartbeats and timers keep running; the server sees TCP back-pressure), `"close"`
+// ends the session with a `SESSION_CLOSED` event whose `reason` is `ConsumerOverrun`.
+// With `"block"`, a request made while the queue is full may wait for its answer
+// behind the queued events (up to its timeout). `command_queue` (default 1,024) bounds
+// the messages waiting to be written: beyond it `cti_send`/`cti_request` fail at once
+// with `CCE_ERR_QUEUE_FULL`. See [`cti_queue_stats`].
 //
 // # Safety
 // `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
@@ -308,10 +428,59 @@ cce_status cti_poll_event(const cti_session *session,
                           uint32_t *msg_type_out,
                           char **json_out);
 
+// Pull mode, batched: waits up to `timeout_ms` for a first event, then takes every
+// event already queued, up to `max`, into `events[0..*count_out]` (one call, one
+// wake-up). `CCE_OK` with `*count_out` 0 when none came in time; `CCE_ERR_CLOSED`
+// after the final `SESSION_CLOSED` was taken. Free the texts with [`cti_events_free`].
+//
+// # Safety
+// `events` must point to `max` writable `cti_event`s; `count_out` writable.
+cce_status cti_poll_events(const cti_session *session,
+                           cti_event *events,
+                           size_t max,
+                           uint32_t timeout_ms,
+                           size_t *count_out);
+
+// Frees the texts of `count` events filled by [`cti_poll_events`] (not the array).
+//
+// # Safety
+// `events` must hold `count` entries filled by [`cti_poll_events`], not freed yet.
+void cti_events_free(cti_event *events, size_t count);
+
+// Pull mode: a file descriptor that is readable while events are queued, for a host
+// event loop (poll/epoll/select, libuv, asyncio `add_reader`) to wait on instead of a
+// thread. Wait for it, then call [`cti_poll_events`] (or [`cti_poll_event`] with
+// timeout 0) until no event is left; those calls clear it. The library owns the
+// descriptor (do not read or close it); it stays open until [`cti_close`].
+//
+// # Safety
+// `fd_out` must be writable.
+cce_status cti_event_fd(const cti_session *session, int32_t *fd_out);
+
+// The session's event queue figures as JSON (free with [`cce_string_free`]):
+// `{"depth_events":N,"depth_bytes":N,"high_water_events":N,"high_water_bytes":N,
+// "dropped":N,"delivered":N}`. `dropped` counts events discarded at close and, with
+// `overrun: "close"`, the events that did not fit.
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cti_queue_stats(const cti_session *session, char **json_out);
+
+// Sets the number of threads that run event callbacks for every CTI session, GC
+// session and ECE webhook server (1..64; default 2). Call it before the first handle
+// with a callback is opened; later calls return `CCE_ERR_INVALID_ARGUMENT`.
+cce_status cce_set_callback_threads(uint32_t threads);
+
 // Closes the session (CLOSE_REQ, then at most the close timeout, 5 s by default, for
-// CLOSE_CONF), waits for the callback thread to deliver `SESSION_CLOSED`, and frees the
-// handle. A second call returns `CCE_ERR_INVALID_HANDLE`. Calling it from the session's
-// own callback returns `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
+// CLOSE_CONF), drops the events still queued (counted in [`cti_queue_stats`]),
+// delivers `SESSION_CLOSED` to the callback, and frees the handle. It returns within
+// the close timeout plus about one second whatever the peer or the callback does:
+// after it returns, no new callback of the session starts. If a callback is still
+// running after that second, `SESSION_CLOSED` is not delivered and the call returns
+// `CCE_ERR_TIMEOUT` (the session is closed and the handle freed all the same; keep
+// `user_data` valid until that callback returns). A second call returns
+// `CCE_ERR_INVALID_HANDLE`. Calling it from the session's own callback returns
+// `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
 cce_status cti_close(cti_session *session);
 
 // Creates a Messaging API client (no network traffic yet). `config_json` keys:
@@ -319,7 +488,8 @@ cce_status cti_close(cti_session *session);
 // `client_secret`, `entry_point_id` (required); `force_login` (default true),
 // `accept_language`, `token_refresh_ratio` (0.9), `end_conversation_path`,
 // `connect_timeout_ms`, `request_timeout_ms`, `verify_tls` (default true), `ca_pem`,
-// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`.
+// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`, `trace`
+// (each call as a `libcce::wire` log record; no bodies).
 // Free it with [`ece_client_free`]. Calls on one client may come from any thread.
 //
 // # Safety
@@ -423,8 +593,9 @@ cce_status ece_webhook_poll_event(const ece_webhook *hook, uint32_t timeout_ms, 
 // `json_out` must be writable.
 cce_status ece_webhook_stats(const ece_webhook *hook, char **json_out);
 
-// Stops the server, lets the callback thread deliver the events already queued,
-// joins it, and frees the handle. Returns `CCE_ERR_WOULD_DEADLOCK` (and leaves the
+// Stops the server, lets the callback take the events already queued (for at most
+// 5 s; then `CCE_ERR_TIMEOUT`, stopped all the same), and frees the handle; after it
+// returns no new callback of the server starts. Returns `CCE_ERR_WOULD_DEADLOCK` (and leaves the
 // server running) when called from the server's own callback.
 cce_status ece_webhook_stop(ece_webhook *hook);
 
@@ -532,10 +703,15 @@ cce_status ece_sim_stop(ece_sim *sim);
 // `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
 // `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
 // `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
-// `properties`.
+// `properties`, `event_queue` (10000), `command_queue` (1000), `overflow`
+// ("back_pressure": stop reading the broker while the event queue is full; "close":
+// end with `{"event":"Overrun"}`), `close_timeout_ms` (2000).
 //
-// Events: with a `callback`, libcce calls it on one library-owned thread per session,
-// in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
+// `Error` events carry the GC error table's columns: `origin`, `behaviour` (the
+// expected client behaviour), `description`, `user_message`.
+//
+// Events: with a `callback`, libcce calls it on the shared callback threads (see
+// [`cce_set_callback_threads`]), in arrival order, never two at once; the last call is `{"event":"Closed"}`. The
 // callback may call `gc_send`, but not `gc_close` on its own session
 // (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with [`gc_poll_event`].
 // No reachable broker gives `CCE_ERR_IO` (or `CCE_ERR_TIMEOUT`, `CCE_ERR_REFUSED`).
@@ -551,8 +727,13 @@ cce_status gc_open(const char *config_json,
 // Sends a command given as JSON, e.g.
 // `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
 // returns once the broker has it (GC's answers arrive as events). A parameter
-// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
-// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+// containing `,` `#` or `|`, or a `TransferCall`/`ConferenceCall` without `target`
+// and no active consult on that dialog, gives `CCE_ERR_INVALID_ARGUMENT` and nothing
+// is sent; a command while no broker link is up gives `CCE_ERR_DISCONNECTED`
+// (nothing sent, not queued: retry after `Connected`); a full command queue gives
+// `CCE_ERR_QUEUE_FULL` (nothing sent). `CCE_ERR_TIMEOUT` means the broker did not
+// confirm in time: the outcome is unknown (GC may still execute the command).
+// Passwords never appear in `cce_last_error`.
 //
 // # Safety
 // `command_json` must be NUL-terminated.
@@ -567,15 +748,19 @@ cce_status gc_send(const gc_session *session, const char *command_json);
 cce_status gc_poll_event(const gc_session *session, uint32_t timeout_ms, char **json_out);
 
 // The session's link and GC status as JSON: `{"broker": "host:port" or null,
-// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable",
+// "events_queued": n or null, "events_high_water": n, "events_dropped": n}`.
 // Free `*json_out` with [`cce_string_free`].
 //
 // # Safety
 // `json_out` must be writable.
 cce_status gc_state(const gc_session *session, char **json_out);
 
-// Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
-// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+// Closes the session, waits (at most 5 s) for the callback to take `{"event":"Closed"}`,
+// and frees the handle; after it returns no new callback of the session starts (if
+// the callback was still busy, `CCE_ERR_TIMEOUT`: closed all the same). The broker
+// link closes within `close_timeout_ms` plus 0.5 s whatever the broker does; events
+// still queued are dropped. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
 // session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
 cce_status gc_close(gc_session *session);
 
@@ -597,13 +782,14 @@ cce_status gc_encode_command(const char *command_json, char **jms_type_out, char
 cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type, char **json_out);
 
 // Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
-// "embedded" for an in-memory broker of its own on 127.0.0.1);
-// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+// "embedded" for an in-memory broker on 127.0.0.1 whose address the action
+// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 // (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 //
 // # Safety
 // `config_json` must be NUL-terminated; `out` writable.
-cce_status gc_sim_start(const char *config_json, gc_sim **out);
+cce_status gc_sim_start(const char *config_json,
+                        gc_sim **out);
 
 // Controls the simulator with a JSON action, e.g.
 // `{"action":"inject_call","agent_id":"1001","from":"5551234"}` (returns the dialog
@@ -620,6 +806,41 @@ cce_status gc_sim_control(const gc_sim *sim, const char *action_json, char **res
 // Stops the simulator and frees the handle. A second call gives
 // `CCE_ERR_INVALID_HANDLE`.
 cce_status gc_sim_stop(gc_sim *sim);
+
+// Routes the library's log records at `level` (a [`cce_log_level`]: `CCE_LOG_ERROR` ..
+// `CCE_LOG_TRACE`) and above to `callback`. `CCE_LOG_OFF` or a NULL callback turns
+// logging off. Replaces any earlier callback, and the `CCE_LOG` environment variable
+// (`CCE_LOG=debug` sends records to standard error when no callback is set).
+//
+// The callback is called from any thread (library threads such as "cce-rt" and the
+// threads calling libcce), possibly concurrently: it must be thread-safe, return
+// quickly and not throw or longjmp. Records emitted by libcce calls made inside the
+// callback are dropped. When this function returns, no call of the previous callback
+// is in progress, so its `user_data` may be freed; calling it from inside the callback
+// returns `CCE_ERR_WOULD_DEADLOCK`. Secrets (passwords, tokens) never appear in records.
+// Wire traces (session key `"trace": true`) arrive at `CCE_LOG_INFO` under the target
+// `libcce::wire`.
+//
+// # Safety
+// `callback` must be callable from any thread with `user_data` until it is replaced.
+cce_status cce_set_log_callback(int32_t level, cce_log_cb callback, void *user_data);
+
+// The session's counters as JSON: `frames_in`, `frames_out`, `bytes_in`, `bytes_out`,
+// `decode_errors`, `unrecognized`, `opens`, `reconnects`, `failovers`, `heartbeats`,
+// `heartbeat_rtt_ms` (`last`/`avg`/`max`), `requests`, `request_latency_ms`
+// (`p50`/`p99`), `ms_since_last_frame` (durations `null` until measured). Counts
+// survive reconnects. Free with `cce_string_free`.
+//
+// # Safety
+// `json_out` must be writable.
+cce_status cti_stats(const cti_session *session, char **json_out);
+
+// Every live CTI session's counters in the Prometheus text exposition format (serve
+// it as `/metrics`). Free with `cce_string_free`.
+//
+// # Safety
+// `text_out` must be writable.
+cce_status cce_metrics_text(char **text_out);
 
 // Starts the embedded CTI Server simulator. `config_json` may be NULL or "{}" for the
 // defaults (127.0.0.1, ephemeral port, agent 1001 at extension/instrument 5001,
@@ -792,6 +1013,14 @@ cce_status cce_sim_command(const cce_sim *sim, const char *command_json, char **
 cce_status cce_sim_run_scenario(const cce_sim *sim,
                                 const char *scenario_json,
                                 char **report_json_out);
+
+// Replaces the session's TLS settings (the `tls` object of the [`super::cti_open`]
+// configuration, or `null` for plain TCP). They apply from the next reconnect on;
+// the open connection is left alone. Invalid settings give `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `tls_json` must be NUL-terminated.
+cce_status cti_set_tls(const cti_session *session, const char *tls_json);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -22,6 +22,8 @@ export interface ClientConfig {
   retryMaxMs?: number;
   rateLimitPerSec?: number;
   rateLimitBurst?: number;
+  /** Each call as an 'info' log record under 'libcce::wire' (no bodies). */
+  trace?: boolean;
 }
 
 /** A customer phone number. */
@@ -67,6 +69,8 @@ export interface EceEvent {
   agent: { name: string | null; screen_name: string | null } | null;
   format?: 'html' | 'plain';
   raw: Record<string, unknown>;
+  /** What was repaired in this event (e.g. a lone UTF-16 surrogate replaced by U+FFFD); absent when nothing was. */
+  warnings?: string[];
 }
 
 /** Webhook server options: exactly one of basic, bearer, allowUnauthenticated. */
@@ -81,7 +85,12 @@ export interface WebhookOptions {
   maxEvents?: number;
   queueCapacity?: number;
   dedupWindow?: number;
+  /** Simultaneous connections (256); when all are held, the oldest that never sent a byte makes room. */
   maxConnections?: number;
+  /** Simultaneous connections of one peer address (128). */
+  maxConnectionsPerPeer?: number;
+  /** A connection that sends nothing for this long is closed (2000). */
+  firstByteTimeoutMs?: number;
   readTimeoutMs?: number;
 }
 
@@ -96,6 +105,8 @@ export interface WebhookStats {
   bad_bodies: number;
   bad_requests: number;
   overloaded: number;
+  /** Connections closed to make room before they sent a byte. */
+  evicted: number;
 }
 
 /** The Messaging API client. */

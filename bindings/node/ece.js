@@ -29,7 +29,7 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
      * `config`: serverUrl, clientKey, clientSecret, entryPointId (required);
      * forceLogin, acceptLanguage, tokenRefreshRatio, endConversationPath, apiPath,
      * connectTimeoutMs, requestTimeoutMs, verifyTls (default true), caPem, allowHttp,
-     * maxRetries, retryBaseMs, retryMaxMs, rateLimitPerSec, rateLimitBurst.
+     * maxRetries, retryBaseMs, retryMaxMs, rateLimitPerSec, rateLimitBurst, trace.
      */
     constructor(config) {
       const json = configJson(config, 'ECE client config');
@@ -96,7 +96,8 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
      * Starts a server. `options`: exactly one of `basic: {username, password}`,
      * `bearer: "<token>"` or `allowUnauthenticated: true` (lab use only); bind
      * ("127.0.0.1:0"), path ("/"), maxBodyBytes, maxDepth, maxEvents, queueCapacity,
-     * dedupWindow, maxConnections, readTimeoutMs.
+     * dedupWindow, maxConnections, maxConnectionsPerPeer, firstByteTimeoutMs, readTimeoutMs.
+     * POSTs need a JSON Content-Type (else 415).
      */
     static start(options = {}) {
       const { basic, bearer, allowUnauthenticated, ...rest } = options ?? {};

@@ -97,8 +97,11 @@ module.exports = function makeGc({ native, call, callAsync, CceError }) {
     /**
      * Sends a command, e.g. `send('MakeNotReadyWithReason', '1001', {reason_code: '12'})`
      * or `send({command: 'MakeReady', agent_id: '1001'})`; resolves once the broker has
-     * it. Rejects with code InvalidArgument for a parameter containing `,` `#` `|`
-     * (nothing sent), Io while no broker link is up.
+     * it. Rejects with code InvalidArgument for a parameter containing `,` `#` `|` or
+     * a transfer without target and no active consult on that dialog (nothing sent),
+     * Disconnected while no broker link is up (nothing sent; retry after Connected),
+     * QueueFull when the command queue is full, and Timeout when the broker did not
+     * confirm in time (outcome unknown: GC may still execute it).
      */
     async send(command, agentId, params) {
       const cmd =
@@ -183,7 +186,8 @@ module.exports = function makeGc({ native, call, callAsync, CceError }) {
       this.#native = nativeSim;
     }
 
-    /** Starts on `config.broker` ('host:port' or 'embedded'); `requestQueue`, `format` ('json'|'text'). */
+    /** Starts on `config.broker` ('host:port', or 'embedded' for an in-memory broker);
+     * `requestQueue`, `format` ('json'|'text'). */
     static async start(config) {
       const json = configJson(config, 'GC simulator config');
       return new GcSimulator(CONSTRUCT, await callAsync(() => native.startGcSim(json)));

@@ -15,22 +15,71 @@ export type ErrorCode =
   | 'Codec'
   | 'Protocol'
   | 'Disconnected'
+  | 'QueueFull'
+  | 'TlsHandshake'
+  | 'CertificateInvalid'
   | 'Internal';
+
+/** Why a certificate was not accepted (`CceError.reason` of a `CertificateInvalid`). */
+export type CertificateReason =
+  | 'expired'
+  | 'unknown_issuer'
+  | 'name_mismatch'
+  | 'client_certificate_refused'
+  | 'pin_mismatch'
+  | 'other';
+
+/** TLS settings of a CTI or GC connection (the `tls` config key); see docs/security.md. */
+export interface TlsConfig {
+  /** Trusted CA certificates (PEM) instead of the system roots. */
+  ca_pem?: string;
+  /** A file holding `ca_pem`. */
+  ca_file?: string;
+  /** Client certificate chain (PEM) for mutual TLS. */
+  cert_pem?: string;
+  /** A file holding `cert_pem`. */
+  cert_file?: string;
+  /** The client certificate's private key (PEM: PKCS#8, RSA or EC). */
+  key_pem?: string;
+  /** A file holding `key_pem`. */
+  key_file?: string;
+  /** Name the server certificate must carry (default: the host of each address). */
+  server_name?: string;
+  /** Accept exactly the server certificate with this SHA-256 fingerprint (hex). */
+  pinned_cert_sha256?: string;
+  /** Accept exactly this server certificate (PEM). */
+  pinned_cert_pem?: string;
+  /** Lowest TLS version (default `'1.2'`). */
+  min_version?: '1.2' | '1.3';
+  /** Accept any server certificate (labs only; warns on every connect). */
+  insecure_skip_verify?: boolean;
+}
 
 /** An error from libcce. */
 export declare class CceError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { status?: number | null; statusName?: string | null; cause?: unknown },
+    options?: {
+      status?: number | null;
+      statusName?: string | null;
+      protocol?: 'cti' | 'gc' | 'ece' | null;
+      cause?: unknown;
+    },
   );
   readonly name: 'CceError';
   /** What went wrong. */
   readonly code: ErrorCode;
-  /** CTI status or failure code, when the server sent one. */
+  /** The same as `code` (the name the C ABI and Python use). */
+  readonly kind: ErrorCode;
+  /** The protocol the error comes from, or null for a library-level error. */
+  readonly protocol: 'cti' | 'gc' | 'ece' | null;
+  /** The protocol's code, when the peer sent one: a CTI status or failure code, or an ECE HTTP status. */
   readonly status: number | null;
-  /** Name of that code, e.g. `E_CTI_INVALID_AGENT_DATA`. */
+  /** Name of that code, e.g. `E_CTI_INVALID_AGENT_DATA` or the ECE error name `NotFound`. */
   readonly statusName: string | null;
+  /** For `CertificateInvalid`: why the certificate was not accepted. */
+  readonly reason: CertificateReason | null;
 }
 
 /** Protocol version used by `encode()`/`decode()`/`StreamDecoder` when none is given (24). */
@@ -113,7 +162,7 @@ interface SessionConfigCommon {
   agentId?: string;
   agent_instrument?: string;
   agentInstrument?: string;
-  /** Heartbeat interval; absent: no heartbeats. At least 5000 unless `relaxed_timing`. */
+  /** Heartbeat interval (default 90000, IdleTimeout 4x that); 0 turns heartbeats off. At least 5000 unless `relaxed_timing`. */
   heartbeat_ms?: number;
   heartbeatMs?: number;
   open_timeout_ms?: number;
@@ -138,6 +187,8 @@ interface SessionConfigCommon {
   connect_timeout_ms?: number;
   connectTimeoutMs?: number;
   /** After a reconnect, how long calls in progress have to be re-announced. */
+  /** TLS on both sides (secured CTI ports: 42030 side A, 43030 side B, + 40 x instance). */
+  tls?: TlsConfig;
   resync_window_ms?: number;
   resyncWindowMs?: number;
   /** Request the v24+ active/standby service. */
@@ -145,11 +196,57 @@ interface SessionConfigCommon {
   activeStandby?: boolean;
   /** Answer ACTIVE_MAINTENANCE_REQ with accept (default true). */
   accept_maintenance?: boolean;
+  /** Refuse messages with count mismatches or wrongly sized fields as DECODE_ERROR (default false: delivered with `_warnings`). */
+  strict_decode?: boolean;
   acceptMaintenance?: boolean;
   /** Deliver MODEL_CHANGED events ('model'). */
   model_events?: boolean;
   modelEvents?: boolean;
+  /** Wire trace of every frame to the logger ('info', target 'libcce::wire'). */
+  trace?: boolean;
+  /** Wire trace appended to this file as JSON lines. */
+  trace_file?: string;
+  traceFile?: string;
 }
+
+/** Counters of a CTI session, kept across reconnects. */
+export interface SessionStats {
+  session: number;
+  client_id: string;
+  frames_in: number;
+  frames_out: number;
+  bytes_in: number;
+  bytes_out: number;
+  decode_errors: number;
+  unrecognized: number;
+  opens: number;
+  reconnects: number;
+  failovers: number;
+  heartbeats: number;
+  heartbeat_rtt_ms: { last: number | null; avg: number | null; max: number | null };
+  requests: number;
+  request_latency_ms: { p50: number | null; p99: number | null };
+  ms_since_last_frame: number | null;
+  /** Reserved for the event queue (null until measured). */
+  queue_depth: number | null;
+  queue_high_water: number | null;
+  queue_drops: number | null;
+}
+
+/** Log severity names, most severe first. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'off';
+
+/**
+ * Sends the library's log records at `level` (default 'info') and above to `callback`
+ * on the main thread; `null` turns logging off. `NODE_DEBUG=libcce` logs to stderr.
+ */
+export declare function setLogger(
+  callback: ((level: LogLevel, target: string, message: string) => void) | null,
+  level?: LogLevel,
+): void;
+
+/** Every live CTI session's counters in the Prometheus text format. */
+export declare function metricsText(): string;
 
 /**
  * Session configuration. Keys are snake_case as in the library (camelCase is
@@ -226,6 +323,10 @@ export declare class CtiSession extends EventEmitter {
   model(): { agents: any[]; calls: any[]; skill_groups: any[]; peripherals: Record<string, boolean> };
   /** The link state. */
   state(): { connected: boolean; closed: boolean; side: 'A' | 'B' | null };
+  /** The session's counters (durations in milliseconds, null until measured). */
+  stats(): SessionStats;
+  /** Replaces the TLS settings (null: plain TCP); they apply from the next reconnect on. */
+  setTls(tls: TlsConfig | null): void;
   /** Closes the session; resolves after `'closed'` has been emitted. Idempotent. */
   close(): Promise<SessionClosedEvent>;
   /** The events from now on, buffered, ending after SESSION_CLOSED. */
@@ -250,8 +351,13 @@ export declare class CtiSession extends EventEmitter {
   off(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
+/** Options of `decode()`. */
+export interface DecodeOptions {
+  /** true (default): refuse count mismatches and wrongly sized fields; false: keep them and list them in `_warnings`. */
+  strict?: boolean;
+}
 /** Decodes one whole message (header included) at `version` (default 24). */
-export declare function decode(bytes: Uint8Array | number[], version?: number): CtiEvent;
+export declare function decode(bytes: Uint8Array | number[], version?: number, options?: DecodeOptions): CtiEvent;
 
 /** Encodes a message at `version` (default 24); returns the frame, header included. */
 export declare function encode(msg: OutgoingMessage | string, version?: number): Buffer;
@@ -302,6 +408,14 @@ export interface GcConfig {
   reconnectMaxMs?: number;
   /** Extra JMS string properties on every request. */
   properties?: Record<string, string>;
+  /** Events waiting for the application (default 10000). */
+  eventQueue?: number;
+  /** Commands waiting to be sent (default 1000); beyond: code Refused. */
+  commandQueue?: number;
+  /** Full event queue: stop reading the broker (default) or end with an Overrun event. */
+  overflow?: 'back_pressure' | 'close';
+  /** close() returns within this plus 0.5 s (default 2000). */
+  closeTimeoutMs?: number;
   [key: string]: unknown;
 }
 
@@ -313,6 +427,14 @@ export interface GcEvent {
   event: string;
   agent_id?: string;
   format?: 'text' | 'json';
+  /** Error events: who raised the code. */
+  origin?: 'Finesse' | 'Gc' | 'Unknown';
+  /** Error events: the expected client behaviour (e.g. "AskForCredentials"). */
+  behaviour?: string;
+  /** Error events: what the code means. */
+  description?: string;
+  /** Error events: the suggested display text (null for an unknown code). */
+  user_message?: string | null;
   [key: string]: unknown;
 }
 
@@ -328,10 +450,20 @@ export declare class GcSession {
   /** Connects; resolves once a broker link is up. */
   static open(config: GcConfig): Promise<GcSession>;
   /** Link and GC status. */
-  readonly state: { broker: string | null; gc: string };
+  readonly state: {
+    broker: string | null;
+    gc: string;
+    events_queued?: number | null;
+    events_high_water?: number;
+    events_dropped?: number;
+  };
   readonly isClosed: boolean;
   readonly closed: Promise<GcEvent>;
-  /** Sends a command; resolves once the broker has it. */
+  /**
+   * Sends a command; resolves once the broker has it. Rejects with code
+   * InvalidArgument (nothing sent), Disconnected (no broker link: nothing sent),
+   * Refused (command queue full) or Timeout (no broker receipt: outcome unknown).
+   */
   send(command: string, agentId?: string, params?: Record<string, unknown>): Promise<void>;
   send(command: GcCommand): Promise<void>;
   /** Connect + Login. */
@@ -351,7 +483,7 @@ export declare class GcSession {
 
 export declare class GcSimulator {
   private constructor();
-  /** Starts a simulator on `config.broker` ('host:port', or 'embedded' for an in-memory broker of its own: `control('broker')` gives its address). */
+  /** Starts a simulator on `config.broker` ('host:port', or 'embedded' for an in-memory broker of its own: `control('broker')` gives its address, `control('broker_address').broker` too). */
   static start(config: { broker: string; requestQueue?: string; format?: 'json' | 'text'; [key: string]: unknown }): Promise<GcSimulator>;
   /** Performs a control action and returns its result. */
   control(action: string, params?: Record<string, unknown>): unknown;

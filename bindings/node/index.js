@@ -51,16 +51,22 @@ function loadNative() {
 
 /**
  * An error from libcce. `code` is the kind: InvalidArgument, Io, Timeout, Refused,
- * ControlFailed, Closed, Codec, Protocol, Disconnected (or Internal for a bug in the library).
+ * ControlFailed, Closed, Codec, Protocol, Disconnected, QueueFull, TlsHandshake,
+ * CertificateInvalid (or Internal for a bug in the library).
  * `status`/`statusName` carry the CTI status of a refusal, when there is one.
+ * `reason` is set for CertificateInvalid: expired, unknown_issuer, name_mismatch,
+ * client_certificate_refused, pin_mismatch or other.
  */
 class CceError extends Error {
-  constructor(code, message, { status = null, statusName = null, cause } = {}) {
+  constructor(code, message, { status = null, statusName = null, protocol = null, cause } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'CceError';
     this.code = code;
+    this.kind = code;
+    this.protocol = protocol;
     this.status = status;
     this.statusName = statusName;
+    this.reason = code === 'CertificateInvalid' ? statusName : null;
   }
 }
 
@@ -81,6 +87,7 @@ function translate(err) {
   return new CceError(String(detail.kind), String(detail.message), {
     status: detail.status ?? null,
     statusName: detail.statusName ?? null,
+    protocol: detail.protocol ?? null,
   });
 }
 
@@ -201,11 +208,23 @@ function toBuffer(bytes) {
 // ---------------------------------------------------------------------------
 // Codec
 
-/** Decodes one whole message (header included) into its JSON object. */
-function decode(bytes, version) {
+/**
+ * Decodes one whole message (header included) into its JSON object. `options.strict`
+ * (default true) false reads tolerantly: a count mismatch or a wrongly sized field is
+ * kept and listed in `_warnings` instead of throwing code `Codec`.
+ */
+function decode(bytes, version, options) {
   const buf = toBuffer(bytes);
   const v = protocolVersion(version);
-  return JSON.parse(call(() => native.decodeJson(buf, v)));
+  let strict = true;
+  if (options !== undefined && options !== null) {
+    if (typeof options !== 'object') throw invalid('decode options must be an object');
+    if (options.strict !== undefined) {
+      if (typeof options.strict !== 'boolean') throw invalid('options.strict must be a boolean');
+      strict = options.strict;
+    }
+  }
+  return JSON.parse(call(() => native.decodeJson(buf, v, strict)));
 }
 
 /** Encodes a message object into its bytes (header included). */
@@ -398,6 +417,19 @@ class CtiSession extends EventEmitter {
     return JSON.parse(call(() => this.#native.stateJson()));
   }
 
+  /** The session's counters (frames, bytes, heartbeats, latencies; see docs/observability.md). */
+  stats() {
+    return JSON.parse(call(() => this.#native.statsJson()));
+  }
+
+  /**
+   * Replaces the TLS settings (the `tls` config object, or null for plain TCP).
+   * They apply from the next reconnect on; the open connection is left alone.
+   */
+  setTls(tls) {
+    call(() => this.#native.setTlsJson(JSON.stringify(tls ?? null)));
+  }
+
   /**
    * Closes the session (CLOSE_REQ, at most the close timeout for CLOSE_CONF).
    * Resolves to the SESSION_CLOSED object after the 'closed' event has been
@@ -526,8 +558,37 @@ const gc = require('./gc.js')({ native, call, callAsync, CceError });
 // ECE (Cisco Enterprise Chat and Email): see ece.js.
 const ece = require('./ece.js')({ native, CceError, call, callAsync, snakeKeys, stringify });
 
+// ---------------------------------------------------------------------------
+// Logging
+
+/**
+ * Sends the library's log records at `level` ('error', 'warn', 'info' (default),
+ * 'debug', 'trace') and above to `callback(level, target, message)`, on the main
+ * thread; `null` turns logging off. Wire traces (session option `trace: true`) come
+ * at 'info' under the target 'libcce::wire'. Secrets never appear in records.
+ */
+function setLogger(callback, level = 'info') {
+  if (callback !== null && typeof callback !== 'function') {
+    throw invalid('setLogger: callback must be a function or null');
+  }
+  call(() => native.setLogger(callback, level));
+}
+
+/** Every live CTI session's counters in the Prometheus text format (for `/metrics`). */
+function metricsText() {
+  return call(() => native.metricsText());
+}
+
+// NODE_DEBUG=libcce (the util.debuglog convention): debug records to stderr, written
+// by the library itself so that they appear even while the main thread is busy.
+if (require('node:util').debuglog('libcce').enabled) {
+  call(() => native.logToStderr('debug'));
+}
+
 module.exports = {
   CceError,
+  setLogger,
+  metricsText,
   gc,
   ece,
   CtiSession,

@@ -26,6 +26,22 @@ export interface SimulatorConfig {
   /** Side B address: set it for a duplex pair sharing one peripheral. */
   bind_b?: string;
   bindB?: string;
+  /** TLS listeners per side, beside the plain ones (mixed mode) or instead (`secure_only`). */
+  tls?: {
+    cert_pem?: string;
+    cert_file?: string;
+    key_pem?: string;
+    key_file?: string;
+    /** Set: client certificates are required and must chain to this CA. */
+    client_ca_pem?: string;
+    client_ca_file?: string;
+    /** Only TLS: `bind`/`bind_b` speak TLS. */
+    secure_only?: boolean;
+    /** Side A's TLS listener in mixed mode (default `127.0.0.1:0`). */
+    bind?: string;
+    /** Side B's TLS listener in mixed mode (default `127.0.0.1:0`). */
+    bind_b?: string;
+  };
   peripheral_id?: number;
   peripheralId?: number;
   agents?: SimAgent[];

@@ -5,6 +5,7 @@
 //! Every call may be made from any thread that is not a tokio runtime worker.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,10 +20,15 @@ use crate::cti::connection::{
 use crate::cti::requests::{request_info, REQUESTS};
 use crate::cti::session::{CloseReason, Mode, RequestError, SessionConfig, SessionError};
 use crate::cti::spec;
+use crate::cti::stats::{SessionStats, StatsSnapshot};
+use crate::cti::trace::WireTrace;
+use crate::queue::{OverrunPolicy, QueueStats};
 use crate::runtime::runtime;
+use crate::secret::Secret;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
 
 mod gc;
+mod pump;
 mod sim;
 pub use gc::{
     command_from_json, default_destination, gc_config_from_json, gc_encode_command, gc_parse_event,
@@ -55,6 +61,14 @@ pub enum ErrorKind {
     Protocol,
     /// The link to the server is down and being re-established; retry later.
     Disconnected,
+    /// A bounded queue is full (e.g. too many commands waiting to be written);
+    /// nothing was sent. Retry after a while.
+    QueueFull,
+    /// The TLS handshake failed (plain server, plain client, no common version...).
+    TlsHandshake,
+    /// A certificate was not accepted; `status`/`status_name` give the reason
+    /// ([`crate::tls::CertificateReason::code`] and `name`).
+    CertificateInvalid,
 }
 
 impl ErrorKind {
@@ -70,11 +84,37 @@ impl ErrorKind {
             ErrorKind::Codec => "Codec",
             ErrorKind::Protocol => "Protocol",
             ErrorKind::Disconnected => "Disconnected",
+            ErrorKind::QueueFull => "QueueFull",
+            ErrorKind::TlsHandshake => "TlsHandshake",
+            ErrorKind::CertificateInvalid => "CertificateInvalid",
         }
     }
 }
 
-/// An error with a kind, a message, and the CTI status when there is one.
+/// The protocol an error comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// CTI Server (GED-188), including its simulator.
+    Cti,
+    /// Generic Connector (STOMP/ActiveMQ).
+    Gc,
+    /// Enterprise Chat and Email (HTTP).
+    Ece,
+}
+
+impl Protocol {
+    /// Stable lowercase name: `"cti"`, `"gc"` or `"ece"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Cti => "cti",
+            Protocol::Gc => "gc",
+            Protocol::Ece => "ece",
+        }
+    }
+}
+
+/// An error with a kind, a message, the protocol it comes from, and the protocol's
+/// code when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
@@ -82,10 +122,15 @@ pub struct Error {
     pub kind: ErrorKind,
     /// Human-readable description (status names included).
     pub message: String,
-    /// CTI status or failure code, when the server sent one.
+    /// The protocol's code, when the peer sent one: a CTI status or failure code
+    /// ([`Protocol::Cti`]) or an HTTP status ([`Protocol::Ece`]).
     pub status: Option<u32>,
-    /// Name of that code (e.g. `E_CTI_INVALID_VERSION`).
+    /// Name of that code (e.g. `E_CTI_INVALID_VERSION`, or the ECE error name such as
+    /// `NotFound`).
     pub status_name: Option<String>,
+    /// The protocol the error comes from (`None` for library-level errors such as an
+    /// invalid handle).
+    pub protocol: Option<Protocol>,
 }
 
 impl Error {
@@ -95,7 +140,19 @@ impl Error {
             message: message.into(),
             status: None,
             status_name: None,
+            protocol: None,
         }
+    }
+
+    /// The same error attributed to `protocol`.
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The CTI status or failure code, only when the error comes from CTI.
+    pub fn cti_status(&self) -> Option<u32> {
+        self.status.filter(|_| self.protocol == Some(Protocol::Cti))
     }
 
     /// An invalid-argument error.
@@ -116,12 +173,34 @@ impl From<CodecError> for Error {
             | CodecError::UnsupportedVersion { .. } => ErrorKind::InvalidArgument,
             _ => ErrorKind::Codec,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Cti)
+    }
+}
+
+impl From<crate::tls::TlsError> for Error {
+    fn from(e: crate::tls::TlsError) -> Self {
+        use crate::tls::TlsError;
+        let mut out = Error::new(
+            match &e {
+                TlsError::Config(_) => ErrorKind::InvalidArgument,
+                TlsError::Handshake(_) => ErrorKind::TlsHandshake,
+                TlsError::CertificateInvalid { .. } => ErrorKind::CertificateInvalid,
+            },
+            e.to_string(),
+        );
+        if let Some(r) = e.reason() {
+            out.status = Some(r.code());
+            out.status_name = Some(r.name().to_owned());
+        }
+        out
     }
 }
 
 impl From<SessionError> for Error {
     fn from(e: SessionError) -> Self {
+        if let SessionError::Tls(t) = e {
+            return t.into();
+        }
         let kind = match &e {
             SessionError::OpenRefused(_) => ErrorKind::Refused,
             SessionError::OpenTimeout(_) => ErrorKind::Timeout,
@@ -129,6 +208,7 @@ impl From<SessionError> for Error {
             SessionError::ServerOffline(_) | SessionError::NotOpen => ErrorKind::Closed,
             SessionError::ConnectionLost(_) => ErrorKind::Io,
             SessionError::Config(_) => ErrorKind::InvalidArgument,
+            SessionError::Tls(_) => ErrorKind::TlsHandshake,
         };
         let status = e.status();
         Error {
@@ -136,6 +216,7 @@ impl From<SessionError> for Error {
             message: e.to_string(),
             status: status.map(|s| s.code),
             status_name: status.and_then(|s| s.name()).map(str::to_owned),
+            protocol: Some(Protocol::Cti),
         }
     }
 }
@@ -159,12 +240,14 @@ impl From<RequestError> for Error {
                 (ErrorKind::Disconnected, None, None)
             }
             RequestError::Codec(_) => (ErrorKind::Codec, None, None),
+            RequestError::QueueFull(_) => (ErrorKind::QueueFull, None, None),
         };
         Error {
             kind,
             message: e.to_string(),
             status,
             status_name: name,
+            protocol: Some(Protocol::Cti),
         }
     }
 }
@@ -176,7 +259,7 @@ impl From<SimError> for Error {
             SimError::Stopped => ErrorKind::Closed,
             _ => ErrorKind::InvalidArgument,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Cti)
     }
 }
 
@@ -212,8 +295,8 @@ struct SessionJson {
     client_id: String,
     #[serde(default = "default_version")]
     version: u32,
-    #[serde(default)]
-    client_password: String,
+    #[serde(default, deserialize_with = "client_password")]
+    client_password: Secret,
     client_signature: Option<String>,
     peripheral_id: Option<u32>,
     services: Option<Bits>,
@@ -241,6 +324,21 @@ struct SessionJson {
     #[serde(default)]
     active_standby: bool,
     accept_maintenance: Option<bool>,
+    event_queue_events: Option<usize>,
+    event_queue_bytes: Option<usize>,
+    overrun: Option<String>,
+    command_queue: Option<usize>,
+    #[serde(default)]
+    strict_decode: bool,
+    #[serde(default)]
+    trace: bool,
+    trace_file: Option<String>,
+    tls: Option<crate::tls::TlsConfig>,
+}
+
+/// `client_password`, refused by name (never by value) when it is not a string.
+fn client_password<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    crate::secret::deserialize_named("client_password", d)
 }
 
 fn default_version() -> u32 {
@@ -251,10 +349,18 @@ fn default_version() -> u32 {
 /// `client_id` (required), `version` (default 24), `client_password`, `client_signature`,
 /// `peripheral_id`, `services`, `call_msg_mask`, `agent_state_mask`, `config_msg_mask`
 /// (numbers or `|`-joined constant names), `agent_extension`, `agent_id`,
-/// `agent_instrument`, `heartbeat_ms` (absent: no heartbeats), `open_timeout_ms`,
-/// `close_timeout_ms`, `request_timeout_ms`, `relaxed_timing`, `active_standby`,
-/// `accept_maintenance`, `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
-/// adds that mode's service bits to `services`).
+/// `agent_instrument`, `heartbeat_ms` (default 90000, IdleTimeout 4×; 0 turns
+/// heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
+/// `relaxed_timing`, `active_standby`, `accept_maintenance`, `strict_decode` (default
+/// false: messages with count mismatches or wrongly sized fields are delivered with
+/// `_warnings` rather than as DECODE_ERROR), `mode` (`agent`, `bridge`, `monitor`, `supervisor` or `server`:
+/// adds that mode's service bits to `services`), `trace` (true: every frame in and out
+/// as an INFO log record under the target `libcce::wire`) and `trace_file` (a path: the
+/// same records appended to it as JSON lines; see [`crate::cti::trace`]), `event_queue_events` (default 10,000)
+/// and `event_queue_bytes` (default 4 MiB): the bound of the session's event queue,
+/// `overrun` (`"block"`, the default: stop reading the socket while the queue is full;
+/// `"close"`: end the session with reason `ConsumerOverrun`), `command_queue` (default
+/// 1,024: more sends or requests waiting fail at once with `QueueFull`).
 pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), Error> {
     let j = parse_session_json(text)?;
     let addr = j.address.clone();
@@ -269,7 +375,8 @@ fn parse_session_json(text: &str) -> Result<SessionJson, Error> {
 /// [`session_config_from_json`], plus `address_b` (side B), `reconnect` (default: true
 /// when `address_b` is set), `expected_clients` (random reconnect spread),
 /// `reconnect_time_scale` (multiplies every reconnect wait), `connect_timeout_ms`,
-/// `resync_window_ms` and `model_events` (deliver `MODEL_CHANGED` events).
+/// `resync_window_ms`, `model_events` (deliver `MODEL_CHANGED` events) and `tls`
+/// (a [`crate::tls::TlsConfig`] object: TLS on both sides; see docs/security.md).
 pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool), Error> {
     let j = parse_session_json(text)?;
     let model_events = j.model_events;
@@ -280,9 +387,15 @@ pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool
     let scale = j.reconnect_time_scale;
     let connect_ms = j.connect_timeout_ms;
     let resync_ms = j.resync_window_ms;
+    let tls = j.tls.clone();
+    if let Some(t) = &tls {
+        t.validate()?;
+    }
     let mut cfg = ConnectionConfig::new(session_config(j)?, address);
+    cfg.model_events = model_events;
     cfg.side_b = address_b;
     cfg.auto_reconnect = reconnect;
+    cfg.tls = tls;
     if let Some(n) = expected {
         cfg.reconnect.expected_clients = n;
     }
@@ -305,7 +418,8 @@ pub fn connection_config_from_json(text: &str) -> Result<(ConnectionConfig, bool
 
 fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     let mut cfg = SessionConfig::new(j.client_id, j.version);
-    cfg.client_password = j.client_password.into_bytes();
+    cfg.client_password = j.client_password;
+    cfg.strict_decode = j.strict_decode;
     cfg.client_signature = j.client_signature;
     if let Some(p) = j.peripheral_id {
         cfg.peripheral_id = p;
@@ -325,7 +439,11 @@ fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     cfg.agent_extension = j.agent_extension;
     cfg.agent_id = j.agent_id;
     cfg.agent_instrument = j.agent_instrument;
-    cfg.heartbeat_interval = j.heartbeat_ms.map(Duration::from_millis);
+    match j.heartbeat_ms {
+        Some(0) => cfg.heartbeat_interval = None,
+        Some(ms) => cfg.heartbeat_interval = Some(Duration::from_millis(ms)),
+        None => {}
+    }
     if let Some(ms) = j.open_timeout_ms {
         cfg.open_timeout = Duration::from_millis(ms);
     }
@@ -347,6 +465,26 @@ fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     cfg.active_standby = j.active_standby;
     if let Some(a) = j.accept_maintenance {
         cfg.accept_maintenance = a;
+    }
+    if let Some(n) = j.event_queue_events {
+        cfg.event_queue.max_events = n;
+    }
+    if let Some(n) = j.event_queue_bytes {
+        cfg.event_queue.max_bytes = n;
+    }
+    if let Some(p) = &j.overrun {
+        cfg.overrun = OverrunPolicy::from_name(p).ok_or_else(|| {
+            Error::invalid(format!("overrun {p:?}: expected \"block\" or \"close\""))
+        })?;
+    }
+    if let Some(n) = j.command_queue {
+        cfg.command_queue = n;
+    }
+    if let Some(path) = &j.trace_file {
+        cfg.trace = WireTrace::file(path)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("trace_file {path:?}: {e}")))?;
+    } else if j.trace {
+        cfg.trace = WireTrace::Log;
     }
     cfg.validate()?;
     Ok(cfg)
@@ -370,6 +508,9 @@ fn close_json(reason: &CloseReason) -> Json {
         }
         CloseReason::CloseTimeout => {
             json!({"MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "CloseTimeout"})
+        }
+        CloseReason::ConsumerOverrun => {
+            json!({"MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "ConsumerOverrun"})
         }
         CloseReason::Failed(e) => json!({
             "MessageType": 0, "MessageName": "SESSION_CLOSED", "reason": "Failed",
@@ -483,8 +624,25 @@ pub fn requests_json() -> String {
 /// A CTI session (with optional side A/B failover) behind a blocking API.
 pub struct CtiSession {
     conn: CtiConnection,
-    events: Mutex<Option<CtiEvents>>,
+    stats: std::sync::Arc<SessionStats>,
+    events: CtiEvents,
+    /// The final `SESSION_CLOSED` was taken.
+    done: AtomicBool,
     model_events: bool,
+}
+
+/// Queue figures as JSON: `{"depth_events","depth_bytes","high_water_events",
+/// "high_water_bytes","dropped","delivered"}`.
+pub fn queue_stats_json(s: &QueueStats) -> String {
+    json!({
+        "depth_events": s.depth_events,
+        "depth_bytes": s.depth_bytes,
+        "high_water_events": s.high_water_events,
+        "high_water_bytes": s.high_water_bytes,
+        "dropped": s.dropped,
+        "delivered": s.delivered,
+    })
+    .to_string()
 }
 
 impl CtiSession {
@@ -492,12 +650,27 @@ impl CtiSession {
     /// (see [`connection_config_from_json`]). Blocks until OPEN_CONF or failure.
     pub fn open(config_json: &str) -> Result<Self, Error> {
         let (cfg, model_events) = connection_config_from_json(config_json)?;
+        let stats = cfg.session.stats.clone();
         let (conn, events) = rt()?.block_on(CtiConnection::connect(cfg))?;
         Ok(CtiSession {
             conn,
-            events: Mutex::new(Some(events)),
+            stats,
+            events,
+            done: AtomicBool::new(false),
             model_events,
         })
+    }
+
+    /// Replaces the TLS settings from JSON (a [`crate::tls::TlsConfig`] object, or
+    /// `null` for plain TCP). They apply from the next reconnect on.
+    pub fn set_tls_json(&self, tls_json: &str) -> Result<(), Error> {
+        let tls: Option<crate::tls::TlsConfig> = serde_json::from_str(tls_json)
+            .map_err(|e| Error::invalid(format!("tls config: {e}")))?;
+        if let Some(t) = &tls {
+            t.validate()?;
+        }
+        self.conn.set_tls(tls);
+        Ok(())
     }
 
     /// The OPEN_CONF of the current session as JSON (`null` while reconnecting).
@@ -526,6 +699,16 @@ impl CtiSession {
             "side": self.conn.side().map(|s| s.name()),
         })
         .to_string()
+    }
+
+    /// The session's counters now (see [`crate::cti::stats`]).
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot(std::time::Instant::now())
+    }
+
+    /// [`CtiSession::stats`] as JSON (see [`StatsSnapshot::to_json`]).
+    pub fn stats_json(&self) -> String {
+        self.stats().to_json().to_string()
     }
 
     /// The live model as JSON (agents, calls, skill groups, peripherals).
@@ -579,55 +762,156 @@ impl CtiSession {
     /// Returns `Ok(None)` on timeout and an error of kind `Closed` once the
     /// final `SESSION_CLOSED` event has been taken.
     pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<EventOut>, Error> {
-        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        let closed = || Error::new(ErrorKind::Closed, "session closed: no more events");
-        let Some(events) = guard.as_mut() else {
-            return Err(closed());
-        };
         let deadline = timeout.map(|d| std::time::Instant::now() + d);
         loop {
+            if self.done.load(Ordering::Acquire) {
+                return Err(Self::no_more());
+            }
             let ev = match deadline {
-                None => rt()?.block_on(events.recv()),
+                None => rt()?.block_on(self.events.take_next()),
                 // The timer must be created inside the runtime, hence the async block.
                 Some(d) => {
                     let left = d.saturating_duration_since(std::time::Instant::now());
-                    match rt()?.block_on(async { tokio::time::timeout(left, events.recv()).await })
-                    {
+                    match rt()?.block_on(async {
+                        tokio::time::timeout(left, self.events.take_next()).await
+                    }) {
                         Ok(ev) => ev,
                         Err(_) => return Ok(None),
                     }
                 }
             };
-            match ev {
-                Some(ev) => {
-                    let Some(out) = cti_event_out(&ev, self.model_events) else {
-                        continue;
-                    };
-                    if out.last {
-                        *guard = None;
-                    }
-                    return Ok(Some(out));
+            match self.render(ev)? {
+                Some(out) => return Ok(Some(out)),
+                None => continue,
+            }
+        }
+    }
+
+    fn no_more() -> Error {
+        Error::new(ErrorKind::Closed, "session closed: no more events")
+    }
+
+    /// Renders a taken event; `Ok(None)` for one the bindings do not deliver.
+    fn render(&self, ev: Option<CtiEvent>) -> Result<Option<EventOut>, Error> {
+        match ev {
+            Some(ev) => {
+                let Some(out) = cti_event_out(&ev, self.model_events) else {
+                    return Ok(None);
+                };
+                if out.last {
+                    self.done.store(true, Ordering::Release);
                 }
+                Ok(Some(out))
+            }
+            None => {
+                self.done.store(true, Ordering::Release);
+                Err(Self::no_more())
+            }
+        }
+    }
+
+    /// Takes the next deliverable event without waiting (`Ok(None)`: none queued now).
+    /// An error of kind `Closed` once the final event has been taken.
+    pub fn try_next_event(&self) -> Result<Option<EventOut>, Error> {
+        loop {
+            if self.done.load(Ordering::Acquire) {
+                return Err(Self::no_more());
+            }
+            let ev = match self.events.try_take() {
+                Ok(ev) => Some(ev),
+                Err(crate::queue::TryRecvError::Empty) => return Ok(None),
+                Err(crate::queue::TryRecvError::Disconnected) => None,
+            };
+            if let Some(out) = self.render(ev)? {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Whether an event is queued now (it may be one the bindings skip).
+    pub fn has_queued_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Takes up to `max` queued events without waiting (fewer, or none, when fewer
+    /// are queued). An error of kind `Closed` once the final event has been taken.
+    pub fn poll_events(&self, max: usize) -> Result<Vec<EventOut>, Error> {
+        let mut out = Vec::new();
+        let mut taken = Vec::new();
+        while out.len() < max {
+            if self.done.load(Ordering::Acquire) {
+                if out.is_empty() {
+                    return Err(Self::no_more());
+                }
+                break;
+            }
+            taken.clear();
+            match self.events.try_recv_many(&mut taken, max - out.len()) {
                 None => {
-                    *guard = None;
-                    return Err(closed());
+                    if out.is_empty() {
+                        return self.render(None).map(|_| Vec::new());
+                    }
+                    break;
+                }
+                Some(0) => break,
+                Some(_) => {
+                    for ev in taken.drain(..) {
+                        if let Some(o) = self.render(Some(ev))? {
+                            out.push(o);
+                        }
+                    }
                 }
             }
         }
+        Ok(out)
+    }
+
+    /// Calls `waker` whenever an event lands in the empty queue (and when the queue
+    /// ends); for dispatchers and event-loop integration. The waker must be quick and
+    /// must not call back into the session.
+    pub fn set_event_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        self.events.set_waker(waker);
+    }
+
+    /// Whether the final `SESSION_CLOSED` event has been taken.
+    pub fn events_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+
+    /// Depth, high-water mark and drops of the session's event queue.
+    pub fn queue_stats(&self) -> QueueStats {
+        self.conn.queue_stats()
+    }
+
+    /// [`CtiSession::queue_stats`] as JSON (see [`queue_stats_json`]).
+    pub fn queue_stats_json(&self) -> String {
+        queue_stats_json(&self.queue_stats())
     }
 
     /// Closes the session: CLOSE_REQ, then at most the close timeout (5 s) for
     /// CLOSE_CONF; stops reconnecting. Returns the SESSION_CLOSED JSON. Safe to call
     /// more than once.
+    /// Events still queued when the close completes are dropped (and counted in
+    /// [`CtiSession::queue_stats`]); the final `SESSION_CLOSED` stays to be taken.
+    /// Returns within the close timeout plus a small constant whatever the peer does.
     pub fn close(&self) -> Result<String, Error> {
         let reason = rt()?.block_on(self.conn.close());
+        self.events
+            .discard_where(|ev| !matches!(ev, CtiEvent::Closed(_)));
         Ok(close_json(&reason).to_string())
     }
 }
 
-/// Decodes one whole message (header included) at `version` into (type, JSON).
+/// Decodes one whole message (header included) at `version` into (type, JSON), strictly.
 pub fn decode_json(bytes: &[u8], version: u32) -> Result<(u32, String), Error> {
-    let m = codec::decode(bytes, version)?;
+    decode_json_with(bytes, version, true)
+}
+
+/// [`decode_json`] choosing the reading: `strict` refuses a count mismatch or a wrongly
+/// sized field; tolerant keeps them and lists them in the JSON's `_warnings`.
+pub fn decode_json_with(bytes: &[u8], version: u32, strict: bool) -> Result<(u32, String), Error> {
+    let opts = codec::DecodeOptions::with_strict(strict);
+    let m = codec::decode_with_options(bytes, version, opts)?;
     Ok((m.msg_type(), cjson::to_json_string(&m)))
 }
 

@@ -195,6 +195,8 @@ fn check(spec: &'static MessageSpec, version: u32, seed: u64) -> bool {
     }
     assert_eq!(view.fields().count(), back.floating().len());
     assert_eq!(view.to_owned_message().expect("owned"), back);
+    check_tolerant_counts(spec, version, &bytes, seed);
+    check_json_keeps_wire_order(spec, version, &bytes, seed);
     // The typed form carries the same information.
     let typed = Typed::from_message(&back)
         .unwrap_or_else(|e| panic!("{} v{version} seed {seed}: typed: {e}", spec.name));
@@ -210,6 +212,95 @@ fn check(spec: &'static MessageSpec, version: u32, seed: u64) -> bool {
         spec.name
     );
     true
+}
+
+/// Every fixed count field of `bytes` made one larger: strict decode and the strict view
+/// agree (both refuse or both accept); the tolerant decode and the tolerant view both
+/// accept it, keep the count as received, flag exactly what strict refused, and the
+/// message re-encodes (directly and through JSON) to the same bytes.
+fn check_tolerant_counts(spec: &'static MessageSpec, version: u32, bytes: &[u8], seed: u64) {
+    use cce::cti::codec::{decode_with_options, json, DecodeOptions, MessageRef};
+    let Some(layout) = spec.layout(version) else {
+        return;
+    };
+    let mut wrong = bytes.to_vec();
+    let mut off = 8;
+    let mut changed = false;
+    for f in layout.fields {
+        let size = f.ty.fixed_size().unwrap_or(0);
+        if f.count_group.is_some() && size == 2 {
+            let v = u16::from_be_bytes([wrong[off], wrong[off + 1]]).wrapping_add(1);
+            wrong[off..off + 2].copy_from_slice(&v.to_be_bytes());
+            changed = true;
+        }
+        off += size;
+    }
+    if !changed {
+        return;
+    }
+    let what = format!("{} v{version} seed {seed}", spec.name);
+    let body = &wrong[8..];
+    let strict = decode(&wrong, version);
+    let strict_view = MessageRef::parse(spec.msg_type, body, version, DecodeOptions::strict());
+    assert_eq!(strict.is_ok(), strict_view.is_ok(), "{what}: {strict:?}");
+    let tolerant = decode_with_options(&wrong, version, DecodeOptions::tolerant())
+        .unwrap_or_else(|e| panic!("{what}: tolerant decode: {e}"));
+    MessageRef::parse(spec.msg_type, body, version, DecodeOptions::tolerant())
+        .unwrap_or_else(|e| panic!("{what}: tolerant view: {e}"));
+    assert_eq!(
+        tolerant.warnings().is_empty(),
+        strict.is_ok(),
+        "{what}: {:?}",
+        tolerant.warnings()
+    );
+    assert_eq!(
+        &encode(&tolerant, version).expect("re-encode")[..],
+        &wrong[..],
+        "{what}"
+    );
+    let rebuilt = json::from_json(&json::to_json(&tolerant), version).expect("from JSON");
+    assert_eq!(
+        &encode(&rebuilt, version).expect("JSON re-encode")[..],
+        &wrong[..],
+        "{what}"
+    );
+}
+
+/// The floating fields of `bytes` rotated into another order: decode, JSON and back
+/// gives the same bytes (the received order survives the JSON form).
+fn check_json_keeps_wire_order(spec: &'static MessageSpec, version: u32, bytes: &[u8], seed: u64) {
+    use cce::cti::codec::{json, DecodeOptions, MessageRef};
+    let Some(layout) = spec.layout(version) else {
+        return;
+    };
+    let at = 8 + spec::fixed_size(layout.fields);
+    let view = MessageRef::parse(spec.msg_type, &bytes[8..], version, DecodeOptions::strict())
+        .expect("view");
+    let fields: Vec<(u16, Vec<u8>)> = view.fields().map(|f| (f.tag, f.data.to_vec())).collect();
+    if fields.len() < 2 {
+        return;
+    }
+    let k = 1 + (seed as usize) % (fields.len() - 1);
+    let mut wire = bytes[..at].to_vec();
+    for (tag, data) in fields[k..].iter().chain(&fields[..k]) {
+        if version >= spec::WIDE_FLOATING_SINCE {
+            wire.extend(tag.to_be_bytes());
+            wire.extend((data.len() as u16).to_be_bytes());
+        } else {
+            wire.extend([*tag as u8, data.len() as u8]);
+        }
+        wire.extend(data);
+    }
+    assert_eq!(wire.len(), bytes.len());
+    let what = format!("{} v{version} seed {seed}", spec.name);
+    let m = decode(&wire, version).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = json::to_json_string(&m);
+    let rebuilt = json::from_json_str(&text, version).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(
+        &encode(&rebuilt, version).expect("encode")[..],
+        &wire[..],
+        "{what}: {text}"
+    );
 }
 
 #[test]

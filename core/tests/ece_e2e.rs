@@ -550,3 +550,120 @@ async fn tls_is_verified_by_default() {
     assert!(matches!(err, EceError::Config(_)));
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn webhook_posts_need_a_json_content_type() {
+    let mut r = rig().await;
+    let ev = |id: &str| {
+        format!(
+            r#"{{"message":[{{"conversation":{{"id":"ct"}},"type":{{"value":"text/plain"}},"content":"x","id":"{id}"}}]}}"#
+        )
+        .into_bytes()
+    };
+    // A valid JSON body under a non-JSON type is refused, and nothing is delivered.
+    for (i, ct) in [
+        "text/plain",
+        "application/xml",
+        "application/x-www-form-urlencoded",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let status = r
+            .sim
+            .webhook_raw(ev(&format!("bad{i}")), ct, None)
+            .await
+            .unwrap();
+        assert_eq!(status, 415, "{ct}");
+    }
+    // No Content-Type at all.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let none = http
+        .post(r.hook.url())
+        .basic_auth("ece", Some("hook-pw"))
+        .body(ev("none"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 415);
+    assert!(r.events.try_recv().is_none());
+    // JSON with parameters or in another case is accepted.
+    for (i, ct) in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.ece+json",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let status = r
+            .sim
+            .webhook_raw(ev(&format!("ok{i}")), ct, None)
+            .await
+            .unwrap();
+        assert_eq!(status, 204, "{ct}");
+        assert_eq!(
+            next(&mut r.events).await.data.id.as_deref(),
+            Some(format!("ok{i}").as_str())
+        );
+    }
+    assert_eq!(r.hook.stats().bad_bodies, 4);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_cut_emoji_is_repaired_in_its_event_and_the_batch_is_kept() {
+    let mut r = rig().await;
+    // What a Java server sends when it cuts "😀" (\ud83d\ude00) in half.
+    let body = br#"{"message":[
+        {"conversation":{"id":"s1"},"type":{"value":"text/plain"},"content":"before","id":"1","timeStamp":1},
+        {"conversation":{"id":"s1"},"type":{"value":"text/plain"},"content":"cut \ud83d","id":"2","timeStamp":2},
+        {"conversation":{"id":"s1"},"type":{"value":"text/plain"},"content":"after \ud83d\ude00","id":"3","timeStamp":3}]}"#;
+    let status = r
+        .sim
+        .webhook_raw(body.to_vec(), "application/json", None)
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    let one = next(&mut r.events).await;
+    let two = next(&mut r.events).await;
+    let three = next(&mut r.events).await;
+    assert_eq!(one.data.content.as_deref(), Some("before"));
+    assert!(one.data.warnings.is_empty());
+    assert_eq!(two.data.content.as_deref(), Some("cut \u{FFFD}"));
+    assert_eq!(two.data.warnings.len(), 1);
+    assert!(two.to_json()["warnings"][0]
+        .as_str()
+        .is_some_and(|w| w.contains("U+FFFD")));
+    assert_eq!(three.data.content.as_deref(), Some("after \u{1F600}"));
+    assert!(three.to_json().get("warnings").is_none());
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn end_conversation_without_the_endpoint_is_not_a_closed_conversation() {
+    let mut r = rig_with(EceSimConfig::default(), |c| {
+        c.end_conversation_path = "messaging/no/such/endpoint".into();
+    })
+    .await;
+    let conv = r.client.start_conversation(&customer()).await.unwrap();
+    assert_eq!(next(&mut r.events).await.data.kind, EventKind::Assigned);
+    match r.client.end_conversation(&conv.id).await {
+        Err(EceError::EndpointNotSupported(h)) => assert_eq!(h.status, 404),
+        other => panic!("expected EndpointNotSupported, got {other:?}"),
+    }
+    // The conversation is still open: messages still go through.
+    r.client
+        .send_message(&conv.id, MessageType::Plain, "still here")
+        .await
+        .unwrap();
+    r.stop().await;
+
+    // With the endpoint, an unknown conversation is still NotFound (treat as ended).
+    let r = rig().await;
+    assert!(matches!(
+        r.client.end_conversation("no-such-conversation").await,
+        Err(EceError::NotFound(_))
+    ));
+    r.stop().await;
+}

@@ -39,8 +39,31 @@ pub type ece_event_cb = Option<unsafe extern "C" fn(user_data: *mut c_void, json
 
 struct WebhookEntry {
     hook: Arc<EceWebhook>,
-    dispatcher: Option<Dispatcher>,
+    delivery: Option<Arc<Delivery<EceWebhook>>>,
 }
+
+impl Source for EceWebhook {
+    type Event = String;
+
+    fn try_next(&self) -> Next<String> {
+        match self.try_next_event() {
+            Ok(Some(json)) => Next::Event(json, false),
+            Ok(None) => Next::Empty,
+            Err(_) => Next::Done,
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.has_queued_events()
+    }
+
+    fn set_waker(&self, waker: Box<dyn Fn() + Send + Sync>) {
+        self.set_event_waker(waker);
+    }
+}
+
+/// Longest wait of [`ece_webhook_stop`] for the callback to take the queued events.
+const STOP_DRAIN: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 struct EceRegistry {
@@ -103,7 +126,8 @@ unsafe fn req_str<'a>(p: *const c_char, what: &str) -> Result<&'a str, cce_statu
 /// `client_secret`, `entry_point_id` (required); `force_login` (default true),
 /// `accept_language`, `token_refresh_ratio` (0.9), `end_conversation_path`,
 /// `connect_timeout_ms`, `request_timeout_ms`, `verify_tls` (default true), `ca_pem`,
-/// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`.
+/// `max_retries`, `retry_base_ms`, `rate_limit_per_sec`, `rate_limit_burst`, `trace`
+/// (each call as a `libcce::wire` log record; no bodies).
 /// Free it with [`ece_client_free`]. Calls on one client may come from any thread.
 ///
 /// # Safety
@@ -276,43 +300,32 @@ pub unsafe extern "C" fn ece_webhook_start(
             return Err(null("out"));
         }
         let hook = Arc::new(EceWebhook::start(cfg).map_err(|e| fail(&e))?);
-        let dispatcher = match callback {
+        let token = new_token();
+        let delivery = match callback {
             Some(cb) => {
-                let h = hook.clone();
                 let ud = UserData(user_data);
-                Some(Dispatcher::start("cce-ece-events", move || {
-                    dispatch_events(h, cb, ud)
-                })?)
+                let d = Delivery::start(token, hook.clone(), move |json: String| {
+                    let json = event_c_string(json);
+                    // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+                    unsafe { cb(ud.ptr(), json.as_ptr()) };
+                })
+                .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
+                match d {
+                    Ok(d) => Some(d),
+                    Err(status) => {
+                        let _ = hook.stop();
+                        return Err(status);
+                    }
+                }
             }
             None => None,
         };
-        let token = new_token();
         ece_registry()
             .webhooks
-            .insert(token, WebhookEntry { hook, dispatcher });
+            .insert(token, WebhookEntry { hook, delivery });
         // SAFETY: checked non-null above.
         unsafe { write_out(out, token as *mut ece_webhook, "out") }
     })
-}
-
-fn dispatch_events(
-    hook: Arc<EceWebhook>,
-    cb: unsafe extern "C" fn(*mut c_void, *const c_char),
-    ud: UserData,
-) {
-    // Ends when the server stopped and every queued event was delivered.
-    while let Ok(ev) = hook.next_event(None) {
-        let Some(json) = ev else { continue };
-        let json = CString::new(
-            json.into_bytes()
-                .into_iter()
-                .filter(|b| *b != 0)
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default();
-        // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-        unsafe { cb(ud.0, json.as_ptr()) };
-    }
 }
 
 /// The port the webhook server listens on.
@@ -370,7 +383,7 @@ pub unsafe extern "C" fn ece_webhook_poll_event(
                 .webhooks
                 .get(&(hook as usize))
                 .ok_or_else(|| invalid_handle("ECE webhook handle"))?;
-            (e.hook.clone(), e.dispatcher.is_none())
+            (e.hook.clone(), e.delivery.is_none())
         };
         if !polled {
             return Err(set_error(
@@ -419,8 +432,9 @@ pub unsafe extern "C" fn ece_webhook_stats(
     })
 }
 
-/// Stops the server, lets the callback thread deliver the events already queued,
-/// joins it, and frees the handle. Returns `CCE_ERR_WOULD_DEADLOCK` (and leaves the
+/// Stops the server, lets the callback take the events already queued (for at most
+/// 5 s; then `CCE_ERR_TIMEOUT`, stopped all the same), and frees the handle; after it
+/// returns no new callback of the server starts. Returns `CCE_ERR_WOULD_DEADLOCK` (and leaves the
 /// server running) when called from the server's own callback.
 #[no_mangle]
 pub extern "C" fn ece_webhook_stop(hook: *mut ece_webhook) -> cce_status {
@@ -432,14 +446,26 @@ pub extern "C" fn ece_webhook_stop(hook: *mut ece_webhook) -> cce_status {
                 .webhooks
                 .get(&key)
                 .ok_or_else(|| invalid_handle("ECE webhook handle"))?;
-            Dispatcher::refuse_own_thread(e.dispatcher.as_ref(), "ece_webhook_stop")?;
+            if e.delivery.as_ref().is_some_and(|d| d.in_own_callback()) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_WOULD_DEADLOCK,
+                    "ece_webhook_stop called from the server's own callback",
+                    None,
+                ));
+            }
             reg.webhooks
                 .remove(&key)
                 .ok_or_else(|| invalid_handle("ECE webhook handle"))?
         };
         let result = entry.hook.stop();
-        if let Some(d) = entry.dispatcher {
-            d.join();
+        if let Some(d) = entry.delivery {
+            if !d.finish(Instant::now() + STOP_DRAIN) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_TIMEOUT,
+                    "server stopped, but its callback did not take every queued event in time",
+                    None,
+                ));
+            }
         }
         result.map_err(|e| fail(&e))
     })

@@ -1,17 +1,43 @@
 //! `gc_*`: the Generic Connector client and simulator (over an ActiveMQ STOMP broker).
 //!
 //! Same conventions as the CTI functions: opaque handles, `cce_status` results, the
-//! thread-local last error, and events as JSON delivered to a callback (one
-//! library-owned thread per session) or pulled with [`gc_poll_event`].
+//! thread-local last error, and events as JSON delivered to a callback (on the shared
+//! callback threads) or pulled with [`gc_poll_event`].
 
 use super::*;
 
-use cce::api::{GcSession, GcSim};
+use cce::api::{GcEventOut, GcSession, GcSim};
+
+impl Source for GcSession {
+    type Event = GcEventOut;
+
+    fn try_next(&self) -> Next<GcEventOut> {
+        match self.try_next_event() {
+            Ok(Some(ev)) => {
+                let last = ev.last;
+                Next::Event(ev, last)
+            }
+            Ok(None) => Next::Empty,
+            Err(_) => Next::Done,
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.has_queued_events()
+    }
+
+    fn set_waker(&self, waker: Box<dyn Fn() + Send + Sync>) {
+        self.set_event_waker(waker);
+    }
+}
 
 /// An open GC client session (opaque).
 pub struct gc_session {
     _private: [u8; 0],
 }
+
+/// Longest wait of [`gc_close`] for the callback to take the final event.
+const GC_CLOSE_DRAIN: Duration = Duration::from_secs(5);
 
 /// A running GC simulator (opaque).
 pub struct gc_sim {
@@ -24,8 +50,7 @@ pub type gc_event_cb = Option<unsafe extern "C" fn(user_data: *mut c_void, json:
 
 struct GcEntry {
     session: Arc<GcSession>,
-    dispatcher: Option<Dispatcher>,
-    polled: bool,
+    delivery: Option<Arc<Delivery<GcSession>>>,
 }
 
 #[derive(Default)]
@@ -66,10 +91,15 @@ fn gc_sim_of(h: *const gc_sim) -> Result<Arc<GcSim>, cce_status> {
 /// `broker_login`, `broker_passcode`, `hello_key`, `heartbeat_ms` (10000),
 /// `heartbeat_misses` (3), `use_beat`, `relogin_attempts` (3), `connect_timeout_ms`,
 /// `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
-/// `properties`.
+/// `properties`, `event_queue` (10000), `command_queue` (1000), `overflow`
+/// ("back_pressure": stop reading the broker while the event queue is full; "close":
+/// end with `{"event":"Overrun"}`), `close_timeout_ms` (2000).
 ///
-/// Events: with a `callback`, libcce calls it on one library-owned thread per session,
-/// in arrival order, never concurrently; the last call is `{"event":"Closed"}`. The
+/// `Error` events carry the GC error table's columns: `origin`, `behaviour` (the
+/// expected client behaviour), `description`, `user_message`.
+///
+/// Events: with a `callback`, libcce calls it on the shared callback threads (see
+/// [`cce_set_callback_threads`]), in arrival order, never two at once; the last call is `{"event":"Closed"}`. The
 /// callback may call `gc_send`, but not `gc_close` on its own session
 /// (`CCE_ERR_WOULD_DEADLOCK`). With `callback` NULL, pull events with [`gc_poll_event`].
 /// No reachable broker gives `CCE_ERR_IO` (or `CCE_ERR_TIMEOUT`, `CCE_ERR_REFUSED`).
@@ -92,61 +122,43 @@ pub unsafe extern "C" fn gc_open(
         }
         let session = Arc::new(GcSession::open(cfg).map_err(|e| fail(&e))?);
         let token = new_token();
-        let dispatcher = match callback {
+        let delivery = match callback {
             Some(cb) => {
-                let s = session.clone();
                 let ud = UserData(user_data);
-                Some(Dispatcher::start("cce-gc-events", move || {
-                    gc_dispatch(s, cb, ud)
-                })?)
+                let d = Delivery::start(token, session.clone(), move |ev: GcEventOut| {
+                    let json = event_c_string(ev.json);
+                    // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+                    unsafe { cb(ud.ptr(), json.as_ptr()) };
+                })
+                .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
+                match d {
+                    Ok(d) => Some(d),
+                    Err(status) => {
+                        let _ = session.close();
+                        return Err(status);
+                    }
+                }
             }
             None => None,
         };
-        gc_registry().sessions.insert(
-            token,
-            GcEntry {
-                session,
-                dispatcher,
-                polled: callback.is_none(),
-            },
-        );
+        gc_registry()
+            .sessions
+            .insert(token, GcEntry { session, delivery });
         // SAFETY: checked non-null above.
         unsafe { write_out(out, token as *mut gc_session, "out") }
     })
 }
 
-fn gc_dispatch(
-    session: Arc<GcSession>,
-    cb: unsafe extern "C" fn(*mut c_void, *const c_char),
-    ud: UserData,
-) {
-    loop {
-        let ev = match session.next_event(None) {
-            Ok(Some(ev)) => ev,
-            Ok(None) => continue,
-            Err(_) => return,
-        };
-        let json = CString::new(
-            ev.json
-                .into_bytes()
-                .into_iter()
-                .filter(|b| *b != 0)
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default();
-        // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-        unsafe { cb(ud.0, json.as_ptr()) };
-        if ev.last {
-            return;
-        }
-    }
-}
-
 /// Sends a command given as JSON, e.g.
 /// `{"command":"Login","agent_id":"1001","password":"pw","extension":"4012"}`, and
 /// returns once the broker has it (GC's answers arrive as events). A parameter
-/// containing `,` `#` or `|` gives `CCE_ERR_INVALID_ARGUMENT` and nothing is sent; a
-/// command while no broker link is up gives `CCE_ERR_IO` (it is not queued).
+/// containing `,` `#` or `|`, or a `TransferCall`/`ConferenceCall` without `target`
+/// and no active consult on that dialog, gives `CCE_ERR_INVALID_ARGUMENT` and nothing
+/// is sent; a command while no broker link is up gives `CCE_ERR_DISCONNECTED`
+/// (nothing sent, not queued: retry after `Connected`); a full command queue gives
+/// `CCE_ERR_QUEUE_FULL` (nothing sent). `CCE_ERR_TIMEOUT` means the broker did not
+/// confirm in time: the outcome is unknown (GC may still execute the command).
+/// Passwords never appear in `cce_last_error`.
 ///
 /// # Safety
 /// `command_json` must be NUL-terminated.
@@ -182,7 +194,7 @@ pub unsafe extern "C" fn gc_poll_event(
                 .sessions
                 .get(&(session as usize))
                 .ok_or_else(|| invalid_handle("GC session handle"))?;
-            (e.session.clone(), e.polled)
+            (e.session.clone(), e.delivery.is_none())
         };
         if !polled {
             return Err(set_error(
@@ -210,7 +222,8 @@ pub unsafe extern "C" fn gc_poll_event(
 }
 
 /// The session's link and GC status as JSON: `{"broker": "host:port" or null,
-/// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable"}`.
+/// "gc": "Unknown" | "InService" | "OutOfService" | "NotReachable" | "Unreachable",
+/// "events_queued": n or null, "events_high_water": n, "events_dropped": n}`.
 /// Free `*json_out` with [`cce_string_free`].
 ///
 /// # Safety
@@ -227,8 +240,11 @@ pub unsafe extern "C" fn gc_state(
     })
 }
 
-/// Closes the session, waits for the callback thread to deliver `{"event":"Closed"}`,
-/// and frees the handle. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
+/// Closes the session, waits (at most 5 s) for the callback to take `{"event":"Closed"}`,
+/// and frees the handle; after it returns no new callback of the session starts (if
+/// the callback was still busy, `CCE_ERR_TIMEOUT`: closed all the same). The broker
+/// link closes within `close_timeout_ms` plus 0.5 s whatever the broker does; events
+/// still queued are dropped. A second call gives `CCE_ERR_INVALID_HANDLE`; a call from the
 /// session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
 #[no_mangle]
 pub extern "C" fn gc_close(session: *mut gc_session) -> cce_status {
@@ -240,14 +256,26 @@ pub extern "C" fn gc_close(session: *mut gc_session) -> cce_status {
                 .sessions
                 .get(&key)
                 .ok_or_else(|| invalid_handle("GC session handle"))?;
-            Dispatcher::refuse_own_thread(e.dispatcher.as_ref(), "gc_close")?;
+            if e.delivery.as_ref().is_some_and(|d| d.in_own_callback()) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_WOULD_DEADLOCK,
+                    "gc_close called from the session's own callback",
+                    None,
+                ));
+            }
             reg.sessions
                 .remove(&key)
                 .ok_or_else(|| invalid_handle("GC session handle"))?
         };
         let result = entry.session.close();
-        if let Some(d) = entry.dispatcher {
-            d.join();
+        if let Some(d) = entry.delivery {
+            if !d.finish(Instant::now() + GC_CLOSE_DRAIN) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_TIMEOUT,
+                    "session closed, but its callback was still busy: Closed not delivered",
+                    None,
+                ));
+            }
         }
         result.map_err(|e| fail(&e))
     })
@@ -316,8 +344,8 @@ pub unsafe extern "C" fn gc_parse_event(
 }
 
 /// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
-/// "embedded" for an in-memory broker of its own on 127.0.0.1);
-/// optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+/// "embedded" for an in-memory broker on 127.0.0.1 whose address the action
+/// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 /// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 ///
 /// # Safety

@@ -20,15 +20,21 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{JoinHandle, ThreadId};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, StreamDecoder};
+use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, EventOut, StreamDecoder};
 
+mod dispatch;
 mod ece;
 mod gc;
+mod log;
 mod sim;
+pub mod tls;
 pub mod version;
+mod wakefd;
+
+use dispatch::{Delivery, Next, Source};
+use wakefd::WakeFd;
 
 /// Result of every libcce call.
 #[repr(C)]
@@ -62,6 +68,14 @@ pub enum cce_status {
     CCE_ERR_PANIC = 12,
     /// The link to the server is down and being re-established; retry later.
     CCE_ERR_DISCONNECTED = 13,
+    /// The TLS handshake failed (a plain server or client, no common version...).
+    CCE_ERR_TLS_HANDSHAKE = 14,
+    /// A certificate was not accepted; [`cce_last_error_code`] gives the reason
+    /// (`CCE_CERT_EXPIRED`, `CCE_CERT_UNKNOWN_ISSUER`, ...).
+    CCE_ERR_CERTIFICATE_INVALID = 15,
+    /// A bounded queue is full (too many commands waiting to be written); nothing was
+    /// sent. Retry later.
+    CCE_ERR_QUEUE_FULL = 16,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -85,33 +99,52 @@ pub type cti_event_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, msg_type: u32, json: *const c_char)>;
 
 struct LastError {
+    kind: cce_status,
     message: CString,
-    cti_status: i64,
+    protocol: Option<api::Protocol>,
+    code: i64,
+    code_name: CString,
+}
+
+impl LastError {
+    fn none() -> Self {
+        LastError {
+            kind: cce_status::CCE_OK,
+            message: CString::default(),
+            protocol: None,
+            code: -1,
+            code_name: CString::default(),
+        }
+    }
 }
 
 thread_local! {
-    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
-        message: CString::default(),
-        cti_status: -1,
-    });
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError::none());
 }
 
+fn c_text(s: &str) -> CString {
+    CString::new(s.bytes().filter(|b| *b != 0).collect::<Vec<u8>>()).unwrap_or_default()
+}
+
+/// Records a library-level error (no protocol, no code).
 fn set_error(status: cce_status, message: &str, cti_status: Option<u32>) -> cce_status {
-    let clean: Vec<u8> = message.bytes().filter(|b| *b != 0).collect();
-    LAST_ERROR.with(|e| {
-        let mut e = e.borrow_mut();
-        e.message = CString::new(clean).unwrap_or_default();
-        e.cti_status = cti_status.map_or(-1, i64::from);
-    });
+    record(LastError {
+        kind: status,
+        message: c_text(message),
+        protocol: cti_status.map(|_| api::Protocol::Cti),
+        code: cti_status.map_or(-1, i64::from),
+        code_name: CString::default(),
+    })
+}
+
+fn record(last: LastError) -> cce_status {
+    let status = last.kind;
+    LAST_ERROR.with(|e| *e.borrow_mut() = last);
     status
 }
 
 fn clear_error() {
-    LAST_ERROR.with(|e| {
-        let mut e = e.borrow_mut();
-        e.message = CString::default();
-        e.cti_status = -1;
-    });
+    LAST_ERROR.with(|e| *e.borrow_mut() = LastError::none());
 }
 
 fn status_of(kind: ErrorKind) -> cce_status {
@@ -125,11 +158,20 @@ fn status_of(kind: ErrorKind) -> cce_status {
         ErrorKind::Codec => cce_status::CCE_ERR_CODEC,
         ErrorKind::Protocol => cce_status::CCE_ERR_PROTOCOL,
         ErrorKind::Disconnected => cce_status::CCE_ERR_DISCONNECTED,
+        ErrorKind::QueueFull => cce_status::CCE_ERR_QUEUE_FULL,
+        ErrorKind::TlsHandshake => cce_status::CCE_ERR_TLS_HANDSHAKE,
+        ErrorKind::CertificateInvalid => cce_status::CCE_ERR_CERTIFICATE_INVALID,
     }
 }
 
 fn fail(e: &Error) -> cce_status {
-    set_error(status_of(e.kind), &e.message, e.status)
+    record(LastError {
+        kind: status_of(e.kind),
+        message: c_text(&e.message),
+        protocol: e.protocol,
+        code: e.status.map_or(-1, i64::from),
+        code_name: c_text(e.status_name.as_deref().unwrap_or("")),
+    })
 }
 
 type FfiResult = Result<(), cce_status>;
@@ -137,6 +179,7 @@ type FfiResult = Result<(), cce_status>;
 /// Runs `f`, converting panics and errors into a status with the last error set.
 fn guard(f: impl FnOnce() -> FfiResult) -> cce_status {
     clear_error();
+    cce::log::init_from_env();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => cce_status::CCE_OK,
         Ok(Err(status)) => status,
@@ -198,57 +241,13 @@ fn to_c_string(s: String) -> *mut c_char {
 }
 
 // ---------------------------------------------------------------------------
-// Callback threads (CTI sessions, GC sessions, ECE webhook servers).
-
-/// The library-owned thread that delivers a handle's events to its callback.
-struct Dispatcher {
-    thread: JoinHandle<()>,
-    id: ThreadId,
-}
-
-impl Dispatcher {
-    /// Starts `run` on a thread named `name`.
-    fn start(name: &str, run: impl FnOnce() + Send + 'static) -> Result<Self, cce_status> {
-        let thread = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(run)
-            .map_err(|e| {
-                set_error(
-                    cce_status::CCE_ERR_IO,
-                    &format!("cannot start the callback thread: {e}"),
-                    None,
-                )
-            })?;
-        let id = thread.thread().id();
-        Ok(Dispatcher { thread, id })
-    }
-
-    /// Refuses `what` (a close or stop) when called from this dispatcher's own thread:
-    /// it would wait for itself.
-    fn refuse_own_thread(d: Option<&Dispatcher>, what: &str) -> Result<(), cce_status> {
-        if d.is_some_and(|d| d.id == std::thread::current().id()) {
-            return Err(set_error(
-                cce_status::CCE_ERR_WOULD_DEADLOCK,
-                &format!("{what} called from the handle's own callback"),
-                None,
-            ));
-        }
-        Ok(())
-    }
-
-    /// Waits for the thread to deliver its last event.
-    fn join(self) {
-        let _ = self.thread.join();
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Handle registry: handles are tokens looked up here, never dereferenced.
 
 struct SessionEntry {
     session: Arc<CtiSession>,
-    dispatcher: Option<Dispatcher>,
-    polled: bool,
+    delivery: Option<Arc<Delivery<CtiSession>>>,
+    /// Readable while events are queued (pull mode, once asked for).
+    fd: Option<Arc<WakeFd>>,
 }
 
 #[derive(Default)]
@@ -307,10 +306,54 @@ pub extern "C" fn cce_last_error() -> *const c_char {
 }
 
 /// The CTI status or failure code carried by the last error on this thread
-/// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none.
+/// (e.g. 1 for E_CTI_INVALID_VERSION), or -1 if there was none or the error does not
+/// come from CTI (an ECE HTTP status is [`cce_last_error_code`], never here).
 #[no_mangle]
 pub extern "C" fn cce_last_error_cti_status() -> i64 {
-    LAST_ERROR.with(|e| e.borrow().cti_status)
+    LAST_ERROR.with(|e| {
+        let e = e.borrow();
+        if e.protocol == Some(api::Protocol::Cti) {
+            e.code
+        } else {
+            -1
+        }
+    })
+}
+
+/// The status the last failed libcce call on this thread returned (`CCE_OK` if it
+/// succeeded): the error's kind.
+#[no_mangle]
+pub extern "C" fn cce_last_error_kind() -> cce_status {
+    LAST_ERROR.with(|e| e.borrow().kind)
+}
+
+/// The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
+/// or `""` for a library-level error (bad argument, handle...) or none. Static; do
+/// not free.
+#[no_mangle]
+pub extern "C" fn cce_last_error_protocol() -> *const c_char {
+    let name: &'static CStr = match LAST_ERROR.with(|e| e.borrow().protocol) {
+        Some(api::Protocol::Cti) => c"cti",
+        Some(api::Protocol::Gc) => c"gc",
+        Some(api::Protocol::Ece) => c"ece",
+        None => c"",
+    };
+    name.as_ptr()
+}
+
+/// The protocol's code carried by the last error on this thread: a CTI status or
+/// failure code (protocol `"cti"`), an HTTP status (protocol `"ece"`), or -1 if none.
+#[no_mangle]
+pub extern "C" fn cce_last_error_code() -> i64 {
+    LAST_ERROR.with(|e| e.borrow().code)
+}
+
+/// The name of [`cce_last_error_code`] (e.g. `"E_CTI_INVALID_VERSION"`, or the ECE
+/// error name such as `"NotFound"`), or `""`. Valid until the next libcce call on this
+/// thread; do not free.
+#[no_mangle]
+pub extern "C" fn cce_last_error_code_name() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().code_name.as_ptr())
 }
 
 /// The library version, e.g. "0.1.0": the `CCE_VERSION_MAJOR.MINOR.PATCH` of the header
@@ -372,6 +415,50 @@ pub unsafe extern "C" fn cce_decode(
         // SAFETY: the caller promises `len` readable bytes at `bytes`.
         let data = unsafe { std::slice::from_raw_parts(bytes, len) };
         let (t, j) = api::decode_json(data, version).map_err(|e| fail(&e))?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, t, "msg_type_out")?;
+            write_out(json_out, to_c_string(j), "json_out")
+        }
+    })
+}
+
+/// [`cce_decode_ex`] flag: read tolerantly. A count field that disagrees with the
+/// fields it counts, or a known field whose length does not fit its type, is kept (the
+/// count as received, the field as `{"_raw": "<hex>"}`) and listed in the JSON's
+/// `_warnings` array instead of failing with `CCE_ERR_CODEC`.
+pub const CCE_DECODE_TOLERANT: u32 = 1;
+
+/// [`cce_decode`] with `flags`: 0 is strict (as `cce_decode`), [`CCE_DECODE_TOLERANT`]
+/// reads tolerantly. Unknown flag bits are `CCE_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes; the out pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cce_decode_ex(
+    bytes: *const u8,
+    len: usize,
+    version: u32,
+    flags: u32,
+    msg_type_out: *mut u32,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        if bytes.is_null() {
+            return Err(null("bytes"));
+        }
+        if msg_type_out.is_null() || json_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        if flags & !CCE_DECODE_TOLERANT != 0 {
+            return Err(fail(&api::Error::invalid(format!(
+                "unknown cce_decode_ex flags {flags:#x}"
+            ))));
+        }
+        // SAFETY: the caller promises `len` readable bytes at `bytes`.
+        let data = unsafe { std::slice::from_raw_parts(bytes, len) };
+        let strict = flags & CCE_DECODE_TOLERANT == 0;
+        let (t, j) = api::decode_json_with(data, version, strict).map_err(|e| fail(&e))?;
         // SAFETY: checked non-null above.
         unsafe {
             write_out(msg_type_out, t, "msg_type_out")?;
@@ -511,17 +598,59 @@ pub extern "C" fn cce_stream_free(stream: *mut cce_stream) -> cce_status {
 // CTI sessions.
 
 struct UserData(*mut c_void);
-// SAFETY: the pointer is only handed back to the application's callback, on one thread;
-// the application owns what it points to and promised it outlives the session.
+// SAFETY: the pointer is only handed back to the application's callback, one call at a
+// time; the application owns what it points to and promised it outlives the session.
 unsafe impl Send for UserData {}
+// SAFETY: as above: the library never reads or writes through the pointer.
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    /// The pointer (a method, so that closures capture the whole `UserData`).
+    fn ptr(&self) -> *mut c_void {
+        self.0
+    }
+}
+
+impl Source for CtiSession {
+    type Event = EventOut;
+
+    fn try_next(&self) -> Next<EventOut> {
+        match self.try_next_event() {
+            Ok(Some(ev)) => {
+                let last = ev.last;
+                Next::Event(ev, last)
+            }
+            Ok(None) => Next::Empty,
+            Err(_) => Next::Done,
+        }
+    }
+
+    fn has_pending(&self) -> bool {
+        self.has_queued_events()
+    }
+
+    fn set_waker(&self, waker: Box<dyn Fn() + Send + Sync>) {
+        self.set_event_waker(waker);
+    }
+}
+
+/// A C string from event text (a NUL inside would end it early; JSON escapes them).
+fn event_c_string(text: String) -> CString {
+    CString::new(text).unwrap_or_else(|e| {
+        let clean: Vec<u8> = e.into_vec().into_iter().filter(|b| *b != 0).collect();
+        CString::new(clean).unwrap_or_default()
+    })
+}
 
 /// Opens a CTI session and blocks until OPEN_CONF or failure.
 ///
 /// `config_json` keys: `address` ("host:port", required), `client_id` (required),
 /// `version` (15..25, default 24), `client_password`, `services` (number or
 /// "CTI_SERVICE_CLIENT_EVENTS|CTI_SERVICE_CLIENT_CONTROL"), `peripheral_id`,
-/// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms`,
-/// `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`.
+/// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms` (default 90000;
+/// 0 turns heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
+/// `strict_decode` (default false: messages with count mismatches or wrongly sized
+/// fields are delivered with `_warnings` instead of as DECODE_ERROR).
 ///
 /// Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
 /// choose), following the guide's A/B schedule (`expected_clients` sets the random
@@ -532,13 +661,25 @@ unsafe impl Send for UserData {}
 /// `BecameActive` or `Resynchronized`). `active_standby` requests the v24+
 /// active/standby service; `model_events` adds `MODEL_CHANGED` events (see [`cti_model`]).
 ///
-/// Events: with a `callback`, libcce calls it on one library-owned thread per session,
-/// in arrival order, never concurrently; the last call is a `SESSION_CLOSED` event
-/// (msg_type 0). The callback may call `cti_send`, `cti_request` and `cce_sim_*`, but
-/// must not call `cti_close` on its own session (that returns `CCE_ERR_WOULD_DEADLOCK`)
-/// and must not throw C++ exceptions. With `callback` NULL, pull events with
-/// [`cti_poll_event`]. A refused OPEN_REQ returns `CCE_ERR_REFUSED` with the status in
-/// [`cce_last_error_cti_status`].
+/// Events: with a `callback`, libcce calls it on a small shared pool of library-owned
+/// threads (see [`cce_set_callback_threads`]), for each session in arrival order and
+/// never two at once; the last call is a `SESSION_CLOSED` event (msg_type 0). The
+/// callback may call `cti_send`, `cti_request` and `cce_sim_*`, but must not call
+/// `cti_close` on its own session (that returns `CCE_ERR_WOULD_DEADLOCK`) and must not
+/// throw C++ exceptions. A slow callback holds one pool thread: other sessions keep
+/// going on the others. With `callback` NULL, pull events with [`cti_poll_event`] or
+/// [`cti_poll_events`] (optionally waiting on [`cti_event_fd`]). A refused OPEN_REQ
+/// returns `CCE_ERR_REFUSED` with the status in [`cce_last_error_cti_status`].
+///
+/// Back-pressure: events wait in a bounded queue (`event_queue_events`, default
+/// 10,000; `event_queue_bytes`, default 4 MiB). When it is full, `overrun` decides:
+/// `"block"` (default) stops reading the socket until the application catches up
+/// (heartbeats and timers keep running; the server sees TCP back-pressure), `"close"`
+/// ends the session with a `SESSION_CLOSED` event whose `reason` is `ConsumerOverrun`.
+/// With `"block"`, a request made while the queue is full may wait for its answer
+/// behind the queued events (up to its timeout). `command_queue` (default 1,024) bounds
+/// the messages waiting to be written: beyond it `cti_send`/`cti_request` fail at once
+/// with `CCE_ERR_QUEUE_FULL`. See [`cti_queue_stats`].
 ///
 /// # Safety
 /// `config_json` must be NUL-terminated; `out` writable; `user_data` must stay valid
@@ -558,13 +699,22 @@ pub unsafe extern "C" fn cti_open(
         }
         let session = Arc::new(CtiSession::open(cfg).map_err(|e| fail(&e))?);
         let token = new_token();
-        let dispatcher = match callback {
+        let delivery = match callback {
             Some(cb) => {
-                let s = session.clone();
                 let ud = UserData(user_data);
-                Some(Dispatcher::start("cce-cti-events", move || {
-                    dispatch(s, cb, ud)
-                })?)
+                let d = Delivery::start(token, session.clone(), move |ev: EventOut| {
+                    let json = event_c_string(ev.json);
+                    // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+                    unsafe { cb(ud.ptr(), ev.msg_type, json.as_ptr()) };
+                })
+                .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
+                match d {
+                    Ok(d) => Some(d),
+                    Err(status) => {
+                        let _ = session.close();
+                        return Err(status);
+                    }
+                }
             }
             None => None,
         };
@@ -572,40 +722,13 @@ pub unsafe extern "C" fn cti_open(
             token,
             SessionEntry {
                 session,
-                dispatcher,
-                polled: callback.is_none(),
+                delivery,
+                fd: None,
             },
         );
         // SAFETY: checked non-null above.
         unsafe { write_out(out, token as *mut cti_session, "out") }
     })
-}
-
-fn dispatch(
-    session: Arc<CtiSession>,
-    cb: unsafe extern "C" fn(*mut c_void, u32, *const c_char),
-    ud: UserData,
-) {
-    loop {
-        let ev = match session.next_event(None) {
-            Ok(Some(ev)) => ev,
-            Ok(None) => continue,
-            Err(_) => return,
-        };
-        let json = CString::new(
-            ev.json
-                .into_bytes()
-                .into_iter()
-                .filter(|b| *b != 0)
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default();
-        // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-        unsafe { cb(ud.0, ev.msg_type, json.as_ptr()) };
-        if ev.last {
-            return;
-        }
-    }
 }
 
 /// The OPEN_CONF of the session as JSON (free with [`cce_string_free`]).
@@ -780,28 +903,15 @@ pub unsafe extern "C" fn cti_poll_event(
     json_out: *mut *mut c_char,
 ) -> cce_status {
     guard(|| {
-        let (s, polled) = {
-            let reg = registry();
-            let e = reg
-                .sessions
-                .get(&(session as usize))
-                .ok_or_else(|| invalid_handle("session handle"))?;
-            (e.session.clone(), e.polled)
-        };
-        if !polled {
-            return Err(set_error(
-                cce_status::CCE_ERR_INVALID_ARGUMENT,
-                "this session delivers events to its callback; cti_poll_event needs a session opened without one",
-                None,
-            ));
-        }
+        let (s, fd) = polled_session(session, "cti_poll_event")?;
         if msg_type_out.is_null() || json_out.is_null() {
             return Err(null("output pointer"));
         }
-        match s
-            .next_event(Some(Duration::from_millis(u64::from(timeout_ms))))
-            .map_err(|e| fail(&e))?
-        {
+        let next = s.next_event(Some(Duration::from_millis(u64::from(timeout_ms))));
+        if let Some(fd) = &fd {
+            fd.rearm(s.has_queued_events());
+        }
+        match next.map_err(|e| fail(&e))? {
             Some(ev) => {
                 // SAFETY: checked non-null above.
                 unsafe {
@@ -818,10 +928,201 @@ pub unsafe extern "C" fn cti_poll_event(
     })
 }
 
+fn polled_session(
+    session: *const cti_session,
+    what: &str,
+) -> Result<(Arc<CtiSession>, Option<Arc<WakeFd>>), cce_status> {
+    let reg = registry();
+    let e = reg
+        .sessions
+        .get(&(session as usize))
+        .ok_or_else(|| invalid_handle("session handle"))?;
+    if e.delivery.is_some() {
+        return Err(set_error(
+            cce_status::CCE_ERR_INVALID_ARGUMENT,
+            &format!(
+                "this session delivers events to its callback; {what} needs a session opened without one"
+            ),
+            None,
+        ));
+    }
+    Ok((e.session.clone(), e.fd.clone()))
+}
+
+/// One event of a [`cti_poll_events`] batch.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cti_event {
+    /// MessageType (0 for library events such as `SESSION_CLOSED`).
+    pub msg_type: u32,
+    /// The event as JSON; owned by the caller (free with [`cti_events_free`] or
+    /// [`cce_string_free`]).
+    pub json: *mut c_char,
+}
+
+/// Pull mode, batched: waits up to `timeout_ms` for a first event, then takes every
+/// event already queued, up to `max`, into `events[0..*count_out]` (one call, one
+/// wake-up). `CCE_OK` with `*count_out` 0 when none came in time; `CCE_ERR_CLOSED`
+/// after the final `SESSION_CLOSED` was taken. Free the texts with [`cti_events_free`].
+///
+/// # Safety
+/// `events` must point to `max` writable `cti_event`s; `count_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_poll_events(
+    session: *const cti_session,
+    events: *mut cti_event,
+    max: usize,
+    timeout_ms: u32,
+    count_out: *mut usize,
+) -> cce_status {
+    guard(|| {
+        let (s, fd) = polled_session(session, "cti_poll_events")?;
+        if events.is_null() || count_out.is_null() {
+            return Err(null("output pointer"));
+        }
+        // SAFETY: checked non-null above.
+        unsafe { write_out(count_out, 0, "count_out")? };
+        if max == 0 {
+            return Ok(());
+        }
+        if let Some(fd) = &fd {
+            fd.drain();
+        }
+        let mut batch = Vec::new();
+        let first = if s.has_queued_events() {
+            s.try_next_event()
+        } else {
+            s.next_event(Some(Duration::from_millis(u64::from(timeout_ms))))
+        };
+        match first {
+            Ok(Some(ev)) => batch.push(ev),
+            Ok(None) => {}
+            Err(e) => {
+                if let Some(fd) = &fd {
+                    fd.rearm(s.has_queued_events());
+                }
+                return Err(fail(&e));
+            }
+        }
+        if !batch.is_empty() && !batch.iter().any(|e| e.last) {
+            // The session may end with this batch: what came before the end still counts.
+            if let Ok(more) = s.poll_events(max - batch.len()) {
+                batch.extend(more);
+            }
+        }
+        if let Some(fd) = &fd {
+            fd.rearm(s.has_queued_events());
+        }
+        let n = batch.len();
+        for (i, ev) in batch.into_iter().enumerate() {
+            let item = cti_event {
+                msg_type: ev.msg_type,
+                json: event_c_string(ev.json).into_raw(),
+            };
+            // SAFETY: i < max, and the caller promised `max` writable entries.
+            unsafe { events.add(i).write(item) };
+        }
+        // SAFETY: checked non-null above.
+        unsafe { write_out(count_out, n, "count_out") }
+    })
+}
+
+/// Frees the texts of `count` events filled by [`cti_poll_events`] (not the array).
+///
+/// # Safety
+/// `events` must hold `count` entries filled by [`cti_poll_events`], not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn cti_events_free(events: *mut cti_event, count: usize) {
+    if events.is_null() {
+        return;
+    }
+    for i in 0..count {
+        // SAFETY: the caller promises `count` entries from cti_poll_events.
+        let ev = unsafe { &mut *events.add(i) };
+        // SAFETY: each json came from CString::into_raw and is freed once (then NULLed).
+        unsafe { cce_string_free(ev.json) };
+        ev.json = std::ptr::null_mut();
+    }
+}
+
+/// Pull mode: a file descriptor that is readable while events are queued, for a host
+/// event loop (poll/epoll/select, libuv, asyncio `add_reader`) to wait on instead of a
+/// thread. Wait for it, then call [`cti_poll_events`] (or [`cti_poll_event`] with
+/// timeout 0) until no event is left; those calls clear it. The library owns the
+/// descriptor (do not read or close it); it stays open until [`cti_close`].
+///
+/// # Safety
+/// `fd_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_event_fd(session: *const cti_session, fd_out: *mut i32) -> cce_status {
+    guard(|| {
+        if fd_out.is_null() {
+            return Err(null("fd_out"));
+        }
+        let (s, existing) = polled_session(session, "cti_event_fd")?;
+        let fd = match existing {
+            Some(fd) => fd,
+            None => {
+                let fd = Arc::new(WakeFd::new().map_err(|e| {
+                    set_error(
+                        cce_status::CCE_ERR_IO,
+                        &format!("cannot create the event descriptor: {e}"),
+                        None,
+                    )
+                })?);
+                if let Some(e) = registry().sessions.get_mut(&(session as usize)) {
+                    e.fd = Some(fd.clone());
+                }
+                let waker = fd.clone();
+                s.set_event_waker(move || waker.wake());
+                fd
+            }
+        };
+        // SAFETY: checked non-null above.
+        unsafe { write_out(fd_out, fd.raw(), "fd_out") }
+    })
+}
+
+/// The session's event queue figures as JSON (free with [`cce_string_free`]):
+/// `{"depth_events":N,"depth_bytes":N,"high_water_events":N,"high_water_bytes":N,
+/// "dropped":N,"delivered":N}`. `dropped` counts events discarded at close and, with
+/// `overrun: "close"`, the events that did not fit.
+///
+/// # Safety
+/// `json_out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn cti_queue_stats(
+    session: *const cti_session,
+    json_out: *mut *mut c_char,
+) -> cce_status {
+    guard(|| {
+        let s = session_of(session)?;
+        // SAFETY: forwarded caller promise.
+        unsafe { write_out(json_out, to_c_string(s.queue_stats_json()), "json_out") }
+    })
+}
+
+/// Sets the number of threads that run event callbacks for every CTI session, GC
+/// session and ECE webhook server (1..64; default 2). Call it before the first handle
+/// with a callback is opened; later calls return `CCE_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn cce_set_callback_threads(threads: u32) -> cce_status {
+    guard(|| {
+        dispatch::set_threads(threads as usize)
+            .map_err(|e| set_error(cce_status::CCE_ERR_INVALID_ARGUMENT, &e, None))
+    })
+}
+
 /// Closes the session (CLOSE_REQ, then at most the close timeout, 5 s by default, for
-/// CLOSE_CONF), waits for the callback thread to deliver `SESSION_CLOSED`, and frees the
-/// handle. A second call returns `CCE_ERR_INVALID_HANDLE`. Calling it from the session's
-/// own callback returns `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
+/// CLOSE_CONF), drops the events still queued (counted in [`cti_queue_stats`]),
+/// delivers `SESSION_CLOSED` to the callback, and frees the handle. It returns within
+/// the close timeout plus about one second whatever the peer or the callback does:
+/// after it returns, no new callback of the session starts. If a callback is still
+/// running after that second, `SESSION_CLOSED` is not delivered and the call returns
+/// `CCE_ERR_TIMEOUT` (the session is closed and the handle freed all the same; keep
+/// `user_data` valid until that callback returns). A second call returns
+/// `CCE_ERR_INVALID_HANDLE`. Calling it from the session's own callback returns
+/// `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
 #[no_mangle]
 pub extern "C" fn cti_close(session: *mut cti_session) -> cce_status {
     guard(|| {
@@ -832,14 +1133,26 @@ pub extern "C" fn cti_close(session: *mut cti_session) -> cce_status {
                 .sessions
                 .get(&key)
                 .ok_or_else(|| invalid_handle("session handle"))?;
-            Dispatcher::refuse_own_thread(e.dispatcher.as_ref(), "cti_close")?;
+            if e.delivery.as_ref().is_some_and(|d| d.in_own_callback()) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_WOULD_DEADLOCK,
+                    "cti_close called from the session's own callback",
+                    None,
+                ));
+            }
             reg.sessions
                 .remove(&key)
                 .ok_or_else(|| invalid_handle("session handle"))?
         };
         let result = entry.session.close();
-        if let Some(d) = entry.dispatcher {
-            d.join();
+        if let Some(d) = entry.delivery {
+            if !d.finish(Instant::now() + dispatch::CALLBACK_GRACE) {
+                return Err(set_error(
+                    cce_status::CCE_ERR_TIMEOUT,
+                    "session closed, but its callback was still running: SESSION_CLOSED not delivered",
+                    None,
+                ));
+            }
         }
         result.map(|_| ()).map_err(|e| fail(&e))
     })

@@ -85,6 +85,54 @@ static void test_codec_golden_bytes(void) {
            "short fixed part is a codec error");
     EXPECT(cce_encode("{\"MessageName\":\"NO_SUCH_MSG\"}", 24, &bytes, &len) == CCE_ERR_INVALID_ARGUMENT,
            "unknown message name");
+    EXPECT(cce_last_error_kind() == CCE_ERR_INVALID_ARGUMENT, "kind of the last error");
+    EXPECT(cce_last_error_code() == -1 && cce_last_error_cti_status() == -1, "no code");
+    EXPECT(cce_decode(hb, sizeof hb, 24, &type, &json) == CCE_OK, "decode again");
+    EXPECT(cce_last_error_kind() == CCE_OK && strcmp(cce_last_error_protocol(), "") == 0,
+           "a successful call clears the last error");
+    cce_string_free(json);
+}
+
+static void test_tolerant_decode(void) {
+    /* LIST_AGENT_TEAM_CONF (134): InvokeID 4, NumberOfAgentTeams 0, SegmentNumber 1, More 0,
+       then two TeamID fields (tag 92, UINT 11 and 12): the count disagrees. */
+    static const uint8_t teams[] = {0, 0, 0, 26, 0, 0, 0, 134, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0,
+                                    0, 92, 0, 4, 0, 0, 0, 11, 0, 92, 0, 4, 0, 0, 0, 12};
+    /* RTP_STOPPED_EVENT (117): 20-byte fixed part (PeripheralID 5000, ConnectionCallID 7),
+       ConnectionDeviceID[25] "5", ClientAddress[81] "a", SendingAddress[125] "b", and
+       SendingPort[126] as the 12-byte string "16384" instead of a 4-byte UINT. */
+    static const uint8_t port[] = {0, 0, 0, 54, 0, 0, 0, 117, 0, 0, 0, 0, 0, 0, 0x13, 0x88,
+                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7,
+                                   0, 25, 0, 2, '5', 0, 0, 81, 0, 2, 'a', 0, 0, 125, 0, 2, 'b', 0,
+                                   0, 126, 0, 12, '1', '6', '3', '8', '4', 0, 0, 0, 0, 0, 0, 0};
+    uint32_t type = 0;
+    char *json = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    EXPECT(sizeof teams == 8 + 26 && sizeof port == 8 + 54, "hand-written lengths");
+    EXPECT(cce_decode(teams, sizeof teams, 24, &type, &json) == CCE_ERR_CODEC, "strict refuses the count");
+    EXPECT(strstr(cce_last_error(), "NumberOfAgentTeams") != NULL, "names the count field");
+    EXPECT(cce_decode_ex(teams, sizeof teams, 24, 0, &type, &json) == CCE_ERR_CODEC, "flags 0 is strict");
+    EXPECT(cce_decode_ex(teams, sizeof teams, 24, 0x80, &type, &json) == CCE_ERR_INVALID_ARGUMENT,
+           "unknown flags");
+    EXPECT(cce_decode_ex(teams, sizeof teams, 24, CCE_DECODE_TOLERANT, &type, &json) == CCE_OK,
+           "tolerant accepts the count mismatch");
+    EXPECT(type == 134 && json && strstr(json, "\"NumberOfAgentTeams\":0") && strstr(json, "\"_warnings\":["),
+           "count as received, with warnings");
+    EXPECT(json && cce_encode(json, 24, &bytes, &len) == CCE_OK, "re-encode");
+    EXPECT(len == sizeof teams && memcmp(bytes, teams, len) == 0, "byte-identical");
+    cce_bytes_free(bytes, len);
+    cce_string_free(json);
+
+    EXPECT(cce_decode(port, sizeof port, 24, &type, &json) == CCE_ERR_CODEC, "strict refuses the length");
+    EXPECT(cce_decode_ex(port, sizeof port, 24, CCE_DECODE_TOLERANT, &type, &json) == CCE_OK,
+           "tolerant keeps the field");
+    EXPECT(json && strstr(json, "\"SendingPort\":{\"_raw\":\"313633383400000000000000\"}"),
+           "raw bytes under its name");
+    EXPECT(json && cce_encode(json, 24, &bytes, &len) == CCE_OK, "re-encode");
+    EXPECT(len == sizeof port && memcmp(bytes, port, len) == 0, "byte-identical");
+    cce_bytes_free(bytes, len);
+    cce_string_free(json);
 }
 
 static void test_stream_decoder(void) {
@@ -127,6 +175,11 @@ static void test_refused_open(void) {
            "unknown agent is refused");
     EXPECT(cce_last_error_cti_status() == 8, "status 8 = E_CTI_INVALID_AGENT_DATA");
     EXPECT(strstr(cce_last_error(), "E_CTI_INVALID_AGENT_DATA") != NULL, "status name in message");
+    /* The protocol-neutral accessors say the same. */
+    EXPECT(cce_last_error_kind() == CCE_ERR_REFUSED, "kind is the returned status");
+    EXPECT(strcmp(cce_last_error_protocol(), "cti") == 0, "protocol cti");
+    EXPECT(cce_last_error_code() == 8, "code 8");
+    EXPECT(strcmp(cce_last_error_code_name(), "E_CTI_INVALID_AGENT_DATA") == 0, "code name");
     EXPECT(cti_open(open_config(port, 14, ",\"agent_id\":\"1001\""), NULL, NULL, &s) == CCE_ERR_INVALID_ARGUMENT,
            "version 14 is not supported");
     cce_sim_stop(sim);
@@ -312,6 +365,7 @@ int main(void) {
     printf("libcce %s\n", cce_version());
     test_null_and_invalid_handles();
     test_codec_golden_bytes();
+    test_tolerant_decode();
     test_stream_decoder();
     test_refused_open();
     test_poll_session_v15_and_v24(15);

@@ -160,14 +160,18 @@ static void test_full_chat(void) {
            "two 409s injected");
     result = NULL;
     EXPECT(ece_client_start_conversation(client, "{}", &result) == CCE_ERR_REFUSED, "second 409 is returned");
-    EXPECT(cce_last_error_cti_status() == 409, "HTTP status in the last error");
+    EXPECT(cce_last_error_cti_status() == -1, "an HTTP status is not a CTI status");
+    EXPECT(cce_last_error_code() == 409, "HTTP status as the protocol code");
+    EXPECT(strcmp(cce_last_error_protocol(), "ece") == 0, "protocol ece");
+    EXPECT(strcmp(cce_last_error_code_name(), "StaleConfiguration") == 0, "code name");
+    EXPECT(cce_last_error_kind() == CCE_ERR_REFUSED, "kind");
     EXPECT(result == NULL, "no result on failure");
 
     /* Send failures are typed and not retried. */
     EXPECT(sim_cmd(sim, "{\"op\":\"fail_next\",\"endpoint\":\"send_message\",\"status\":500}", NULL),
            "500 injected");
     EXPECT(ece_client_send_message(client, conv, "x", "text/plain") == CCE_ERR_REFUSED, "500 refused");
-    EXPECT(cce_last_error_cti_status() == 500, "status 500");
+    EXPECT(cce_last_error_code() == 500 && cce_last_error_cti_status() == -1, "status 500");
     EXPECT(ece_client_send_message(client, "no-such", "x", NULL) == CCE_ERR_CLOSED, "unknown conversation");
     EXPECT(ece_client_send_message(client, conv, "x", "image/png") == CCE_ERR_INVALID_ARGUMENT, "bad type");
 

@@ -46,6 +46,19 @@ static void offline(void) {
     CHECK(j && strstr(j, "\"event\":\"State\"") && strstr(j, "\"reason_code\":\"12\"") &&
           strstr(j, "\"extra\":[\"extra\"]"));
     cce_string_free(j);
+    /* Error events carry the GC error table's columns. */
+    const char *err = "1001#Error#WRONG_EXTENSION";
+    CHECK(gc_parse_event((const uint8_t *)err, strlen(err), NULL, &j) == CCE_OK);
+    CHECK(j && strstr(j, "\"origin\":\"Gc\"") && strstr(j, "\"behaviour\":\"AskForExtension\"") &&
+          strstr(j, "\"user_message\":\"the extension is not valid\""));
+    cce_string_free(j);
+    /* A password never shows in cce_last_error. */
+    t = NULL;
+    b = NULL;
+    CHECK(gc_encode_command("{\"command\":\"Login\",\"agent_id\":\"1\",\"password\":\"Kn0wn,S3\","
+                            "\"extension\":\"1\"}",
+                            &t, &b) == CCE_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(cce_last_error(), "password") && !strstr(cce_last_error(), "Kn0wn"));
     const char *bad = "{oops";
     CHECK(gc_parse_event((const uint8_t *)bad, strlen(bad), NULL, &j) == CCE_ERR_CODEC);
     CHECK(gc_parse_event(NULL, 3, NULL, &j) == CCE_ERR_NULL_POINTER);
@@ -171,11 +184,43 @@ static void with_broker(const char *addr) {
     CHECK(gc_sim_stop(sim) == CCE_ERR_INVALID_HANDLE);
 }
 
+/* STOMP over TLS to the broker's TLS connector; the simulator stays on the plain one. */
+static void with_tls_broker(const char *addr, const char *tls_addr, const char *ca) {
+    char cfg[1024];
+    char queue[64];
+    snprintf(queue, sizeof queue, "Connector-ctls-%d", (int)getpid());
+    snprintf(cfg, sizeof cfg, "{\"broker\":\"%s\",\"request_queue\":\"%s\"}", addr, queue);
+    gc_sim *sim = NULL;
+    CHECK(gc_sim_start(cfg, &sim) == CCE_OK);
+    snprintf(cfg, sizeof cfg,
+             "{\"broker\":\"%s\",\"request_queue\":\"%s\",\"destination\":\"crm-ctls-%d\","
+             "\"tls\":{\"ca_file\":\"%s\"}}",
+             tls_addr, queue, (int)getpid(), ca);
+    gc_session *s = NULL;
+    CHECK(gc_open(cfg, NULL, NULL, &s) == CCE_OK);
+    CHECK(gc_send(s, "{\"command\":\"Login\",\"agent_id\":\"1001\",\"password\":\"secret\","
+                     "\"extension\":\"4001\"}") == CCE_OK);
+    const char *nr[] = {"\"event\":\"State\"", "\"state\":\"NOT_READY\"", NULL};
+    CHECK(wait_event(s, nr));
+    CHECK(gc_close(s) == CCE_OK);
+    /* The system roots do not know the test CA. */
+    snprintf(cfg, sizeof cfg, "{\"broker\":\"%s\",\"destination\":\"crm-ctls-x\",\"tls\":{}}",
+             tls_addr);
+    s = NULL;
+    CHECK(gc_open(cfg, NULL, NULL, &s) == CCE_ERR_CERTIFICATE_INVALID);
+    CHECK(cce_last_error_code() == CCE_CERT_UNKNOWN_ISSUER);
+    CHECK(gc_sim_stop(sim) == CCE_OK);
+}
+
 int main(void) {
     offline();
     const char *addr = getenv("CCE_STOMP_ADDR");
     if (addr && *addr) {
         with_broker(addr);
+        const char *tls_addr = getenv("CCE_STOMP_TLS_ADDR");
+        const char *ca = getenv("CCE_STOMP_TLS_CA");
+        CHECK(tls_addr && *tls_addr && ca && *ca);
+        if (tls_addr && ca) with_tls_broker(addr, tls_addr, ca);
     } else if (getenv("CCE_REQUIRE_BROKER")) {
         fprintf(stderr, "CCE_REQUIRE_BROKER is set but CCE_STOMP_ADDR is not\n");
         return 1;

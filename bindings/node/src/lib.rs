@@ -27,6 +27,7 @@ use serde_json::json;
 
 mod ece;
 pub mod gc;
+pub mod log;
 mod sim;
 
 /// Prefix of the message of every error raised by this addon; a JSON object follows.
@@ -39,6 +40,7 @@ fn error_message(e: &api::Error) -> String {
         "message": e.message,
         "status": e.status,
         "statusName": e.status_name,
+        "protocol": e.protocol.map(|p| p.name()),
     });
     format!("{ERROR_PREFIX}{detail}")
 }
@@ -83,6 +85,7 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, api::Error> {
         message,
         status: None,
         status_name: None,
+        protocol: None,
     })
 }
 
@@ -103,9 +106,11 @@ fn timeout(ms: Option<f64>) -> Result<Option<Duration>, api::Error> {
 // Codec
 
 /// Decodes one whole message (header included) at `version`; returns its JSON.
+/// `strict` (default true) false reads tolerantly (deviations listed in `_warnings`).
 #[napi]
-pub fn decode_json(bytes: Buffer, version: u32) -> napi::Result<String> {
-    guarded(|| api::decode_json(&bytes, version).map(|(_, j)| j))
+pub fn decode_json(bytes: Buffer, version: u32, strict: Option<bool>) -> napi::Result<String> {
+    let strict = strict.unwrap_or(true);
+    guarded(|| api::decode_json_with(&bytes, version, strict).map(|(_, j)| j))
 }
 
 /// Encodes a message given as JSON at `version`; returns the frame (header included).
@@ -350,6 +355,19 @@ impl NativeSession {
         guarded(|| Ok(self.inner.state_json()))
     }
 
+    /// The session's counters as JSON.
+    #[napi]
+    pub fn stats_json(&self) -> napi::Result<String> {
+        guarded(|| Ok(self.inner.stats_json()))
+    }
+
+    /// Replaces the TLS settings (JSON object or `null`); they apply from the next
+    /// reconnect on.
+    #[napi]
+    pub fn set_tls_json(&self, tls_json: String) -> napi::Result<()> {
+        guarded(|| self.inner.set_tls_json(&tls_json))
+    }
+
     /// Waits for the next event; resolves to null when `timeout_ms` passes first.
     /// Rejects with kind `Closed` once the final `SESSION_CLOSED` has been taken.
     ///
@@ -399,6 +417,7 @@ mod tests {
             message: "refused".into(),
             status: Some(9),
             status_name: Some("E_CTI_INVALID_AGENT_DATA".into()),
+            protocol: Some(api::Protocol::Cti),
         };
         let d = detail(&error_message(&e));
         assert_eq!(d["kind"], "Refused");

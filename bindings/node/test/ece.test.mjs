@@ -97,7 +97,7 @@ describe('ECE', () => {
     const { requests } = await sim.stats();
     assert.deepEqual([requests.configuration, requests.start], [2, 3]);
     await sim.failNext('start', 409, 2);
-    await rejectsWith(client.startConversation(), { code: 'Refused', status: 409, statusName: 'StaleConfiguration' });
+    await rejectsWith(client.startConversation(), { code: 'Refused', kind: 'Refused', protocol: 'ece', status: 409, statusName: 'StaleConfiguration' });
   });
 
   test('messages are not re-sent after a server error or timeout', async (t) => {

@@ -29,6 +29,25 @@ test('encode and parse offline', () => {
   assert.throws(() => parseEvent('{nope'), (e) => e.code === 'Codec');
 });
 
+test('error events carry the error table; passwords never in errors', () => {
+  const [ev] = parseEvent('1001#Error#SUBSCRIPTION_FAILED');
+  assert.equal(ev.origin, 'Gc');
+  assert.equal(ev.behaviour, 'AskForCredentials');
+  assert.equal(ev.user_message, 'bad login ID or password');
+  const [unknown] = parseEvent('1001#Error#SOMETHING_NEW');
+  assert.equal(unknown.origin, 'Unknown');
+  assert.equal(unknown.user_message, null);
+  for (const password of ['Kn0wn,S3', 97777]) {
+    assert.throws(
+      () => encodeCommand({ command: 'Login', agent_id: '1', password, extension: '1' }),
+      (e) =>
+        e.code === 'InvalidArgument' &&
+        /password/.test(e.message) &&
+        !/Kn0wn|97777/.test(e.message),
+    );
+  }
+});
+
 test('no broker: Io error', async () => {
   await assert.rejects(
     GcSession.open({ brokers: '127.0.0.1:1', destination: 'node-x' }),
@@ -89,3 +108,29 @@ for (const format of ['json', 'text']) {
     }
   });
 }
+
+test('GC session over TLS; an untrusted broker certificate is CertificateInvalid', { skip, timeout: 60_000 }, async () => {
+  const tlsAddr = process.env.CCE_STOMP_TLS_ADDR;
+  const ca = process.env.CCE_STOMP_TLS_CA;
+  assert.ok(tlsAddr && ca, 'make test-gc sets CCE_STOMP_TLS_ADDR and CCE_STOMP_TLS_CA');
+  const requestQueue = `Connector-node-${randomUUID().slice(0, 8)}`;
+  const sim = await GcSimulator.start({ broker: ADDR, requestQueue });
+  const gc = await GcSession.open({
+    brokers: [tlsAddr],
+    destination: `node-${randomUUID().slice(0, 8)}`,
+    requestQueue,
+    tls: { ca_file: ca },
+  });
+  try {
+    const notReady = gc.waitFor('State', { agentId: '1001', state: 'NOT_READY' });
+    await gc.login('1001', 'secret', '4001');
+    await notReady;
+  } finally {
+    await gc.close();
+    await sim.stop();
+  }
+  await assert.rejects(
+    GcSession.open({ brokers: [tlsAddr], destination: 'node-untrusted', tls: {} }),
+    (e) => e.code === 'CertificateInvalid' && e.reason === 'unknown_issuer',
+  );
+});

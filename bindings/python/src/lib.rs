@@ -16,6 +16,7 @@ use pyo3::types::PyBytes;
 
 mod ece;
 mod gc;
+mod log;
 mod sim;
 use sim::PyCtiSim;
 
@@ -24,8 +25,10 @@ create_exception!(
     CceError,
     PyException,
     "Base class of every libcce error.\n\nAttributes: `kind` (the core error kind, e.g. \
-     \"Refused\"), `status` (CTI status or failure code, or None) and `status_name` \
-     (its name, e.g. \"E_CTI_INVALID_AGENT_DATA\", or None)."
+     \"Refused\"), `protocol` (\"cti\", \"gc\", \"ece\" or None), `code` (the \
+     protocol's code: CTI status or failure code, ECE HTTP status, or None) and \
+     `code_name` (its name, e.g. \"E_CTI_INVALID_AGENT_DATA\" or \"NotFound\", or None); \
+     `status` and `status_name` are the same as `code` and `code_name`."
 );
 create_exception!(
     libcce,
@@ -77,6 +80,26 @@ create_exception!(
     CceError,
     "The link to the server is down and being re-established; retry later."
 );
+create_exception!(
+    libcce,
+    TlsHandshake,
+    CceError,
+    "The TLS handshake failed (a plain server or client, no common version or cipher)."
+);
+create_exception!(
+    libcce,
+    CertificateInvalid,
+    CceError,
+    "A certificate was not accepted. `reason`: \"expired\", \"unknown_issuer\", \
+     \"name_mismatch\", \"client_certificate_refused\", \"pin_mismatch\" or \"other\"."
+);
+
+create_exception!(
+    libcce,
+    QueueFull,
+    CceError,
+    "A bounded queue is full (too many commands waiting); nothing was sent. Retry later."
+);
 
 /// The exception class for each error kind.
 fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyType> {
@@ -90,10 +113,13 @@ fn exception_type(py: Python<'_>, kind: ErrorKind) -> Bound<'_, pyo3::types::PyT
         ErrorKind::Codec => py.get_type::<CodecError>(),
         ErrorKind::Protocol => py.get_type::<ProtocolError>(),
         ErrorKind::Disconnected => py.get_type::<Disconnected>(),
+        ErrorKind::QueueFull => py.get_type::<QueueFull>(),
+        ErrorKind::TlsHandshake => py.get_type::<TlsHandshake>(),
+        ErrorKind::CertificateInvalid => py.get_type::<CertificateInvalid>(),
     }
 }
 
-const ALL_KINDS: [ErrorKind; 9] = [
+const ALL_KINDS: [ErrorKind; 12] = [
     ErrorKind::InvalidArgument,
     ErrorKind::Io,
     ErrorKind::Timeout,
@@ -103,16 +129,27 @@ const ALL_KINDS: [ErrorKind; 9] = [
     ErrorKind::Codec,
     ErrorKind::Protocol,
     ErrorKind::Disconnected,
+    ErrorKind::QueueFull,
+    ErrorKind::TlsHandshake,
+    ErrorKind::CertificateInvalid,
 ];
 
 /// Builds the Python exception for a core error, with `kind`, `status` and `status_name` set.
 fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     let err = PyErr::from_type(exception_type(py, e.kind), e.message);
     let value = err.value(py);
+    let reason = match e.kind {
+        ErrorKind::CertificateInvalid => e.status_name.clone(),
+        _ => None,
+    };
     let set = value
         .setattr("kind", e.kind.name())
+        .and_then(|()| value.setattr("reason", reason))
         .and_then(|()| value.setattr("status", e.status))
-        .and_then(|()| value.setattr("status_name", e.status_name));
+        .and_then(|()| value.setattr("status_name", e.status_name.clone()))
+        .and_then(|()| value.setattr("protocol", e.protocol.map(|p| p.name())))
+        .and_then(|()| value.setattr("code", e.status))
+        .and_then(|()| value.setattr("code_name", e.status_name));
     match set {
         Ok(()) => err,
         Err(other) => other,
@@ -207,6 +244,17 @@ impl PyCtiSession {
         self.inner.state_json()
     }
 
+    /// The session's counters as JSON (frames, bytes, heartbeats, latencies).
+    fn stats_json(&self) -> String {
+        self.inner.stats_json()
+    }
+
+    /// Replaces the TLS settings (JSON object, or `null` for plain TCP); they apply
+    /// from the next reconnect on.
+    fn set_tls_json(&self, py: Python<'_>, tls_json: &str) -> PyResult<()> {
+        check(py, self.inner.set_tls_json(tls_json))
+    }
+
     /// Waits for the next event (`timeout` in seconds; None: until one comes).
     /// Returns (MessageType, JSON, last) or None on timeout; raises `Closed` once the
     /// final SESSION_CLOSED event has been taken.
@@ -228,16 +276,27 @@ impl PyCtiSession {
     }
 }
 
+/// Every live CTI session's counters in the Prometheus text format.
+#[pyfunction]
+fn metrics_text() -> String {
+    cce::cti::stats::metrics_text()
+}
+
 /// Every request of the catalogue as JSON (`request`, `confirmation`, `helper`, `service`).
 #[pyfunction]
 fn requests_json() -> String {
     api::requests_json()
 }
 
-/// Decodes one whole message (header included) at `version` into (MessageType, JSON).
+/// Decodes one whole message (header included) at `version` into (MessageType, JSON);
+/// `strict` false reads tolerantly (deviations listed in `_warnings`).
 #[pyfunction]
-fn decode_json(py: Python<'_>, data: &[u8], version: u32) -> PyResult<(u32, String)> {
-    check(py, py.allow_threads(|| api::decode_json(data, version)))
+#[pyo3(signature = (data, version, strict = true))]
+fn decode_json(py: Python<'_>, data: &[u8], version: u32, strict: bool) -> PyResult<(u32, String)> {
+    check(
+        py,
+        py.allow_threads(|| api::decode_json_with(data, version, strict)),
+    )
 }
 
 /// Encodes a message given as JSON at `version` (header included).
@@ -310,12 +369,18 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;
     gc::register(m)?;
     ece::register(m)?;
+    log::register(m)?;
+    m.add_function(wrap_pyfunction!(metrics_text, m)?)?;
 
     // Class-level defaults, so that instances raised from Python code carry them too.
     let base = py.get_type::<CceError>();
     base.setattr("kind", py.None())?;
     base.setattr("status", py.None())?;
     base.setattr("status_name", py.None())?;
+    base.setattr("protocol", py.None())?;
+    base.setattr("code", py.None())?;
+    base.setattr("code_name", py.None())?;
+    base.setattr("reason", py.None())?;
     m.add("CceError", base)?;
     for kind in ALL_KINDS {
         let ty = exception_type(py, kind);

@@ -93,6 +93,9 @@ def test_stale_configuration_is_recovered(rig) -> None:
     with pytest.raises(libcce.Refused) as e:
         client.start_conversation()
     assert (e.value.status, e.value.status_name) == (409, "StaleConfiguration")
+    # Protocol-neutral fields: an HTTP status is the ECE protocol's code.
+    assert (e.value.kind, e.value.protocol) == ("Refused", "ece")
+    assert (e.value.code, e.value.code_name) == (409, "StaleConfiguration")
 
 
 def test_send_failures_are_not_retried(rig) -> None:
@@ -176,3 +179,40 @@ def test_configuration_errors() -> None:
     with pytest.raises(libcce.Closed):
         hook.stop()
     assert list(hook.events(timeout=0.01)) == []
+
+
+def test_webhook_needs_a_json_content_type(rig) -> None:
+    sim, hook, _ = rig
+    ok = '{"message":[{"conversation":{"id":"c1"},"type":{"value":"startTyping"},"id":"%s"}]}'
+    assert sim.webhook_raw(ok % "1", content_type="text/plain") == 415
+    assert sim.webhook_raw(ok % "2", content_type="application/xml") == 415
+    assert hook.next_event(timeout=0.01) is None
+    assert sim.webhook_raw(ok % "3", content_type="application/json; charset=UTF-8") == 204
+    assert next_event(hook)["id"] == "3"
+
+
+def test_a_cut_emoji_keeps_the_batch_with_a_warning_on_its_event(rig) -> None:
+    sim, hook, _ = rig
+    body = (
+        '{"message":['
+        '{"conversation":{"id":"s"},"type":{"value":"text/plain"},"content":"a","id":"1","timeStamp":1},'
+        '{"conversation":{"id":"s"},"type":{"value":"text/plain"},"content":"b \\ud83d","id":"2","timeStamp":2}]}'
+    )
+    assert sim.webhook_raw(body) == 204
+    first, second = next_event(hook), next_event(hook)
+    assert first["content"] == "a" and "warnings" not in first
+    assert second["content"] == "b \ufffd"
+    assert "U+FFFD" in second["warnings"][0]
+
+
+def test_end_conversation_without_the_endpoint_is_a_distinct_error() -> None:
+    with ece.Simulator() as sim, ece.WebhookServer(basic=("ece", "pw")) as hook:
+        sim.set_webhook(hook.url, basic=("ece", "pw"))
+        client = ece.Client(
+            sim.server_url, "sim-key", "sim-secret", 1001, end_conversation_path="messaging/nope"
+        )
+        cid = client.start_conversation()["id"]
+        with pytest.raises(libcce.InvalidArgument) as e:
+            client.end_conversation(cid)
+        assert (e.value.code, e.value.code_name, e.value.protocol) == (404, "EndpointNotSupported", "ece")
+        client.send_message(cid, "still open")

@@ -80,3 +80,25 @@ def test_agent_call_flow(fmt: str) -> None:
     # The context manager closed the session: the stream ends with Closed.
     events = list(gc.events(timeout=5))
     assert events[-1] == {"event": "Closed"}
+
+
+TLS_ADDR = os.environ.get("CCE_STOMP_TLS_ADDR")
+TLS_CA = os.environ.get("CCE_STOMP_TLS_CA")
+
+
+@needs_broker
+def test_gc_session_over_tls() -> None:
+    """STOMP over TLS to the broker's TLS connector (the simulator stays on the plain one);
+    an untrusted broker certificate is a typed CertificateInvalid."""
+    assert TLS_ADDR and TLS_CA, "make test-gc sets CCE_STOMP_TLS_ADDR and CCE_STOMP_TLS_CA"
+    queue = f"Connector-py-{uuid.uuid4().hex[:8]}"
+    with GcSimulator(broker=ADDR, request_queue=queue) as sim, GcSession(
+        brokers=[TLS_ADDR], destination=f"py-{uuid.uuid4().hex[:8]}", request_queue=queue,
+        tls={"ca_file": TLS_CA},
+    ) as gc:
+        gc.login("1001", "secret", "4001")
+        gc.wait_for("State", agent_id="1001", state="NOT_READY")
+        assert sim is not None
+    with pytest.raises(libcce.CertificateInvalid) as err:
+        GcSession(brokers=[TLS_ADDR], destination="py-untrusted", tls={})
+    assert err.value.reason == "unknown_issuer"

@@ -122,6 +122,7 @@ def test_refused_open(sim: libcce.Simulator) -> None:
     assert isinstance(err, libcce.CceError)
     assert err.kind == "Refused"
     assert err.status_name == "E_CTI_INVALID_AGENT_DATA"
+    assert (err.protocol, err.code, err.code_name) == ("cti", err.status, "E_CTI_INVALID_AGENT_DATA")
     assert isinstance(err.status, int)
     assert "E_CTI_INVALID_AGENT_DATA" in str(err)
 

@@ -5,20 +5,24 @@
 //! `status` and the ECE error name (`Unauthorized`, `StaleConfiguration`, `Timeout`...)
 //! in `status_name`: configuration/argument errors and 400 → `InvalidArgument`;
 //! 401, 403, 409 and 5xx → `Refused`; 404 (conversation gone) and stopped servers →
-//! `Closed`; timeouts → `Timeout`; connection and transport failures → `Io`; other
+//! `Closed`; a 404 of the endpoint itself (`EndpointNotSupported`, e.g. no
+//! end-conversation API at the configured path) → `InvalidArgument`; timeouts → `Timeout`; connection and transport failures → `Io`; other
 //! statuses and unreadable answers → `Protocol`.
 
 use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
 
+use super::pump::{EventPump, Taken};
 use super::*;
 use crate::ece::chatws::{ChatWsPaths, Survey};
 use crate::ece::http::{HttpConfig, RateLimit};
 use crate::ece::messaging::{MessageType, StartConversation};
 use crate::ece::webhook::{WebhookAuth, WebhookLimits};
-use crate::ece::webhook_server::{WebhookConfig, WebhookEvents, WebhookServer};
+use crate::ece::webhook_server::{WebhookConfig, WebhookServer};
+use crate::ece::WebhookEvent;
 use crate::ece::{self as ece_core, EceError, Secret};
+use crate::queue::QueueLimits;
 use crate::sim::ece::{EceSimConfig, EceSimulator};
 
 impl From<EceError> for Error {
@@ -27,7 +31,8 @@ impl From<EceError> for Error {
             EceError::Config(_)
             | EceError::InvalidArgument(_)
             | EceError::BadRequest(_)
-            | EceError::Unsupported(_) => ErrorKind::InvalidArgument,
+            | EceError::Unsupported(_)
+            | EceError::EndpointNotSupported(_) => ErrorKind::InvalidArgument,
             EceError::Unauthorized(_)
             | EceError::Forbidden(_)
             | EceError::StaleConfiguration(_)
@@ -44,6 +49,7 @@ impl From<EceError> for Error {
             message: e.to_string(),
             status: e.status().map(u32::from),
             status_name: Some(e.name().to_owned()),
+            protocol: Some(Protocol::Ece),
         }
     }
 }
@@ -61,6 +67,7 @@ const HTTP_KEYS: &[&str] = &[
     "retry_max_ms",
     "rate_limit_per_sec",
     "rate_limit_burst",
+    "trace",
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,6 +83,7 @@ struct HttpJson {
     retry_max_ms: Option<u64>,
     rate_limit_per_sec: Option<f64>,
     rate_limit_burst: Option<u32>,
+    trace: Option<bool>,
 }
 
 impl HttpJson {
@@ -88,6 +96,9 @@ impl HttpJson {
         }
         if let Some(v) = self.verify_tls {
             h.verify_tls = v;
+        }
+        if let Some(v) = self.trace {
+            h.trace = v;
         }
         h.ca_pem = self.ca_pem.or(h.ca_pem.take());
         if let Some(v) = self.allow_http {
@@ -142,7 +153,8 @@ fn parse_with_http<T: DeserializeOwned>(
 struct ClientJson {
     server_url: String,
     client_key: String,
-    client_secret: String,
+    #[serde(deserialize_with = "client_secret")]
+    client_secret: Secret,
     entry_point_id: u64,
     api_path: Option<String>,
     force_login: Option<bool>,
@@ -150,6 +162,18 @@ struct ClientJson {
     accept_language: Option<String>,
     token_refresh_ratio: Option<f64>,
     end_conversation_path: Option<String>,
+}
+
+fn client_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    crate::secret::deserialize_named("client_secret", d)
+}
+
+fn webhook_password<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    crate::secret::deserialize_named("auth.basic.password", d)
+}
+
+fn bearer_token<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    crate::secret::deserialize_named("auth.bearer", d)
 }
 
 fn default_language() -> Option<String> {
@@ -180,7 +204,7 @@ pub fn ece_client_config_from_json(text: &str) -> Result<ece_core::ClientConfig,
     let mut c = ece_core::ClientConfig::new(
         j.server_url,
         j.client_key,
-        Secret::new(j.client_secret),
+        j.client_secret,
         j.entry_point_id,
     );
     if let Some(p) = j.api_path {
@@ -279,8 +303,12 @@ impl EceClient {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 enum AuthJson {
-    Basic { username: String, password: String },
-    Bearer(String),
+    Basic {
+        username: String,
+        #[serde(deserialize_with = "webhook_password")]
+        password: Secret,
+    },
+    Bearer(#[serde(deserialize_with = "bearer_token")] Secret),
     None(bool),
 }
 
@@ -296,6 +324,8 @@ struct WebhookJson {
     queue_capacity: Option<usize>,
     dedup_window: Option<usize>,
     max_connections: Option<usize>,
+    max_connections_per_peer: Option<usize>,
+    first_byte_timeout_ms: Option<u64>,
     read_timeout_ms: Option<u64>,
     tls: Option<crate::ece::TlsIdentity>,
 }
@@ -304,16 +334,14 @@ struct WebhookJson {
 /// `{"basic": {"username", "password"}}`, `{"bearer": "<token>"}` or `{"none": true}`
 /// (lab use only); optional `bind` (default "127.0.0.1:0"), `path` ("/"),
 /// `max_body_bytes`, `max_depth`, `max_events`, `queue_capacity`, `dedup_window`,
-/// `max_connections`, `read_timeout_ms`, `tls` (`{"cert_pem", "key_pem"}`: serve HTTPS).
+/// `max_connections` (256), `max_connections_per_peer` (128), `first_byte_timeout_ms`
+/// (2000), `read_timeout_ms`, `tls` (`{"cert_pem", "key_pem"}`: serve HTTPS).
 pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
     let j: WebhookJson =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("webhook config: {e}")))?;
     let auth = match j.auth {
-        AuthJson::Basic { username, password } => WebhookAuth::Basic {
-            username,
-            password: Secret::new(password),
-        },
-        AuthJson::Bearer(t) if !t.is_empty() => WebhookAuth::Bearer(Secret::new(t)),
+        AuthJson::Basic { username, password } => WebhookAuth::Basic { username, password },
+        AuthJson::Bearer(t) if !t.is_empty() => WebhookAuth::Bearer(t),
         AuthJson::Bearer(_) => return Err(Error::invalid("webhook config: empty bearer token")),
         AuthJson::None(true) => WebhookAuth::AllowUnauthenticated,
         AuthJson::None(false) => {
@@ -344,6 +372,12 @@ pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
     if let Some(v) = j.max_connections {
         c.max_connections = v;
     }
+    if let Some(v) = j.max_connections_per_peer {
+        c.max_connections_per_peer = v;
+    }
+    if let Some(ms) = j.first_byte_timeout_ms {
+        c.first_byte_timeout = Duration::from_millis(ms);
+    }
     if let Some(ms) = j.read_timeout_ms {
         c.read_timeout = Duration::from_millis(ms);
     }
@@ -355,7 +389,7 @@ pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
 #[derive(Debug)]
 pub struct EceWebhook {
     server: Mutex<Option<WebhookServer>>,
-    events: Mutex<WebhookEvents>,
+    events: EventPump<WebhookEvent>,
     addr: SocketAddr,
     url: String,
 }
@@ -365,11 +399,17 @@ impl EceWebhook {
     pub fn start(config_json: &str) -> Result<Self, Error> {
         let cfg = webhook_config_from_json(config_json)?;
         let (server, events) = rt()?.block_on(WebhookServer::start(cfg))?;
+        let events = EventPump::start(
+            events,
+            QueueLimits::default(),
+            |_| std::mem::size_of::<WebhookEvent>() + 1024,
+            |_| false,
+        )?;
         Ok(EceWebhook {
             addr: server.local_addr(),
             url: server.url(),
             server: Mutex::new(Some(server)),
-            events: Mutex::new(events),
+            events,
         })
     }
 
@@ -392,21 +432,33 @@ impl EceWebhook {
     /// [`crate::ece::WebhookEvent::to_json`]); `Ok(None)` on timeout; an error of kind
     /// `Closed` once the server stopped and every event was taken.
     pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<String>, Error> {
-        let mut ev = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        let got = match timeout {
-            None => rt()?.block_on(ev.recv()),
-            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, ev.recv()).await }) {
-                Ok(e) => e,
-                Err(_) => return Ok(None),
-            },
-        };
-        match got {
-            Some(e) => Ok(Some(e.to_json().to_string())),
-            None => Err(Error::new(
+        Self::out(self.events.next(timeout)?)
+    }
+
+    fn out(taken: Taken<WebhookEvent>) -> Result<Option<String>, Error> {
+        match taken {
+            Taken::Event(e) => Ok(Some(e.to_json().to_string())),
+            Taken::Nothing => Ok(None),
+            Taken::Ended => Err(Error::new(
                 ErrorKind::Closed,
                 "webhook server stopped: no more events",
             )),
         }
+    }
+
+    /// Takes the next event without waiting (`Ok(None)`: none queued now).
+    pub fn try_next_event(&self) -> Result<Option<String>, Error> {
+        Self::out(self.events.try_next())
+    }
+
+    /// Whether an event is queued now.
+    pub fn has_queued_events(&self) -> bool {
+        self.events.has_queued()
+    }
+
+    /// Calls `waker` whenever an event lands in the empty queue (and when it ends).
+    pub fn set_event_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        self.events.set_waker(waker);
     }
 
     /// Counters as JSON (see [`crate::ece::WebhookStats`]).

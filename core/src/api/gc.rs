@@ -14,11 +14,15 @@ use std::sync::Mutex;
 
 use serde_json::{json, Map, Value as Json};
 
-use super::{rt, Error, ErrorKind};
-use crate::gc::client::{ClientConfig, ClientError, ClientEvent, GcClient, GcEvents};
+use super::pump::{EventPump, Taken};
+use super::{rt, Error, ErrorKind, Protocol};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::gc::client::{ClientConfig, ClientError, ClientEvent, GcClient, OverflowPolicy};
 use crate::gc::command::{Command, CommandError};
 use crate::gc::event::EventError;
 use crate::gc::transport::TransportError;
+use crate::queue::{QueueLimits, QueueStats};
 use crate::sim::gc::broker::StompBroker;
 use crate::sim::gc::{GcSimConfig, GcSimError, GcSimulator};
 
@@ -29,13 +33,13 @@ pub const EMBEDDED_BROKER: &str = "embedded";
 
 impl From<CommandError> for Error {
     fn from(e: CommandError) -> Self {
-        Error::new(ErrorKind::InvalidArgument, e.to_string())
+        Error::new(ErrorKind::InvalidArgument, e.to_string()).with_protocol(Protocol::Gc)
     }
 }
 
 impl From<EventError> for Error {
     fn from(e: EventError) -> Self {
-        Error::new(ErrorKind::Codec, e.to_string())
+        Error::new(ErrorKind::Codec, e.to_string()).with_protocol(Protocol::Gc)
     }
 }
 
@@ -47,20 +51,35 @@ impl From<TransportError> for Error {
             TransportError::Broker { .. } => ErrorKind::Refused,
             TransportError::Protocol { .. } => ErrorKind::Protocol,
             TransportError::Closed => ErrorKind::Closed,
+            TransportError::Tls { error, .. } => {
+                let mut out = Error::from(error.clone());
+                out.message = e.to_string();
+                return out;
+            }
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_protocol(Protocol::Gc)
     }
 }
 
 impl From<ClientError> for Error {
     fn from(e: ClientError) -> Self {
         match e {
-            // Not connected is an I/O condition: the broker link is down.
-            ClientError::NotConnected(_) => Error::new(ErrorKind::Disconnected, e.to_string()),
+            // No broker link: it is being re-established; nothing was sent.
+            ClientError::NotConnected(_) => {
+                Error::new(ErrorKind::Disconnected, e.to_string()).with_protocol(Protocol::Gc)
+            }
+            // The client task is behind: nothing was sent; try again later.
+            ClientError::QueueFull { .. } => {
+                Error::new(ErrorKind::QueueFull, e.to_string()).with_protocol(Protocol::Gc)
+            }
             ClientError::Command(c) => c.into(),
-            ClientError::Config(_) => Error::new(ErrorKind::InvalidArgument, e.to_string()),
+            ClientError::Config(_) => {
+                Error::new(ErrorKind::InvalidArgument, e.to_string()).with_protocol(Protocol::Gc)
+            }
             ClientError::Transport(t) => t.into(),
-            ClientError::Closed => Error::new(ErrorKind::Closed, e.to_string()),
+            ClientError::Closed => {
+                Error::new(ErrorKind::Closed, e.to_string()).with_protocol(Protocol::Gc)
+            }
         }
     }
 }
@@ -68,9 +87,13 @@ impl From<ClientError> for Error {
 impl From<GcSimError> for Error {
     fn from(e: GcSimError) -> Self {
         match e {
-            GcSimError::Invalid(_) => Error::new(ErrorKind::InvalidArgument, e.to_string()),
+            GcSimError::Invalid(_) => {
+                Error::new(ErrorKind::InvalidArgument, e.to_string()).with_protocol(Protocol::Gc)
+            }
             GcSimError::Broker(t) => t.into(),
-            GcSimError::NotConnected => Error::new(ErrorKind::Io, e.to_string()),
+            GcSimError::NotConnected => {
+                Error::new(ErrorKind::Io, e.to_string()).with_protocol(Protocol::Gc)
+            }
         }
     }
 }
@@ -91,8 +114,8 @@ struct GcConfigJson {
     brokers: Brokers,
     #[serde(default)]
     broker_login: Option<String>,
-    #[serde(default)]
-    broker_passcode: Option<String>,
+    #[serde(default, deserialize_with = "crate::gc::command::de_opt_secret")]
+    broker_passcode: Option<crate::ece::Secret>,
     #[serde(default)]
     request_queue: Option<String>,
     #[serde(default)]
@@ -108,6 +131,19 @@ struct GcConfigJson {
     reconnect_max_ms: Option<u64>,
     #[serde(default)]
     properties: Map<String, Json>,
+    event_queue: Option<usize>,
+    command_queue: Option<usize>,
+    overflow: Option<OverflowJson>,
+    close_timeout_ms: Option<u64>,
+    tls: Option<crate::tls::TlsConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OverflowJson {
+    #[serde(alias = "backpressure")]
+    BackPressure,
+    Close,
 }
 
 /// The default client destination: `<host name>-<pid>`, reduced to characters that
@@ -142,7 +178,10 @@ pub fn default_destination() -> String {
 /// `hello_key`, `heartbeat_ms` (10000), `heartbeat_misses` (3), `use_beat` (true),
 /// `relogin_attempts` (3), `connect_timeout_ms` (5000), `receipt_timeout_ms` (5000),
 /// `stomp_heartbeat_ms` (5000, 0: off), `reconnect_min_ms` (200), `reconnect_max_ms`
-/// (10000), `properties` (extra JMS string properties on every request).
+/// (10000), `properties` (extra JMS string properties on every request),
+/// `event_queue` (10000 events), `command_queue` (1000 commands), `overflow`
+/// (`"back_pressure"`: stop reading the broker while the event queue is full, or
+/// `"close"`: end with an `Overrun` event), `close_timeout_ms` (2000).
 pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
     let j: GcConfigJson =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
@@ -188,6 +227,26 @@ pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
     if let Some(v) = j.reconnect_max_ms {
         cfg.reconnect_max = ms(v);
     }
+    if let Some(v) = j.event_queue {
+        cfg.queues.events = v;
+    }
+    if let Some(v) = j.command_queue {
+        cfg.queues.commands = v;
+    }
+    if let Some(v) = j.overflow {
+        cfg.queues.overflow = match v {
+            OverflowJson::BackPressure => OverflowPolicy::BackPressure,
+            OverflowJson::Close => OverflowPolicy::Close,
+        };
+    }
+    if let Some(v) = j.close_timeout_ms {
+        cfg.queues.close_timeout = ms(v);
+        cfg.link.close_timeout = ms(v);
+    }
+    if let Some(t) = &j.tls {
+        t.validate()?;
+    }
+    cfg.link.tls = j.tls;
     for (k, v) in j.properties {
         let v = v
             .as_str()
@@ -253,7 +312,21 @@ pub struct GcEventOut {
 /// A GC client with a blocking API.
 pub struct GcSession {
     client: GcClient,
-    events: Mutex<Option<GcEvents>>,
+    events: EventPump<ClientEvent>,
+    /// Set by [`GcSession::close`]: the next event is `Closed`; what is still queued
+    /// is dropped (and counted).
+    closing: AtomicBool,
+    /// The final `Closed` was handed out after a close.
+    finished: AtomicBool,
+}
+
+fn gc_event_size(_: &ClientEvent) -> usize {
+    // GC events are short lines of text; a flat charge keeps the bound meaningful.
+    std::mem::size_of::<ClientEvent>() + 256
+}
+
+fn gc_event_last(ev: &ClientEvent) -> bool {
+    matches!(ev, ClientEvent::Closed)
 }
 
 impl GcSession {
@@ -262,9 +335,13 @@ impl GcSession {
     pub fn open(config_json: &str) -> Result<Self, Error> {
         let cfg = gc_config_from_json(config_json)?;
         let (client, events) = rt()?.block_on(GcClient::connect(cfg))?;
+        let events =
+            EventPump::start(events, QueueLimits::default(), gc_event_size, gc_event_last)?;
         Ok(GcSession {
             client,
-            events: Mutex::new(Some(events)),
+            events,
+            closing: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
         })
     }
 
@@ -274,62 +351,102 @@ impl GcSession {
     }
 
     /// Sends a command given as JSON; returns once the broker has it. Fails with
-    /// `InvalidArgument` for a bad command (e.g. a parameter with `,` `#` `|`) and
-    /// `Io` while no broker link is up.
+    /// `InvalidArgument` for a bad command (e.g. a parameter with `,` `#` `|`, or a
+    /// transfer without target and no active consult on that dialog), `Disconnected`
+    /// while no broker link is up (nothing sent; retry once `Connected`), `QueueFull`
+    /// when the command queue is full (nothing sent), and `Timeout` when the broker
+    /// did not confirm in time: the outcome is then unknown (GC may still execute it).
     pub fn send_json(&self, command_json: &str) -> Result<(), Error> {
         let (agent, cmd) = command_from_json(command_json)?;
         rt()?.block_on(self.client.send(&agent, cmd))?;
         Ok(())
     }
 
-    /// `{"broker": "host:port" | null, "gc": "InService" | ...}`.
+    /// `{"broker": "host:port" | null, "gc": "InService" | ..., "events_queued": n,
+    /// "events_high_water": n, "events_dropped": n}`.
     pub fn state_json(&self) -> String {
         let s = self.client.state();
-        json!({"broker": s.broker, "gc": s.gc}).to_string()
+        let pump = self.events.stats();
+        let stats = self.client.queue_stats();
+        json!({"broker": s.broker, "gc": s.gc, "events_queued": pump.depth_events,
+               "events_high_water": stats.high_water().max(pump.high_water_events),
+               "events_dropped": stats.dropped() + pump.dropped})
+        .to_string()
     }
 
     /// Waits for the next event (`None`: until one comes). `Ok(None)` on timeout; an
     /// error of kind `Closed` once `{"event":"Closed"}` has been taken.
     pub fn next_event(&self, timeout: Option<Duration>) -> Result<Option<GcEventOut>, Error> {
-        let mut guard = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(events) = guard.as_mut() else {
-            return Err(Error::new(
+        if let Some(closed) = self.after_close() {
+            return closed;
+        }
+        Self::out(self.events.next(timeout)?)
+    }
+
+    /// After [`GcSession::close`]: drops (and counts) what is still queued and hands
+    /// out `Closed` once, then the `Closed` error. `None` while the session is open.
+    fn after_close(&self) -> Option<Result<Option<GcEventOut>, Error>> {
+        if !self.closing.load(Ordering::Acquire) {
+            return None;
+        }
+        if self.finished.swap(true, Ordering::AcqRel) {
+            return Some(Self::out(Taken::Ended));
+        }
+        let mut left = 0u64;
+        while let Taken::Event(ev) = self.events.try_next() {
+            if gc_event_last(&ev) {
+                break;
+            }
+            left += 1;
+        }
+        self.client.queue_stats().add_dropped(left);
+        Some(Self::out(Taken::Event(ClientEvent::Closed)))
+    }
+
+    fn out(taken: Taken<ClientEvent>) -> Result<Option<GcEventOut>, Error> {
+        match taken {
+            Taken::Event(ev) => Ok(Some(GcEventOut {
+                json: ev.to_json().to_string(),
+                last: gc_event_last(&ev),
+            })),
+            Taken::Nothing => Ok(None),
+            Taken::Ended => Err(Error::new(
                 ErrorKind::Closed,
                 "GC session closed: no more events",
-            ));
-        };
-        let ev = match timeout {
-            None => rt()?.block_on(events.recv()),
-            Some(d) => match rt()?.block_on(async { tokio::time::timeout(d, events.recv()).await })
-            {
-                Ok(ev) => ev,
-                Err(_) => return Ok(None),
-            },
-        };
-        match ev {
-            Some(ev) => {
-                let last = matches!(ev, ClientEvent::Closed);
-                if last {
-                    *guard = None;
-                }
-                Ok(Some(GcEventOut {
-                    json: ev.to_json().to_string(),
-                    last,
-                }))
-            }
-            None => {
-                *guard = None;
-                Err(Error::new(
-                    ErrorKind::Closed,
-                    "GC session closed: no more events",
-                ))
-            }
+            )),
         }
     }
 
-    /// Closes the broker link. Safe to call more than once.
+    /// Takes the next event without waiting (`Ok(None)`: none queued now).
+    pub fn try_next_event(&self) -> Result<Option<GcEventOut>, Error> {
+        if let Some(closed) = self.after_close() {
+            return closed;
+        }
+        Self::out(self.events.try_next())
+    }
+
+    /// Whether an event is queued now.
+    pub fn has_queued_events(&self) -> bool {
+        (self.closing.load(Ordering::Acquire) && !self.finished.load(Ordering::Acquire))
+            || self.events.has_queued()
+    }
+
+    /// Calls `waker` whenever an event lands in the empty queue (and when it ends).
+    pub fn set_event_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        self.events.set_waker(waker);
+    }
+
+    /// Depth, high-water mark and drops of the session's event queue.
+    pub fn queue_stats(&self) -> QueueStats {
+        self.events.stats()
+    }
+
+    /// Closes the broker link within the close timeout plus a small constant; the
+    /// next event is then `{"event":"Closed"}` and events still queued are dropped
+    /// (counted in `events_dropped`). Safe to call more than once.
     pub fn close(&self) -> Result<(), Error> {
         rt()?.block_on(self.client.close());
+        self.closing.store(true, Ordering::Release);
         Ok(())
     }
 }
@@ -376,12 +493,17 @@ impl GcSim {
     }
 
     /// Performs a control action given as JSON (see [`GcSimulator::control`]);
-    /// returns its JSON result. `{"action":"broker"}` gives [`GcSim::broker_addr`].
+    /// returns its JSON result. `{"action":"broker_address"}` gives
+    /// `{"broker":"host:port"}`, the broker the simulator is on; `{"action":"broker"}`
+    /// gives just that address as a JSON string.
     pub fn control(&self, action_json: &str) -> Result<String, Error> {
-        let is_broker = serde_json::from_str::<Json>(action_json)
-            .is_ok_and(|a| a.get("action").and_then(Json::as_str) == Some("broker"));
-        if is_broker {
-            return Ok(json!(self.broker_addr).to_string());
+        let action = serde_json::from_str::<Json>(action_json)
+            .ok()
+            .and_then(|v| v.get("action").and_then(Json::as_str).map(str::to_owned));
+        match action.as_deref() {
+            Some("broker") => return Ok(json!(self.broker_addr).to_string()),
+            Some("broker_address") => return Ok(json!({ "broker": self.broker_addr }).to_string()),
+            _ => {}
         }
         let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
         let sim = guard
@@ -425,6 +547,7 @@ impl Drop for GcSim {
                 }
             });
         }
+        // Dropping the broker (if any) stops it.
     }
 }
 
@@ -432,6 +555,24 @@ impl Drop for GcSim {
 mod tests {
     use super::*;
     use crate::gc::transport::BrokerAddr;
+
+    #[test]
+    fn embedded_broker_serves_a_client_and_stops_with_the_simulator() {
+        let sim = GcSim::start(r#"{"broker":"embedded"}"#).expect("sim");
+        let addr: Json =
+            serde_json::from_str(&sim.control(r#"{"action":"broker_address"}"#).expect("addr"))
+                .expect("json");
+        let addr = addr["broker"].as_str().expect("broker").to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        let cfg = format!(r#"{{"broker":"{addr}","destination":"emb-1"}}"#);
+        let session = GcSession::open(&cfg).expect("client reaches the embedded broker");
+        session.close().expect("close");
+        sim.stop().expect("stop");
+        assert!(
+            std::net::TcpStream::connect(&addr).is_err(),
+            "broker still listening"
+        );
+    }
 
     #[test]
     fn config_and_commands() {

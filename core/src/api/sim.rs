@@ -21,6 +21,7 @@ fn sim_err(e: SimError) -> Error {
                 message: format!("simulator refused: {name}"),
                 status: code,
                 status_name: Some(name.to_owned()),
+                protocol: Some(Protocol::Cti),
             }
         }
         other => other.into(),

@@ -26,6 +26,7 @@
 //! fail with [`RequestError::ConnectionLost`] (the server may or may not have acted
 //! on them). Nothing is retried behind the application's back.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -41,6 +42,12 @@ use super::session::{
     SESSION_STANDBY,
 };
 use super::typed::TypedMessage;
+use crate::queue::{self, PushError, QueueCounters, QueueLimits, QueueStats};
+
+/// Most events held between a session's socket task and the connection's manager
+/// (the application's queue, [`SessionConfig::event_queue`], comes after it).
+const INTERNAL_QUEUE_EVENTS: usize = 64;
+use crate::tls::TlsConfig;
 
 /// Settings of a failover connection.
 #[derive(Debug, Clone)]
@@ -60,6 +67,13 @@ pub struct ConnectionConfig {
     /// After a reconnect, how long the server has to re-announce calls in progress
     /// (BEGIN_CALL_EVENTs) before the model drops the calls it did not re-announce.
     pub resync_window: Duration,
+    /// Deliver [`CtiEvent::Model`] changes (true by default; the model is kept
+    /// current either way).
+    pub model_events: bool,
+    /// TLS for both sides (`None`: plain TCP). Each side's certificate is checked
+    /// against that side's host unless `server_name` is set. Secured CTI Server ports
+    /// default to 42030 (side A) and 43030 (side B), plus 40 x instance number.
+    pub tls: Option<TlsConfig>,
 }
 
 impl ConnectionConfig {
@@ -74,7 +88,15 @@ impl ConnectionConfig {
             connect_timeout: Duration::from_secs(5),
             auto_reconnect: true,
             resync_window: Duration::from_secs(5),
+            model_events: true,
+            tls: None,
         }
+    }
+
+    /// Turns TLS on for both sides.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Adds side B of a duplex pair.
@@ -157,8 +179,23 @@ pub enum CtiEvent {
     Closed(CloseReason),
 }
 
-/// Receiver of a connection's events.
-pub type CtiEvents = mpsc::UnboundedReceiver<CtiEvent>;
+/// Receiver of a connection's events, bounded by the session's `event_queue`
+/// (see [`crate::queue`]).
+pub type CtiEvents = queue::Receiver<CtiEvent>;
+
+impl CtiEvent {
+    /// Approximate memory the event holds, charged against the queue's byte bound.
+    pub fn approx_bytes(&self) -> usize {
+        const BASE: usize = std::mem::size_of::<CtiEvent>();
+        match self {
+            CtiEvent::Message(m) => BASE + super::client::message_bytes(m),
+            CtiEvent::Unrecognized { body, .. } => BASE + body.len(),
+            CtiEvent::Model(changes) => BASE + changes.len() * 128,
+            CtiEvent::DecodeError(_) | CtiEvent::Connection(_) => BASE + 64,
+            CtiEvent::Failure(_) | CtiEvent::Closed(_) => BASE,
+        }
+    }
+}
 
 /// A typed request whose confirmation type is known (generated for every request
 /// of the catalogue).
@@ -171,8 +208,12 @@ struct Shared {
     current: Mutex<Option<(Client, Side)>>,
     model: Mutex<Model>,
     closed: AtomicBool,
+    closing: AtomicBool,
+    counters: Arc<QueueCounters>,
     final_reason: Mutex<Option<CloseReason>>,
     version: u32,
+    /// TLS settings for the next (re)connect.
+    tls: Mutex<Option<TlsConfig>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -183,7 +224,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Clone)]
 pub struct CtiConnection {
     shared: Arc<Shared>,
-    close_tx: mpsc::UnboundedSender<oneshot::Sender<CloseReason>>,
+    close_tx: mpsc::Sender<oneshot::Sender<CloseReason>>,
 }
 
 fn session_type(open_conf: &Message) -> Option<u16> {
@@ -206,13 +247,17 @@ fn is_side_refusal(status: CtiStatus) -> bool {
 async fn connect_side(
     cfg: &ConnectionConfig,
     side: Side,
+    counters: &Arc<QueueCounters>,
+    tls: Option<&TlsConfig>,
 ) -> Result<(Client, Events), SessionError> {
-    let addr = cfg.address(side).to_owned();
-    let stream = tokio::time::timeout(cfg.connect_timeout, tokio::net::TcpStream::connect(addr))
-        .await
-        .map_err(|_| SessionError::ConnectionLost("connect timed out".into()))?
-        .map_err(|e| SessionError::ConnectionLost(format!("connect: {e}")))?;
-    Client::open(stream, cfg.session.clone()).await
+    let addr = cfg.address(side);
+    // The session's own queue is a short hop; the application's queue holds the bound.
+    let mut session = cfg.session.clone();
+    session.event_queue = QueueLimits {
+        max_events: session.event_queue.max_events.min(INTERNAL_QUEUE_EVENTS),
+        max_bytes: session.event_queue.max_bytes,
+    };
+    Client::connect_with(addr, session, tls, cfg.connect_timeout, counters.clone()).await
 }
 
 impl CtiConnection {
@@ -227,10 +272,11 @@ impl CtiConnection {
         if cfg.duplex() {
             sides.push(Side::B);
         }
+        let counters = Arc::new(QueueCounters::default());
         let mut last_err = SessionError::NotOpen;
         let mut standby: Option<(Client, Events, Side)> = None;
         for side in sides {
-            match connect_side(&cfg, side).await {
+            match connect_side(&cfg, side, &counters, cfg.tls.as_ref()).await {
                 Ok((client, events)) => {
                     if session_type(client.open_conf()) == Some(SESSION_STANDBY)
                         && standby.is_none()
@@ -242,7 +288,7 @@ impl CtiConnection {
                     if let Some((sb, _, _)) = standby.take() {
                         sb.close().await;
                     }
-                    return Ok(Self::start(cfg, client, events, side));
+                    return Ok(Self::start(cfg, client, events, side, counters));
                 }
                 Err(SessionError::OpenRefused(s)) if !is_side_refusal(s) => {
                     return Err(SessionError::OpenRefused(s))
@@ -251,7 +297,7 @@ impl CtiConnection {
             }
         }
         match standby {
-            Some((client, events, side)) => Ok(Self::start(cfg, client, events, side)),
+            Some((client, events, side)) => Ok(Self::start(cfg, client, events, side, counters)),
             None => Err(last_err),
         }
     }
@@ -261,34 +307,40 @@ impl CtiConnection {
         client: Client,
         events: Events,
         side: Side,
+        counters: Arc<QueueCounters>,
     ) -> (Self, CtiEvents) {
+        cfg.session.stats.connected(side.name(), false);
         let mut model = Model::new();
         let first_changes = model.apply(client.open_conf());
         let shared = Arc::new(Shared {
             current: Mutex::new(Some((client.clone(), side))),
             model: Mutex::new(model),
             closed: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            counters: counters.clone(),
             final_reason: Mutex::new(None),
             version: cfg.session.version,
+            tls: Mutex::new(cfg.tls.clone()),
         });
-        let (app_tx, app_rx) = mpsc::unbounded_channel();
-        let (close_tx, close_rx) = mpsc::unbounded_channel();
-        let _ = app_tx.send(CtiEvent::Connection(ConnectionEvent::Connected {
-            side,
-            address: cfg.address(side).to_owned(),
-            reconnected: false,
-            session_type: session_type(client.open_conf()),
-        }));
-        if !first_changes.is_empty() {
-            let _ = app_tx.send(CtiEvent::Model(first_changes));
-        }
-        let manager = Manager {
+        let (app_tx, app_rx) = queue::channel(cfg.session.event_queue, counters);
+        let (close_tx, close_rx) = mpsc::channel(4);
+        let mut manager = Manager {
             schedule: ReconnectSchedule::with_entropy(cfg.reconnect.clone(), side, cfg.duplex()),
             cfg,
             shared: shared.clone(),
             app: app_tx,
+            outbox: VecDeque::new(),
             close_rx,
         };
+        manager.emit(CtiEvent::Connection(ConnectionEvent::Connected {
+            side,
+            address: manager.cfg.address(side).to_owned(),
+            reconnected: false,
+            session_type: session_type(client.open_conf()),
+        }));
+        if !first_changes.is_empty() && manager.cfg.model_events {
+            manager.emit(CtiEvent::Model(first_changes));
+        }
         tokio::spawn(manager.run(client, events, side));
         (CtiConnection { shared, close_tx }, app_rx)
     }
@@ -296,6 +348,12 @@ impl CtiConnection {
     /// Protocol version of the sessions.
     pub fn version(&self) -> u32 {
         self.shared.version
+    }
+
+    /// Replaces the TLS settings (`None`: plain TCP). They apply from the next
+    /// (re)connect on; the open session is left alone.
+    pub fn set_tls(&self, tls: Option<TlsConfig>) {
+        *lock(&self.shared.tls) = tls;
     }
 
     /// Whether a session is open right now.
@@ -306,6 +364,17 @@ impl CtiConnection {
     /// Whether the connection has ended for good.
     pub fn is_closed(&self) -> bool {
         self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether [`CtiConnection::close`] was called or the connection ended.
+    fn closing(&self) -> bool {
+        self.shared.closing.load(Ordering::Acquire) || self.is_closed()
+    }
+
+    /// Depth, high-water mark and drops of the connection's event queue (every hop
+    /// between the socket and the application counted together).
+    pub fn queue_stats(&self) -> QueueStats {
+        self.shared.counters.stats()
     }
 
     /// The side of the open session, if any.
@@ -326,7 +395,7 @@ impl CtiConnection {
     }
 
     fn client(&self) -> Result<Client, RequestError> {
-        if self.is_closed() {
+        if self.closing() {
             return Err(RequestError::SessionClosed("connection closed".into()));
         }
         lock(&self.shared.current)
@@ -337,7 +406,8 @@ impl CtiConnection {
 
     fn lost(&self, e: RequestError) -> RequestError {
         match e {
-            RequestError::SessionClosed(why) if !self.is_closed() => {
+            // A request ended by the user's close is answered "closed", not "lost".
+            RequestError::SessionClosed(why) if !self.closing() => {
                 RequestError::ConnectionLost(why)
             }
             other => other,
@@ -377,8 +447,9 @@ impl CtiConnection {
                 .clone()
                 .unwrap_or(CloseReason::Closed)
         };
+        self.shared.closing.store(true, Ordering::Release);
         let (tx, rx) = oneshot::channel();
-        if self.close_tx.send(tx).is_err() {
+        if self.close_tx.send(tx).await.is_err() {
             return ended();
         }
         match rx.await {
@@ -391,8 +462,11 @@ impl CtiConnection {
 struct Manager {
     cfg: ConnectionConfig,
     shared: Arc<Shared>,
-    app: mpsc::UnboundedSender<CtiEvent>,
-    close_rx: mpsc::UnboundedReceiver<oneshot::Sender<CloseReason>>,
+    app: queue::Sender<CtiEvent>,
+    /// Events that did not fit the application's queue yet (a few: the session's
+    /// events are not taken while this holds anything).
+    outbox: VecDeque<CtiEvent>,
+    close_rx: mpsc::Receiver<oneshot::Sender<CloseReason>>,
     schedule: ReconnectSchedule,
 }
 
@@ -404,16 +478,31 @@ enum Phase {
 }
 
 impl Manager {
-    fn emit(&self, ev: CtiEvent) {
-        let _ = self.app.send(ev);
+    fn emit(&mut self, ev: CtiEvent) {
+        self.outbox.push_back(ev);
+        self.flush();
     }
 
-    fn forward(&self, ev: ClientEvent) {
+    /// Moves outbox events into the application's queue while there is room.
+    fn flush(&mut self) {
+        while let Some(ev) = self.outbox.pop_front() {
+            let size = ev.approx_bytes();
+            match self.app.try_push(ev, size) {
+                Ok(()) | Err(PushError::Closed(_)) => {}
+                Err(PushError::Full(ev)) => {
+                    self.outbox.push_front(ev);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn forward(&mut self, ev: ClientEvent) {
         let out = match ev {
             ClientEvent::Message(m) => {
                 let changes = lock(&self.shared.model).apply(&m);
                 self.emit(CtiEvent::Message(m));
-                if changes.is_empty() {
+                if changes.is_empty() || !self.cfg.model_events {
                     return;
                 }
                 CtiEvent::Model(changes)
@@ -428,11 +517,18 @@ impl Manager {
         self.emit(out);
     }
 
-    fn finish(&self, reason: CloseReason) {
+    fn finish(&mut self, reason: CloseReason) {
         *lock(&self.shared.final_reason) = Some(reason.clone());
         self.shared.closed.store(true, Ordering::Release);
         *lock(&self.shared.current) = None;
-        self.emit(CtiEvent::Closed(reason));
+        // The outbox is a few events; they and the final event go beyond the bound.
+        for ev in self.outbox.drain(..) {
+            let size = ev.approx_bytes();
+            let _ = self.app.push_final(ev, size);
+        }
+        let last = CtiEvent::Closed(reason);
+        let size = last.approx_bytes();
+        let _ = self.app.push_final(last, size);
     }
 
     async fn run(mut self, mut client: Client, mut events: Events, mut side: Side) {
@@ -453,7 +549,7 @@ impl Manager {
                 }
                 Phase::Lost(reason) => {
                     *lock(&self.shared.current) = None;
-                    if !self.cfg.auto_reconnect {
+                    if !self.cfg.auto_reconnect || reason == CloseReason::ConsumerOverrun {
                         self.finish(reason);
                         return;
                     }
@@ -484,7 +580,8 @@ impl Manager {
         loop {
             match self.schedule.next_step() {
                 Step::Try(s) => {
-                    let attempt = connect_side(&self.cfg, s);
+                    let tls = lock(&self.shared.tls).clone();
+                    let attempt = connect_side(&self.cfg, s, &self.shared.counters, tls.as_ref());
                     tokio::select! {
                         r = attempt => match r {
                             Ok((c, e)) => {
@@ -518,7 +615,8 @@ impl Manager {
         }
     }
 
-    fn install(&self, client: &Client, side: Side, reconnected: bool) {
+    fn install(&mut self, client: &Client, side: Side, reconnected: bool) {
+        self.cfg.session.stats.connected(side.name(), reconnected);
         *lock(&self.shared.current) = Some((client.clone(), side));
         let changes = lock(&self.shared.model).apply(client.open_conf());
         self.emit(CtiEvent::Connection(ConnectionEvent::Connected {
@@ -527,7 +625,7 @@ impl Manager {
             reconnected,
             session_type: session_type(client.open_conf()),
         }));
-        if !changes.is_empty() {
+        if !changes.is_empty() && self.cfg.model_events {
             self.emit(CtiEvent::Model(changes));
         }
     }
@@ -588,8 +686,11 @@ impl Manager {
                     None => std::future::pending().await,
                 }
             };
+            let need = self.outbox.front().map_or(0, CtiEvent::approx_bytes);
+            let waiting = !self.outbox.is_empty();
             tokio::select! {
-                ev = events.recv() => match ev {
+                () = self.app.room(need), if waiting => self.flush(),
+                ev = events.recv(), if !waiting => match ev {
                     None => return Phase::Lost(CloseReason::Failed(SessionError::NotOpen)),
                     Some(ClientEvent::Closed(reason)) => {
                         if let Some((c, e, s)) = handover.take() {
@@ -604,7 +705,8 @@ impl Manager {
                         self.forward(ClientEvent::Message(m));
                         if going && self.cfg.duplex() && handover.is_none() {
                             let other = side.other();
-                            match connect_side(&self.cfg, other).await {
+                            let tls = lock(&self.shared.tls).clone();
+                            match connect_side(&self.cfg, other, &self.shared.counters, tls.as_ref()).await {
                                 Ok((c, e)) => {
                                     if session_type(c.open_conf()) == Some(SESSION_STANDBY) {
                                         handover = Some((c, e, other));
@@ -638,7 +740,7 @@ impl Manager {
                 () = resync_sleep => {
                     resync_at = None;
                     let changes = lock(&self.shared.model).end_resync();
-                    if !changes.is_empty() {
+                    if !changes.is_empty() && self.cfg.model_events {
                         self.emit(CtiEvent::Model(changes));
                     }
                     self.emit(CtiEvent::Connection(ConnectionEvent::Resynchronized));
@@ -685,7 +787,7 @@ impl Manager {
 /// library's runtime).
 pub struct BlockingConnection {
     conn: CtiConnection,
-    events: Mutex<CtiEvents>,
+    events: CtiEvents,
 }
 
 impl BlockingConnection {
@@ -694,10 +796,7 @@ impl BlockingConnection {
         let rt = crate::runtime::runtime()
             .map_err(|e| SessionError::ConnectionLost(format!("runtime: {e}")))?;
         let (conn, events) = rt.block_on(CtiConnection::connect(cfg))?;
-        Ok(BlockingConnection {
-            conn,
-            events: Mutex::new(events),
-        })
+        Ok(BlockingConnection { conn, events })
     }
 
     /// The async connection (to share with async code).
@@ -727,11 +826,13 @@ impl BlockingConnection {
     /// or after the last event.
     pub fn next_event(&self, timeout: Option<Duration>) -> Option<CtiEvent> {
         let rt = self.rt().ok()?;
-        let mut events = lock(&self.events);
         rt.block_on(async {
             match timeout {
-                Some(t) => tokio::time::timeout(t, events.recv()).await.ok().flatten(),
-                None => events.recv().await,
+                Some(t) => tokio::time::timeout(t, self.events.take_next())
+                    .await
+                    .ok()
+                    .flatten(),
+                None => self.events.take_next().await,
             }
         })
     }

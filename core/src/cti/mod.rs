@@ -9,4 +9,6 @@ pub mod reconnect;
 pub mod requests;
 pub mod session;
 pub mod spec;
+pub mod stats;
+pub mod trace;
 pub mod typed;

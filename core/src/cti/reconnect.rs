@@ -12,7 +12,8 @@
 //! let mut s = ReconnectSchedule::new(ReconnectPolicy::default(), Side::A, true, 7);
 //! assert_eq!(s.next_step(), Step::Try(Side::A));
 //! assert_eq!(s.next_step(), Step::Try(Side::B));
-//! assert!(matches!(s.next_step(), Step::Wait(d) if d <= Duration::from_secs(0)));
+//! // One expected client: N ∈ [0, 0.1] s, drawn in milliseconds.
+//! assert!(matches!(s.next_step(), Step::Wait(d) if d <= Duration::from_millis(100)));
 //! ```
 
 use std::fmt;
@@ -58,7 +59,8 @@ impl fmt::Display for Side {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectPolicy {
     /// Expected number of CTI clients at the site; the random spread before the
-    /// second round is N ∈ [0, expected_clients / 10] seconds.
+    /// second round is N ∈ [0, expected_clients / 10] seconds, drawn in milliseconds
+    /// (so 3 clients spread over 0–300 ms rather than always 0).
     pub expected_clients: u32,
     /// The fixed waits after the second, third, fourth and fifth rounds; the last one
     /// repeats forever. The guide's values are 15, 30, 60 and 120 s.
@@ -175,9 +177,11 @@ impl ReconnectSchedule {
             0 => Step::Try(self.last_good),
             1 => Step::Try(self.other()),
             2 => {
-                let max = self.policy.expected_clients / 10;
-                let n = self.rng.random_range(0..=max);
-                Step::Wait(self.policy.scale(Duration::from_secs(n.into())))
+                // N ∈ [0, clients ÷ 10] s, in milliseconds so that fewer than ten
+                // clients still spread (3 clients: up to 300 ms).
+                let max_ms = u64::from(self.policy.expected_clients) * 100;
+                let n = self.rng.random_range(0..=max_ms);
+                Step::Wait(self.policy.scale(Duration::from_millis(n)))
             }
             _ => {
                 let k = i - 3;
@@ -261,6 +265,29 @@ mod tests {
         }
         // Spread over the range, not a constant.
         assert!(seen.len() > 20, "{seen:?}");
+    }
+
+    #[test]
+    fn random_spread_is_in_milliseconds_below_ten_clients() {
+        let policy = ReconnectPolicy {
+            expected_clients: 3,
+            ..Default::default()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..100 {
+            let mut s = ReconnectSchedule::new(policy.clone(), Side::A, true, seed);
+            s.next_step();
+            s.next_step();
+            match s.next_step() {
+                Step::Wait(d) => {
+                    assert!(d <= Duration::from_millis(300), "{d:?}");
+                    seen.insert(d.as_millis());
+                }
+                other => panic!("expected the random wait, got {other:?}"),
+            }
+        }
+        assert!(seen.len() > 20, "{seen:?}");
+        assert!(seen.iter().any(|&ms| ms > 0), "{seen:?}");
     }
 
     #[test]

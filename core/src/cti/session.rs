@@ -16,6 +16,11 @@ use thiserror::Error;
 
 use super::codec::{self, CodecError, DecodeOptions, FrameSplitter, Message};
 use super::spec;
+use super::stats::SessionStats;
+use super::trace::WireTrace;
+use crate::queue::{OverrunPolicy, QueueLimits};
+use crate::secret::Secret;
+use crate::tls::TlsError;
 
 /// Fewest seconds of IdleTimeout a CTI Server accepts.
 pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;
@@ -23,6 +28,9 @@ pub const MIN_IDLE_TIMEOUT_SECS: u32 = 20;
 pub const MIN_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// Heartbeats that may go unanswered before the session is declared failed.
 pub const MAX_MISSED_HEARTBEATS: u32 = 3;
+/// Heartbeat interval of a session unless configured otherwise: the guide's advice
+/// for clients of a site with many clients ("at least 90 s"); IdleTimeout is 4× that.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(90);
 /// IdleTimeout value meaning "this client sends no heartbeats".
 pub const NO_IDLE_TIMEOUT: u32 = 0xFFFF_FFFF;
 /// OPEN_CONF SessionType: active CTI Server.
@@ -94,6 +102,10 @@ pub enum RequestError {
     /// The link dropped after the request was sent; whether the server acted on it is unknown.
     #[error("connection lost before the confirmation arrived: {0}")]
     ConnectionLost(String),
+    /// The command queue is full (the connection cannot write as fast as the
+    /// application sends); the message was not sent.
+    #[error("command queue full ({0} commands waiting): message not sent")]
+    QueueFull(usize),
 }
 
 /// Why a session ended.
@@ -124,6 +136,19 @@ pub enum SessionError {
     /// The operation needs an open session.
     #[error("session is not open")]
     NotOpen,
+    /// The TLS handshake failed or a certificate was not accepted (never a
+    /// [`TlsError::Config`]: that becomes [`SessionError::Config`]).
+    #[error("{0}")]
+    Tls(TlsError),
+}
+
+impl From<TlsError> for SessionError {
+    fn from(e: TlsError) -> Self {
+        match e {
+            TlsError::Config(_) => SessionError::Config(e.to_string()),
+            other => SessionError::Tls(other),
+        }
+    }
 }
 
 impl SessionError {
@@ -138,6 +163,8 @@ impl SessionError {
             SessionError::ConnectionLost(_) => "ConnectionLost",
             SessionError::Config(_) => "Config",
             SessionError::NotOpen => "NotOpen",
+            SessionError::Tls(TlsError::CertificateInvalid { .. }) => "CertificateInvalid",
+            SessionError::Tls(_) => "TlsHandshake",
         }
     }
 
@@ -159,6 +186,9 @@ pub enum CloseReason {
     CloseTimeout,
     /// The session failed.
     Failed(SessionError),
+    /// The application did not take its events in time and the overrun policy is
+    /// [`OverrunPolicy::Close`]: the session was closed.
+    ConsumerOverrun,
 }
 
 /// Settings of one CTI session. Build with [`SessionConfig::new`] and adjust fields.
@@ -168,8 +198,8 @@ pub struct SessionConfig {
     pub version: u32,
     /// OPEN_REQ ClientID.
     pub client_id: String,
-    /// OPEN_REQ ClientPassword (may be empty; always sent).
-    pub client_password: Vec<u8>,
+    /// OPEN_REQ ClientPassword (may be empty; always sent). Never formatted.
+    pub client_password: Secret,
     /// OPEN_REQ ClientSignature.
     pub client_signature: Option<String>,
     /// PeripheralID (0xFFFFFFFF when not using Client Events).
@@ -188,7 +218,8 @@ pub struct SessionConfig {
     pub agent_id: Option<String>,
     /// AgentInstrument for Client Events.
     pub agent_instrument: Option<String>,
-    /// Heartbeat interval; `None` disables heartbeats (IdleTimeout 0xFFFFFFFF).
+    /// Heartbeat interval (default [`DEFAULT_HEARTBEAT_INTERVAL`], 90 s, IdleTimeout
+    /// 360 s); `None` disables heartbeats (IdleTimeout 0xFFFFFFFF).
     pub heartbeat_interval: Option<Duration>,
     /// How long to wait for OPEN_CONF (the guide says at least 30 s).
     pub open_timeout: Duration,
@@ -203,15 +234,40 @@ pub struct SessionConfig {
     pub active_standby: bool,
     /// Answer ACTIVE_MAINTENANCE_REQ with "accepted" (true) or "rejected" (false).
     pub accept_maintenance: bool,
+    /// Bound of the event queue between the connection and the application
+    /// (default 10,000 events, 4 MiB).
+    pub event_queue: QueueLimits,
+    /// What happens when the application does not keep up (default: stop reading).
+    pub overrun: OverrunPolicy,
+    /// Most commands (sends, requests) waiting for the connection task; more fail at
+    /// once with [`RequestError::QueueFull`] (default 1,024).
+    pub command_queue: usize,
+    /// Read received messages strictly (refuse count mismatches and wrongly sized
+    /// fields as `DECODE_ERROR`). Default false: they are delivered with warnings
+    /// (see [`codec::DecodeOptions::tolerant`]).
+    pub strict_decode: bool,
+    /// The session's counters, shared by the clones of this configuration (so a
+    /// failover connection keeps counting across reconnects). A configuration cloned
+    /// for several independent sessions should get `SessionStats::new` for each.
+    pub stats: Arc<SessionStats>,
+    /// Where every frame in and out is traced (off by default).
+    pub trace: WireTrace,
 }
 
+/// Default bound of the command queue.
+pub const DEFAULT_COMMAND_QUEUE: usize = 1024;
+
 impl SessionConfig {
-    /// Defaults: all call and agent events, no heartbeats, 30 s open, 5 s close, 10 s requests.
+    /// Defaults: all call and agent events, heartbeats every 90 s (IdleTimeout 360 s),
+    /// 30 s open, 5 s close, 10 s requests, tolerant decoding.
     pub fn new(client_id: impl Into<String>, version: u32) -> Self {
+        let client_id = client_id.into();
         SessionConfig {
             version,
-            client_id: client_id.into(),
-            client_password: Vec::new(),
+            stats: SessionStats::new(&client_id),
+            trace: WireTrace::Off,
+            client_id,
+            client_password: Secret::default(),
             client_signature: None,
             peripheral_id: 0xFFFF_FFFF,
             services: 0,
@@ -221,13 +277,17 @@ impl SessionConfig {
             agent_extension: None,
             agent_id: None,
             agent_instrument: None,
-            heartbeat_interval: None,
+            heartbeat_interval: Some(DEFAULT_HEARTBEAT_INTERVAL),
             open_timeout: Duration::from_secs(30),
             close_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             relaxed_timing: false,
             active_standby: false,
             accept_maintenance: true,
+            event_queue: QueueLimits::default(),
+            overrun: OverrunPolicy::default(),
+            command_queue: DEFAULT_COMMAND_QUEUE,
+            strict_decode: false,
         }
     }
 
@@ -247,6 +307,16 @@ impl SessionConfig {
         codec::check_version(self.version).map_err(|e| SessionError::Config(e.to_string()))?;
         if self.client_id.is_empty() {
             return Err(SessionError::Config("client_id is required".into()));
+        }
+        if self.event_queue.max_events == 0 || self.event_queue.max_bytes == 0 {
+            return Err(SessionError::Config(
+                "event queue bounds must be at least 1".into(),
+            ));
+        }
+        if self.command_queue == 0 {
+            return Err(SessionError::Config(
+                "command queue bound must be at least 1".into(),
+            ));
         }
         if let Some(hb) = self.heartbeat_interval {
             if hb.is_zero() || (hb < MIN_HEARTBEAT_INTERVAL && !self.relaxed_timing) {
@@ -286,7 +356,10 @@ impl SessionConfig {
             .set_int("AgentStateMask", self.agent_state_mask.into())?
             .set_int("ConfigMsgMask", self.config_msg_mask.into())?
             .set_str("ClientID", &self.client_id)?
-            .set_bytes("ClientPassword", self.client_password.clone())?;
+            .set_bytes(
+                "ClientPassword",
+                Bytes::copy_from_slice(self.client_password.expose().as_bytes()),
+            )?;
         if let Some(s) = &self.client_signature {
             m.set_str("ClientSignature", s)?;
         }
@@ -430,6 +503,7 @@ pub enum State {
 }
 
 struct Pending {
+    sent: Instant,
     deadline: Instant,
     timeout: Duration,
 }
@@ -448,7 +522,7 @@ pub struct Session {
     close_deadline: Option<Instant>,
     heartbeat_due: Option<Instant>,
     heartbeats_outstanding: u32,
-    heartbeat_ids: Vec<u32>,
+    heartbeat_ids: Vec<(u32, Instant)>,
     session_type: Option<u16>,
     maintenance: Option<bool>,
 }
@@ -457,6 +531,7 @@ impl Session {
     /// A session for `cfg` (validated).
     pub fn new(cfg: SessionConfig) -> Result<Self, SessionError> {
         cfg.validate()?;
+        cfg.stats.set_client_id(&cfg.client_id);
         Ok(Session {
             cfg,
             state: State::Idle,
@@ -538,6 +613,8 @@ impl Session {
     fn queue(&mut self, msg: &Message) -> Result<(), CodecError> {
         let mut buf = BytesMut::new();
         codec::encode_into(msg, self.cfg.version, &mut buf)?;
+        self.cfg.stats.frame_out(buf.len());
+        self.cfg.trace.sent(self.cfg.stats.id(), msg, buf.len());
         self.transmit.push_back(buf.freeze());
         Ok(())
     }
@@ -587,6 +664,7 @@ impl Session {
             self.pending.insert(
                 id,
                 Pending {
+                    sent: now,
                     deadline: now + timeout,
                     timeout,
                 },
@@ -674,17 +752,44 @@ impl Session {
         }
     }
 
+    /// Removes a tracked request that got its answer and records its latency.
+    fn answered(&mut self, id: u32, now: Instant) -> bool {
+        match self.pending.remove(&id) {
+            Some(p) => {
+                self.cfg
+                    .stats
+                    .request_done(now.saturating_duration_since(p.sent));
+                true
+            }
+            None => false,
+        }
+    }
+
     fn handle_frame(&mut self, frame: codec::Frame, now: Instant) {
+        let stats = &self.cfg.stats;
+        stats.frame_in(frame.body.len() + codec::HEADER_LEN, now);
         if spec::message_by_type(frame.msg_type).is_none() {
+            stats.unrecognized();
+            self.cfg.trace.received(stats.id(), &frame, None);
             self.events.push_back(SessionEvent::Unrecognized {
                 msg_type: frame.msg_type,
                 body: frame.body,
             });
             return;
         }
-        let msg = match codec::decode_frame(&frame, self.cfg.version, DecodeOptions::tolerant()) {
-            Ok(m) => m,
+        // Over-long strings are never refused by a session (DECISIONS.md #25).
+        let opts = DecodeOptions {
+            enforce_max: false,
+            strict: self.cfg.strict_decode,
+        };
+        let msg = match codec::decode_frame(&frame, self.cfg.version, opts) {
+            Ok(m) => {
+                self.cfg.trace.received(stats.id(), &frame, Some(&m));
+                m
+            }
             Err(e) => {
+                stats.decode_error();
+                self.cfg.trace.received(stats.id(), &frame, None);
                 self.events.push_back(SessionEvent::DecodeError(e));
                 return;
             }
@@ -695,9 +800,10 @@ impl Session {
                 self.open_deadline = None;
                 self.heartbeat_due = self.cfg.heartbeat_interval.map(|d| now + d);
                 self.session_type = msg.u32("SessionType").map(|v| v as u16);
+                self.cfg.stats.opened();
                 self.events.push_back(SessionEvent::Opened(msg));
             }
-            "FAILURE_CONF" => self.on_failure_conf(msg),
+            "FAILURE_CONF" => self.on_failure_conf(msg, now),
             "FAILURE_EVENT" => {
                 let status = CtiStatus {
                     code: msg.u32("Status").unwrap_or(0),
@@ -710,7 +816,12 @@ impl Session {
             "HEARTBEAT_CONF" => {
                 self.heartbeats_outstanding = 0;
                 let id = msg.invoke_id().unwrap_or(0);
-                self.heartbeat_ids.retain(|x| *x != id);
+                if let Some((_, sent)) = self.heartbeat_ids.iter().find(|(x, _)| *x == id) {
+                    self.cfg
+                        .stats
+                        .heartbeat(now.saturating_duration_since(*sent));
+                }
+                self.heartbeat_ids.retain(|(x, _)| *x != id);
             }
             "CLOSE_CONF" if self.state == State::Closing => self.finish(CloseReason::Closed),
             "ACTIVE_MAINTENANCE_REQ_MSG" => {
@@ -739,7 +850,7 @@ impl Session {
             }
             "CONTROL_FAILURE_CONF" => {
                 let id = msg.invoke_id().unwrap_or(0);
-                if self.pending.remove(&id).is_some() {
+                if self.answered(id, now) {
                     let code = msg.u32("FailureCode").unwrap_or(0);
                     let name = [
                         "ControlFailureCode Values",
@@ -767,7 +878,7 @@ impl Session {
                     .filter(|id| self.pending.contains_key(id));
                 match tracked {
                     Some(id) => {
-                        self.pending.remove(&id);
+                        self.answered(id, now);
                         self.events.push_back(SessionEvent::Reply {
                             invoke_id: id,
                             result: Ok(msg),
@@ -779,7 +890,7 @@ impl Session {
         }
     }
 
-    fn on_failure_conf(&mut self, msg: Message) {
+    fn on_failure_conf(&mut self, msg: Message, now: Instant) {
         let id = msg.invoke_id().unwrap_or(0);
         // Status may sit in the 16-byte form (Status) or the 18-byte one (FailureCode).
         let status = CtiStatus {
@@ -790,9 +901,9 @@ impl Session {
         };
         if self.state == State::Opening && id == self.open_invoke {
             self.finish(CloseReason::Failed(SessionError::OpenRefused(status)));
-        } else if self.heartbeat_ids.contains(&id) {
+        } else if self.heartbeat_ids.iter().any(|(x, _)| *x == id) {
             self.finish(CloseReason::Failed(SessionError::ServerOffline(status)));
-        } else if self.pending.remove(&id).is_some() {
+        } else if self.answered(id, now) {
             self.events.push_back(SessionEvent::Reply {
                 invoke_id: id,
                 result: Err(RequestError::Failed(status)),
@@ -856,7 +967,7 @@ impl Session {
                 });
                 if sent.is_ok() {
                     self.heartbeats_outstanding += 1;
-                    self.heartbeat_ids.push(id);
+                    self.heartbeat_ids.push((id, now));
                     if self.heartbeat_ids.len() > MAX_MISSED_HEARTBEATS as usize + 1 {
                         self.heartbeat_ids.remove(0);
                     }
@@ -880,6 +991,81 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heartbeats_are_on_by_default_with_the_guides_interval_and_idle_timeout() {
+        let cfg = SessionConfig::new("tester", 24);
+        assert_eq!(cfg.heartbeat_interval, Some(Duration::from_secs(90)));
+        let req = cfg.open_req(1).expect("OPEN_REQ");
+        assert_eq!(
+            req.u32("IdleTimeout"),
+            Some(360),
+            "4 × the heartbeat interval"
+        );
+        let mut off = cfg.clone();
+        off.heartbeat_interval = None;
+        assert_eq!(
+            off.open_req(1).expect("OPEN_REQ").u32("IdleTimeout"),
+            Some(NO_IDLE_TIMEOUT)
+        );
+        assert!(!cfg.strict_decode, "sessions read tolerantly by default");
+    }
+
+    /// CALL_TRANSLATION_ROUTE_EVENT with NumNamedVariables 1029 and one NamedVariable,
+    /// written by hand: the independent sample of issue 14.
+    fn count_mismatch_frame() -> Vec<u8> {
+        let fl = |tag: u16, data: &[u8]| {
+            let mut v = tag.to_be_bytes().to_vec();
+            v.extend((data.len() as u16).to_be_bytes());
+            v.extend(data);
+            v
+        };
+        let mut body = vec![0x04, 0x05, 0, 0];
+        body.extend(fl(10, b"5000\0"));
+        body.extend(fl(72, &1u32.to_be_bytes()));
+        body.extend(fl(73, &2u32.to_be_bytes()));
+        body.extend(fl(110, &3u32.to_be_bytes()));
+        body.extend(fl(82, b"user.a\0x\0"));
+        let mut out = (body.len() as u32).to_be_bytes().to_vec();
+        out.extend(22u32.to_be_bytes());
+        out.extend(body);
+        out
+    }
+
+    #[test]
+    fn a_live_session_delivers_a_count_mismatch_with_warnings_unless_strict() {
+        let (mut s, t0) = open_session(24);
+        s.receive(&count_mismatch_frame(), t0);
+        match s.poll_event() {
+            Some(SessionEvent::Message(m)) => {
+                assert_eq!(m.name(), "CALL_TRANSLATION_ROUTE_EVENT");
+                assert_eq!(m.u32("NumNamedVariables"), Some(1029));
+                assert!(
+                    m.warnings()[0].contains("NumNamedVariables"),
+                    "{:?}",
+                    m.warnings()
+                );
+            }
+            other => panic!("expected the event, got {other:?}"),
+        }
+
+        let mut cfg = SessionConfig::new("tester", 24);
+        cfg.strict_decode = true;
+        let mut s = Session::new(cfg).expect("valid config");
+        s.start(t0).expect("start");
+        let open = s.poll_transmit().expect("OPEN_REQ queued");
+        let req = codec::decode(&open, 24).expect("OPEN_REQ decodes");
+        let mut conf = Message::new("OPEN_CONF", 24).expect("OPEN_CONF");
+        conf.set_int("InvokeID", req.invoke_id().expect("id").into())
+            .expect("set");
+        s.receive(&codec::encode(&conf, 24).expect("encode"), t0);
+        assert!(matches!(s.poll_event(), Some(SessionEvent::Opened(_))));
+        s.receive(&count_mismatch_frame(), t0);
+        assert!(matches!(
+            s.poll_event(),
+            Some(SessionEvent::DecodeError(CodecError::CountMismatch { .. }))
+        ));
+    }
 
     fn open_session(version: u32) -> (Session, Instant) {
         let mut cfg = SessionConfig::new("tester", version);

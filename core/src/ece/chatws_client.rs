@@ -11,8 +11,8 @@ use super::chatws::{self, ChatAllowed, ChatWsPaths, Eligibility, SessionStatus, 
 use super::error::{EceError, Operation};
 use super::http::{self, Answer, HttpConfig};
 use super::messaging::{self, Method, Request};
-use super::secret::Secret;
 use super::xml::{XmlError, XmlLimits};
+use crate::secret::Secret;
 
 /// Settings of the chat web services client.
 #[derive(Debug, Clone)]
@@ -94,6 +94,7 @@ impl ChatWsClient {
                 &self.base,
                 req,
                 self.cfg.http.max_response_bytes,
+                self.cfg.http.trace,
             )
             .await
             .and_then(|a| messaging::check_status(req.op, a.status, &a.body).map(|()| a));

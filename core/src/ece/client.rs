@@ -12,8 +12,8 @@ use super::http::{self, Answer, HttpConfig, TokenBucket};
 use super::messaging::{
     self, Conversation, Credentials, EntryPointConfig, MessageType, Request, StartConversation,
 };
-use super::secret::Secret;
 use super::token::{parse_token, TokenCache};
+use crate::secret::Secret;
 
 /// Settings of a Messaging API client.
 #[derive(Debug, Clone)]
@@ -144,6 +144,7 @@ impl EceClient {
             &self.inner.base,
             req,
             self.inner.cfg.http.max_response_bytes,
+            self.inner.cfg.http.trace,
         )
         .await?;
         messaging::check_status(req.op, a.status, &a.body)?;
@@ -289,11 +290,14 @@ impl EceClient {
     }
 
     /// Ends a conversation through the configured end path (unverified, data sheet E1).
-    /// A `complete` webhook should follow.
+    /// A `complete` webhook should follow. A 404 with ECE's JSON error body is
+    /// [`EceError::NotFound`] (no such conversation: treat it as ended); a bare 404
+    /// (the server has no endpoint at that path) is [`EceError::EndpointNotSupported`].
     pub async fn end_conversation(&self, conversation_id: &str) -> Result<(), EceError> {
         let path = &self.inner.cfg.end_conversation_path;
         self.authed(|t| messaging::end_request(t, path, conversation_id), false)
             .await
             .map(drop)
+            .map_err(EceError::endpoint_missing_if_bare_404)
     }
 }

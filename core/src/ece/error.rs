@@ -120,6 +120,11 @@ pub enum EceError {
     /// 404: no such conversation (treat it as ended) or no such resource.
     #[error("not found: {0}")]
     NotFound(HttpFailure),
+    /// 404 for the endpoint itself (an answer without ECE's JSON error body, e.g. the
+    /// web server's own "not found" page): the server has no such API, e.g. no
+    /// end-conversation endpoint at the configured path. Not a closed conversation.
+    #[error("endpoint not supported by this server: {0}")]
+    EndpointNotSupported(HttpFailure),
     /// 409: the entry point's `lastModified` is stale (start already refetched and
     /// retried once; sendmessage is never retried).
     #[error("stale configuration: {0}")]
@@ -185,6 +190,7 @@ impl EceError {
             | EceError::Unauthorized(h)
             | EceError::Forbidden(h)
             | EceError::NotFound(h)
+            | EceError::EndpointNotSupported(h)
             | EceError::StaleConfiguration(h)
             | EceError::ServerError(h)
             | EceError::UnexpectedStatus(h) => Some(h),
@@ -201,6 +207,7 @@ impl EceError {
             EceError::Unauthorized(_) => "Unauthorized",
             EceError::Forbidden(_) => "Forbidden",
             EceError::NotFound(_) => "NotFound",
+            EceError::EndpointNotSupported(_) => "EndpointNotSupported",
             EceError::StaleConfiguration(_) => "StaleConfiguration",
             EceError::ServerError(_) => "ServerError",
             EceError::UnexpectedStatus(_) => "UnexpectedStatus",
@@ -224,6 +231,17 @@ impl EceError {
             409 => EceError::StaleConfiguration(failure),
             500..=599 => EceError::ServerError(failure),
             _ => EceError::UnexpectedStatus(failure),
+        }
+    }
+
+    /// A 404 that carries no ECE error (`code` or `message` in a JSON body) becomes
+    /// [`EceError::EndpointNotSupported`]: the path, not the object, is missing.
+    pub fn endpoint_missing_if_bare_404(self) -> Self {
+        match self {
+            EceError::NotFound(h) if h.code.is_none() && h.message.is_none() => {
+                EceError::EndpointNotSupported(h)
+            }
+            other => other,
         }
     }
 }

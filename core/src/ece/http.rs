@@ -74,6 +74,9 @@ pub struct HttpConfig {
     pub retry: RetryPolicy,
     /// Requests per second allowed (token bucket; `None`, the default: unlimited).
     pub rate_limit: Option<RateLimit>,
+    /// Wire trace: each answered call as an INFO record under the target `libcce::wire`
+    /// (method, path, status, sizes, time; no bodies, headers or query). Default false.
+    pub trace: bool,
 }
 
 impl Default for HttpConfig {
@@ -87,6 +90,7 @@ impl Default for HttpConfig {
             max_response_bytes: 1 << 20,
             retry: RetryPolicy::default(),
             rate_limit: None,
+            trace: false,
         }
     }
 }
@@ -261,15 +265,19 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-/// Sends `req` to `base` and reads the answer (at most `max_body` bytes).
+/// Sends `req` to `base` and reads the answer (at most `max_body` bytes); with `trace`,
+/// logs the exchange under `libcce::wire` (see [`HttpConfig::trace`]).
 pub async fn send(
     client: &reqwest::Client,
     base: &Url,
     req: &Request,
     max_body: usize,
+    trace: bool,
 ) -> Result<Answer, EceError> {
     let op = req.op;
+    let started = Instant::now();
     let mut url = join(base, &req.path)?;
+    let path = url.path().to_owned();
     if !req.query.is_empty() {
         let mut q = url.query_pairs_mut();
         for (k, v) in &req.query {
@@ -316,6 +324,19 @@ pub async fn send(
         body.extend_from_slice(&chunk);
     }
     tracing::debug!(op = %op, status, bytes = body.len(), "ECE answer");
+    if trace {
+        let rec = serde_json::json!({
+            "proto": "ece",
+            "op": op.to_string(),
+            "method": if req.method == Method::Get { "GET" } else { "POST" },
+            "path": path,
+            "status": status,
+            "request_bytes": req.body.len(),
+            "response_bytes": body.len(),
+            "ms": started.elapsed().as_secs_f64() * 1000.0,
+        });
+        tracing::info!(target: "libcce::wire", "{rec}");
+    }
     Ok(Answer { status, body })
 }
 

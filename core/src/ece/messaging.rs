@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::error::{EceError, HttpFailure, Operation};
-use super::secret::Secret;
+use crate::secret::Secret;
 
 /// Path of the Messaging API below the server URL.
 pub const DEFAULT_API_PATH: &str = "/system/ws/v19/clientapplications";

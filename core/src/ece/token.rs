@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::secret::Secret;
+use crate::secret::Secret;
 
 /// Lifetime assumed when the token answer has no `expires_in` (the data sheet's 24 h).
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);

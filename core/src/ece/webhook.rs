@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use super::secret::Secret;
+use crate::secret::Secret;
 
 /// How webhook calls must authenticate (the External-App Authentication profile).
 #[derive(Clone)]
@@ -247,6 +247,9 @@ pub struct EventData {
     pub id: Option<String>,
     /// The event object as received (unknown keys included).
     pub raw: Value,
+    /// What was repaired in this event, e.g. an escaped lone UTF-16 surrogate (a Java
+    /// server cutting an emoji in half) replaced by U+FFFD. Empty for a clean event.
+    pub warnings: Vec<String>,
 }
 
 /// A parsed event whose conversation may be missing (data sheet E12).
@@ -269,7 +272,8 @@ pub struct WebhookEvent {
 
 impl WebhookEvent {
     /// JSON rendering used by the bindings: `{"type", "type_value", "conversation_id",
-    /// "id", "timestamp", "content", "sender", "agent", "raw"}` (absent values are null).
+    /// "id", "timestamp", "content", "sender", "agent", "raw"}` (absent values are null),
+    /// plus `"warnings": [...]` when something in the event was repaired.
     pub fn to_json(&self) -> Value {
         let d = &self.data;
         let mut v = serde_json::json!({
@@ -287,6 +291,9 @@ impl WebhookEvent {
             "agent": d.agent,
             "raw": d.raw,
         });
+        if let (false, Some(o)) = (d.warnings.is_empty(), v.as_object_mut()) {
+            o.insert("warnings".into(), serde_json::json!(d.warnings));
+        }
         if let (EventKind::Message(f), Some(o)) = (&d.kind, v.as_object_mut()) {
             o.insert(
                 "format".into(),
@@ -393,8 +400,83 @@ fn parse_event(v: &Value) -> Result<ParsedEvent, BodyError> {
             timestamp_ms,
             id: opt_string(o.get("id")),
             raw: v.clone(),
+            warnings: Vec::new(),
         },
     })
+}
+
+/// Stands in for an escaped lone surrogate while the body is parsed (a noncharacter,
+/// reserved for such internal use), so that each replacement is found in its event.
+const SURROGATE_MARK: char = '\u{FDD0}';
+const SURROGATE_MARK_ESCAPE: &[u8; 6] = b"\\ufdd0";
+
+fn hex4(b: &[u8]) -> Option<u16> {
+    let s = std::str::from_utf8(b.get(..4)?).ok()?;
+    u16::from_str_radix(s, 16).ok()
+}
+
+/// Replaces every escaped lone UTF-16 surrogate (`\ud83d` without its pair, or a
+/// trailing one alone) by `replacement` (a 6-byte escape: offsets are unchanged).
+/// Returns `None` when there is none.
+fn replace_lone_surrogates(body: &[u8], replacement: &[u8; 6]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if body.get(i + 1) != Some(&b'u') {
+            i += 2;
+            continue;
+        }
+        let Some(v) = body.get(i + 2..).and_then(hex4) else {
+            i += 2;
+            continue;
+        };
+        let lone = match v {
+            0xD800..=0xDBFF => {
+                let next = body.get(i + 6..i + 8) == Some(b"\\u");
+                let low = body.get(i + 8..).and_then(hex4);
+                if next && matches!(low, Some(0xDC00..=0xDFFF)) {
+                    i += 12;
+                    continue;
+                }
+                true
+            }
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            out.get_or_insert_with(|| body.to_vec())[i..i + 6].copy_from_slice(replacement);
+        }
+        i += 6;
+    }
+    out
+}
+
+/// Replaces `mark` by U+FFFD in every string (and key) of `v`; returns how many.
+fn unmark(v: &mut Value, mark: char) -> usize {
+    match v {
+        Value::String(s) if s.contains(mark) => {
+            let n = s.matches(mark).count();
+            *s = s.replace(mark, "\u{FFFD}");
+            n
+        }
+        Value::Array(a) => a.iter_mut().map(|x| unmark(x, mark)).sum(),
+        Value::Object(o) => {
+            let mut n = 0;
+            if o.keys().any(|k| k.contains(mark)) {
+                let old = std::mem::take(o);
+                for (k, x) in old {
+                    n += k.matches(mark).count();
+                    o.insert(k.replace(mark, "\u{FFFD}"), x);
+                }
+            }
+            n + o.values_mut().map(|x| unmark(x, mark)).sum::<usize>()
+        }
+        _ => 0,
+    }
 }
 
 /// Parses a webhook body `{"message":[event, ...]}` (a lone event object in place of
@@ -410,16 +492,47 @@ pub fn parse_body(body: &[u8], limits: &WebhookLimits) -> Result<Vec<ParsedEvent
     if nesting_exceeds(body, limits.max_depth) {
         return Err(BodyError::TooDeep(limits.max_depth));
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
-    let list = match v.get("message") {
-        Some(Value::Array(a)) => a.as_slice(),
-        Some(o @ Value::Object(_)) => std::slice::from_ref(o),
+    // An escaped lone surrogate (what a Java server emits when it cuts an emoji in
+    // half) is not valid JSON text; rather than refuse the whole batch, it becomes
+    // U+FFFD with a warning on its event. The marker is used only when the body does
+    // not hold it already; otherwise the replacement is U+FFFD directly and the
+    // events holding U+FFFD get the warning.
+    let text = String::from_utf8_lossy(body);
+    let mark_free =
+        !text.contains(SURROGATE_MARK) && !text.to_ascii_lowercase().contains("\\ufdd0");
+    let (replacement, mark) = if mark_free {
+        (SURROGATE_MARK_ESCAPE, SURROGATE_MARK)
+    } else {
+        (b"\\ufffd", '\u{FFFD}')
+    };
+    let repaired = replace_lone_surrogates(body, replacement);
+    let body = repaired.as_deref().unwrap_or(body);
+    let mut v: Value =
+        serde_json::from_slice(body).map_err(|e| BodyError::Malformed(e.to_string()))?;
+    let list = match v.get_mut("message") {
+        Some(Value::Array(a)) => a.as_mut_slice(),
+        Some(o @ Value::Object(_)) => std::slice::from_mut(o),
         _ => return Err(BodyError::Envelope("no \"message\" array".into())),
     };
     if list.len() > limits.max_events {
         return Err(BodyError::TooManyEvents(limits.max_events));
     }
-    list.iter().map(parse_event).collect()
+    list.iter_mut()
+        .map(|ev| {
+            let replaced = if repaired.is_some() {
+                unmark(ev, mark)
+            } else {
+                0
+            };
+            let mut parsed = parse_event(ev)?;
+            if replaced > 0 {
+                parsed.data.warnings.push(format!(
+                    "{replaced} escaped lone UTF-16 surrogate(s) replaced by U+FFFD"
+                ));
+            }
+            Ok(parsed)
+        })
+        .collect()
 }
 
 /// Counters of what the router did.
@@ -639,6 +752,43 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_surrogate_becomes_u_fffd_with_a_warning_on_its_event_only() {
+        let l = WebhookLimits::default();
+        // Event 1 ends in a cut emoji (high surrogate alone), event 2 is clean and holds
+        // a whole pair, event 3 has a trailing surrogate alone in its content.
+        let body = br#"{"message":[
+            {"type":{"value":"text/plain"},"id":"1","conversation":{"id":"c"},"content":"hi \ud83d"},
+            {"type":{"value":"text/plain"},"id":"2","conversation":{"id":"c"},"content":"ok \ud83d\ude00"},
+            {"type":{"value":"text/plain"},"id":"3","conversation":{"id":"c"},"content":"\ude00 x"}
+        ]}"#;
+        let ev = parse_body(body, &l).expect("accepted");
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[0].data.content.as_deref(), Some("hi \u{FFFD}"));
+        assert_eq!(ev[0].data.warnings.len(), 1);
+        assert_eq!(ev[1].data.content.as_deref(), Some("ok \u{1F600}"));
+        assert!(ev[1].data.warnings.is_empty());
+        assert_eq!(ev[2].data.content.as_deref(), Some("\u{FFFD} x"));
+        assert_eq!(ev[2].data.raw["content"], "\u{FFFD} x");
+        assert_eq!(ev[2].data.warnings.len(), 1);
+        // An escaped backslash followed by "ud83d" is text, not an escape.
+        let ev = parse_body(
+            br#"{"message":[{"type":{"value":"a"},"content":"\\ud83d"}]}"#,
+            &l,
+        )
+        .expect("ok");
+        assert_eq!(ev[0].data.content.as_deref(), Some("\\ud83d"));
+        assert!(ev[0].data.warnings.is_empty());
+        // A body already holding the marker character still works.
+        let ev = parse_body(
+            br#"{"message":[{"type":{"value":"a"},"content":"\ufdd0 \ud800"}]}"#,
+            &l,
+        )
+        .expect("ok");
+        assert_eq!(ev[0].data.content.as_deref(), Some("\u{FDD0} \u{FFFD}"));
+        assert_eq!(ev[0].data.warnings.len(), 1);
+    }
+
+    #[test]
     fn router_orders_dedups_and_routes() {
         let mut r = EventRouter::new(16);
         let ev = |id: &str, ts: Option<i64>, conv: Option<&str>, kind: &str| ParsedEvent {
@@ -652,6 +802,7 @@ mod tests {
                 timestamp_ms: ts,
                 id: Some(id.into()),
                 raw: Value::Null,
+                warnings: Vec::new(),
             },
         };
         let out = r.route(vec![

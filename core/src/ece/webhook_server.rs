@@ -1,6 +1,7 @@
 //! The webhook HTTP server the application embeds: ECE POSTs events here.
 //!
-//! Each POST is checked (path, method, credentials in constant time, size, JSON depth),
+//! Each POST is checked (path, method, credentials in constant time, a JSON
+//! Content-Type (else 415), size, JSON depth),
 //! parsed, routed (see [`EventRouter`]) and answered `204` at once; the events are then
 //! read by the application from [`WebhookEvents`] in arrival order, which keeps the
 //! order of every conversation. A full queue answers `503` without losing state, so
@@ -43,8 +44,15 @@ pub struct WebhookConfig {
     pub queue_capacity: usize,
     /// Event IDs remembered for de-duplication (default 4,096).
     pub dedup_window: usize,
-    /// Simultaneous connections (default 256).
+    /// Simultaneous connections (default 256). When all are held, the oldest one that
+    /// has not sent a byte yet is closed to make room for a new one.
     pub max_connections: usize,
+    /// Simultaneous connections of one peer address (default 128), with the same
+    /// eviction of connections that never sent a byte.
+    pub max_connections_per_peer: usize,
+    /// Time a new connection has to send its first byte before it is closed
+    /// (default 2 s; ECE sends its request at once).
+    pub first_byte_timeout: Duration,
     /// Time allowed to send the headers, and then the body (default 10 s each).
     pub read_timeout: Duration,
     /// Serve HTTPS with this certificate (default: plain HTTP, e.g. behind a proxy).
@@ -62,6 +70,8 @@ impl WebhookConfig {
             queue_capacity: 10_000,
             dedup_window: 4096,
             max_connections: 256,
+            max_connections_per_peer: 128,
+            first_byte_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(10),
             tls: None,
         }
@@ -89,6 +99,8 @@ pub struct WebhookStats {
     pub bad_requests: u64,
     /// POSTs refused with 503 (queue full or server stopping).
     pub overloaded: u64,
+    /// Connections closed to make room before they sent a byte (idle-connection flood).
+    pub evicted: u64,
 }
 
 #[derive(Default)]
@@ -155,6 +167,13 @@ impl Shared {
                 hyper::header::HeaderValue::from_static(self.cfg.auth.challenge()),
             );
             return r;
+        }
+        let content_type = req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        if !is_json_content_type(content_type) {
+            return self.refuse_body(415, "Content-Type must be application/json");
         }
         let max = self.cfg.limits.max_body_bytes;
         let declared = req
@@ -226,6 +245,22 @@ impl Shared {
     }
 }
 
+/// True for `application/json` (any case, with or without parameters such as
+/// `charset`) and the `application/*+json` types; false for anything else or none.
+fn is_json_content_type(value: Option<&str>) -> bool {
+    let Some(v) = value else { return false };
+    let essence = v
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json") && !sub.contains('/'))
+}
+
 /// The events received, in delivery order. Ends (`None`) after the server stopped and
 /// every queued event was taken.
 #[derive(Debug)]
@@ -284,6 +319,8 @@ impl WebhookServer {
         });
         let opts = ServerOptions {
             max_connections: shared.cfg.max_connections,
+            max_connections_per_peer: shared.cfg.max_connections_per_peer,
+            first_byte_timeout: shared.cfg.first_byte_timeout,
             header_timeout: shared.cfg.read_timeout,
             tls: shared
                 .cfg
@@ -328,6 +365,7 @@ impl WebhookServer {
             bad_bodies: c.bad_bodies.load(Ordering::Relaxed),
             bad_requests: c.bad_requests.load(Ordering::Relaxed),
             overloaded: c.overloaded.load(Ordering::Relaxed),
+            evicted: self.server.evicted(),
         }
     }
 

@@ -17,8 +17,21 @@
 //! Commands are fire-and-forget (GC has no reply correlation, A18): [`GcClient::send`]
 //! returns once the broker has the request; GC's answers arrive as events. A command
 //! issued while no broker link is up fails with [`ClientError::NotConnected`]; it is
-//! never queued or dropped silently.
+//! never queued or dropped silently. A command whose broker receipt did not come in
+//! time fails with [`TransportError::Timeout`]: its outcome is unknown (the broker may
+//! still deliver it, and GC execute it, later).
+//!
+//! Queues are bounded ([`QueueOptions`]): the event queue holds at most
+//! `events` events; when it is full the client stops reading from the broker (TCP
+//! pushes back; heartbeats and timers keep running) or, with
+//! [`OverflowPolicy::Close`], ends with [`ClientEvent::Overrun`] then
+//! [`ClientEvent::Closed`]. The command queue holds at most `commands` commands; a
+//! command beyond that fails at once with [`ClientError::QueueFull`].
+//! [`GcClient::close`] returns within `close_timeout` plus a small constant whatever
+//! the broker does.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +64,77 @@ pub struct ClientConfig {
     pub reconnect_max: Duration,
     /// Extra JMS properties on every request (A2 hook; empty by default).
     pub properties: Vec<(String, String)>,
+    /// Queue bounds and the overflow policy.
+    pub queues: QueueOptions,
+}
+
+/// What happens when the application does not take events as fast as they come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverflowPolicy {
+    /// Stop reading from the broker while the event queue is full (default): the
+    /// broker holds the messages; heartbeats and timers keep running.
+    #[default]
+    BackPressure,
+    /// End the client: [`ClientEvent::Overrun`], then [`ClientEvent::Closed`].
+    Close,
+}
+
+/// Queue bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueOptions {
+    /// Events waiting for the application (default 10 000).
+    pub events: usize,
+    /// Commands in flight (queued, being written, or awaiting the broker's receipt;
+    /// default 1 000); beyond that [`GcClient::send`] fails at once with
+    /// [`ClientError::QueueFull`].
+    pub commands: usize,
+    /// What to do when the event queue is full.
+    pub overflow: OverflowPolicy,
+    /// Longest wait for the broker link to close (default 2 s); [`GcClient::close`]
+    /// returns within it plus a small constant.
+    pub close_timeout: Duration,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions {
+            events: 10_000,
+            commands: 1_000,
+            overflow: OverflowPolicy::BackPressure,
+            close_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Slack over `close_timeout` for [`GcClient::close`] (task scheduling, DISCONNECT).
+pub const CLOSE_SLACK: Duration = Duration::from_millis(500);
+
+/// Event queue figures, shared by the client task and its handles.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    high_water: AtomicUsize,
+    dropped: AtomicU64,
+}
+
+impl QueueStats {
+    /// The most events ever waiting in the queue at once.
+    pub fn high_water(&self) -> usize {
+        self.high_water.load(Ordering::Relaxed)
+    }
+
+    /// Events dropped (still queued at close, or lost to an overrun).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` dropped events.
+    pub fn add_dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn saw_depth(&self, depth: usize) {
+        self.high_water.fetch_max(depth, Ordering::Relaxed);
+    }
 }
 
 impl ClientConfig {
@@ -68,6 +152,7 @@ impl ClientConfig {
             reconnect_min: Duration::from_millis(200),
             reconnect_max: Duration::from_secs(10),
             properties: Vec::new(),
+            queues: QueueOptions::default(),
         }
     }
 
@@ -87,6 +172,14 @@ impl ClientConfig {
             return Err(ClientError::Config(
                 "reconnect delays: need 0 < reconnect_min <= reconnect_max".into(),
             ));
+        }
+        if self.queues.events == 0 || self.queues.commands == 0 {
+            return Err(ClientError::Config(
+                "queue sizes (events, commands) must be positive".into(),
+            ));
+        }
+        if self.queues.close_timeout.is_zero() {
+            return Err(ClientError::Config("close timeout must be positive".into()));
         }
         Ok(())
     }
@@ -110,6 +203,12 @@ pub enum ClientError {
     /// The client is closed.
     #[error("GC client closed")]
     Closed,
+    /// The command queue is full (the client task is behind): nothing was sent.
+    #[error("GC command queue full ({capacity} commands waiting): nothing was sent")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
 }
 
 impl From<SessionError> for ClientError {
@@ -144,6 +243,12 @@ pub enum ClientEvent {
         /// Why.
         error: String,
     },
+    /// The application did not take events fast enough and the overflow policy is
+    /// [`OverflowPolicy::Close`]: the client ends ([`ClientEvent::Closed`] follows).
+    Overrun {
+        /// The event queue's capacity.
+        capacity: usize,
+    },
     /// A message that could not be parsed (the client goes on).
     BadMessage {
         /// Why.
@@ -173,13 +278,12 @@ impl ClientEvent {
     }
 }
 
-/// Receiver of a client's events.
-pub type GcEvents = mpsc::UnboundedReceiver<ClientEvent>;
+/// Receiver of a client's events (bounded: [`QueueOptions::events`]).
+pub type GcEvents = mpsc::Receiver<ClientEvent>;
 
 enum Cmd {
     Send(String, Command, oneshot::Sender<Result<(), ClientError>>),
     Raw(Request, oneshot::Sender<Result<(), ClientError>>),
-    Close(oneshot::Sender<()>),
 }
 
 /// What the client knows about the link and GC.
@@ -194,8 +298,14 @@ pub struct ClientState {
 /// Handle to a GC client. Cheap to clone.
 #[derive(Clone)]
 pub struct GcClient {
-    cmd: mpsc::UnboundedSender<Cmd>,
+    cmd: mpsc::Sender<Cmd>,
+    /// One permit per command between `send` and its answer: bounds the commands
+    /// queued, being written and awaiting the broker's receipt together.
+    inflight: Arc<tokio::sync::Semaphore>,
+    close: Arc<watch::Sender<bool>>,
     state: watch::Receiver<ClientState>,
+    stats: Arc<QueueStats>,
+    queues: QueueOptions,
 }
 
 impl GcClient {
@@ -232,25 +342,35 @@ impl GcClient {
                 }),
             );
         };
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let queues = cfg.queues;
+        let (cmd_tx, cmd_rx) = mpsc::channel(queues.commands);
+        let (ev_tx, ev_rx) = mpsc::channel(queues.events);
+        let (close_tx, close_rx) = watch::channel(false);
         let (state_tx, state_rx) = watch::channel(ClientState {
             broker: None,
             gc: GcStatus::Unknown,
         });
+        let stats = Arc::new(QueueStats::default());
         let driver = Driver {
             cfg,
             transport,
             subs,
             session,
             ev: ev_tx,
+            backlog: VecDeque::new(),
+            overrun: false,
+            stats: stats.clone(),
             state: state_tx,
         };
-        tokio::spawn(driver.run(index, link, cmd_rx));
+        tokio::spawn(driver.run(index, link, cmd_rx, close_rx));
         Ok((
             GcClient {
                 cmd: cmd_tx,
+                inflight: Arc::new(tokio::sync::Semaphore::new(queues.commands)),
+                close: Arc::new(close_tx),
                 state: state_rx,
+                stats,
+                queues,
             },
             ev_rx,
         ))
@@ -258,21 +378,48 @@ impl GcClient {
 
     /// Sends a command for `agent_id` (ignored for `Hello`/`Beat`, which use the
     /// destination). Returns once the broker confirmed the request(s).
+    /// Fails at once with [`ClientError::QueueFull`] when the command queue is full.
     pub async fn send(&self, agent_id: &str, cmd: Command) -> Result<(), ClientError> {
+        let _permit = self.permit()?;
         let (tx, rx) = oneshot::channel();
-        self.cmd
-            .send(Cmd::Send(agent_id.to_owned(), cmd, tx))
-            .map_err(|_| ClientError::Closed)?;
+        self.enqueue(Cmd::Send(agent_id.to_owned(), cmd, tx))?;
         rx.await.map_err(|_| ClientError::Closed)?
     }
 
     /// Sends a raw request (e.g. one echoed by O-023) as it is.
     pub async fn send_request(&self, req: Request) -> Result<(), ClientError> {
+        let _permit = self.permit()?;
         let (tx, rx) = oneshot::channel();
-        self.cmd
-            .send(Cmd::Raw(req, tx))
-            .map_err(|_| ClientError::Closed)?;
+        self.enqueue(Cmd::Raw(req, tx))?;
         rx.await.map_err(|_| ClientError::Closed)?
+    }
+
+    fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ClientError> {
+        self.inflight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ClientError::QueueFull {
+                capacity: self.queues.commands,
+            })
+    }
+
+    fn enqueue(&self, cmd: Cmd) -> Result<(), ClientError> {
+        self.cmd.try_send(cmd).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => ClientError::QueueFull {
+                capacity: self.queues.commands,
+            },
+            mpsc::error::TrySendError::Closed(_) => ClientError::Closed,
+        })
+    }
+
+    /// The event queue's figures (high-water mark, dropped events).
+    pub fn queue_stats(&self) -> &QueueStats {
+        &self.stats
+    }
+
+    /// The queue settings in force.
+    pub fn queue_options(&self) -> QueueOptions {
+        self.queues
     }
 
     /// Link and GC status as last seen.
@@ -280,13 +427,18 @@ impl GcClient {
         self.state.borrow().clone()
     }
 
-    /// Closes the link; the event stream ends with [`ClientEvent::Closed`].
-    /// Safe to call more than once.
+    /// Closes the link; the event stream ends with [`ClientEvent::Closed`] (or just
+    /// ends, when the queue is full: the events left in it are the application's).
+    /// Returns within the close timeout plus [`CLOSE_SLACK`] whatever the broker
+    /// does. Safe to call more than once.
     pub async fn close(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.cmd.send(Cmd::Close(tx)).is_ok() {
-            let _ = rx.await;
-        }
+        self.close.send_replace(true);
+        let mut state = self.state.clone();
+        let ended = async {
+            // The client task drops the state sender when it ends.
+            while state.changed().await.is_ok() {}
+        };
+        let _ = tokio::time::timeout(self.queues.close_timeout + CLOSE_SLACK, ended).await;
     }
 }
 
@@ -295,14 +447,20 @@ struct Driver {
     transport: Arc<dyn Transport>,
     subs: Vec<Destination>,
     session: Session,
-    ev: mpsc::UnboundedSender<ClientEvent>,
+    ev: mpsc::Sender<ClientEvent>,
+    /// Events the full queue could not take yet, in order; while any wait here the
+    /// broker link is not read (back-pressure). Bounded by what one message yields.
+    backlog: VecDeque<ClientEvent>,
+    /// The queue overflowed under [`OverflowPolicy::Close`].
+    overrun: bool,
+    stats: Arc<QueueStats>,
     state: watch::Sender<ClientState>,
 }
 
 struct Up {
     index: usize,
     sender: LinkSender,
-    events: mpsc::UnboundedReceiver<LinkEvent>,
+    events: mpsc::Receiver<LinkEvent>,
 }
 
 impl Driver {
@@ -315,8 +473,47 @@ impl Driver {
         }
     }
 
-    fn emit(&self, ev: ClientEvent) {
-        let _ = self.ev.send(ev);
+    fn emit(&mut self, ev: ClientEvent) {
+        if self.overrun {
+            self.stats.add_dropped(1);
+            return;
+        }
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(ev);
+            return;
+        }
+        match self.ev.try_send(ev) {
+            Ok(()) => self
+                .stats
+                .saw_depth(self.ev.max_capacity() - self.ev.capacity()),
+            Err(mpsc::error::TrySendError::Full(ev)) => match self.cfg.queues.overflow {
+                OverflowPolicy::BackPressure => self.backlog.push_back(ev),
+                OverflowPolicy::Close => {
+                    self.overrun = true;
+                    self.stats.add_dropped(1);
+                }
+            },
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Moves backlog events into the queue while it has room.
+    fn flush_backlog(&mut self) {
+        while let Some(ev) = self.backlog.pop_front() {
+            match self.ev.try_send(ev) {
+                Ok(()) => self
+                    .stats
+                    .saw_depth(self.ev.max_capacity() - self.ev.capacity()),
+                Err(mpsc::error::TrySendError::Full(ev)) => {
+                    self.backlog.push_front(ev);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.backlog.clear();
+                    return;
+                }
+            }
+        }
     }
 
     fn publish_state(&self, up: Option<&Up>) {
@@ -366,7 +563,13 @@ impl Driver {
         up
     }
 
-    async fn run(mut self, index: usize, link: Link, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
+    async fn run(
+        mut self,
+        index: usize,
+        link: Link,
+        mut cmds: mpsc::Receiver<Cmd>,
+        mut close: watch::Receiver<bool>,
+    ) {
         let n = self.cfg.brokers.len();
         let mut up = Some(self.link_up(index, link));
         let _ = self.drain(up.as_ref());
@@ -378,6 +581,9 @@ impl Driver {
         let mut retry_at: Option<Instant> = None;
         let far = Instant::now() + Duration::from_secs(86_400 * 365);
         loop {
+            if self.overrun {
+                break;
+            }
             let tick_at = self
                 .session
                 .next_timeout()
@@ -385,6 +591,17 @@ impl Driver {
                 .unwrap_or(far);
             let linked = up.is_some();
             let may_retry = !linked && connecting.is_none() && retry_at.is_some();
+            // Back-pressure: the link is read only while the event queue has room.
+            let reading = self.backlog.is_empty();
+            let ev_tx = self.ev.clone();
+            let room = async {
+                if reading {
+                    std::future::pending::<()>().await
+                } else {
+                    // Wait for a free slot; the permit is given back at once.
+                    let _ = ev_tx.reserve().await;
+                }
+            };
             let connect_fut = async {
                 match connecting.as_mut() {
                     Some(f) => f.await,
@@ -393,23 +610,16 @@ impl Driver {
             };
             let link_ev = async {
                 match up.as_mut() {
-                    Some(u) => u.events.recv().await,
-                    None => std::future::pending().await,
+                    Some(u) if reading => u.events.recv().await,
+                    _ => std::future::pending().await,
                 }
             };
             tokio::select! {
+                _ = close.wait_for(|c| *c) => break,
+                () = room => self.flush_backlog(),
                 cmd = cmds.recv() => {
                     let Some(cmd) = cmd else { break };
                     match cmd {
-                        Cmd::Close(done) => {
-                            if let Some(u) = up.take() {
-                                u.sender.close().await;
-                            }
-                            self.session.link_down();
-                            self.emit(ClientEvent::Closed);
-                            let _ = done.send(());
-                            return;
-                        }
                         Cmd::Send(agent, command, reply) => {
                             let reqs = match self.session.command(&agent, command) {
                                 Ok(r) => r,
@@ -457,10 +667,8 @@ impl Driver {
                                 _ => TransportError::Closed.to_string(),
                             };
                             if let Some(u) = up.take() {
-                                self.emit(ClientEvent::Disconnected {
-                                    broker: self.cfg.brokers[u.index].addr.clone(),
-                                    error,
-                                });
+                                let broker = self.cfg.brokers[u.index].addr.clone();
+                                self.emit(ClientEvent::Disconnected { broker, error });
                             }
                             self.session.link_down();
                             self.publish_state(None);
@@ -471,7 +679,10 @@ impl Driver {
                         }
                     }
                 }
-                _ = sleep_until(tick_at), if linked => {
+                // While the application is behind, GC's answers wait unread: the
+                // GC heartbeat pauses (unanswered Hellos would fake a dead GC); the
+                // STOMP heart-beats of the link keep running.
+                _ = sleep_until(tick_at), if linked && reading => {
                     self.session.on_tick(std::time::Instant::now());
                     if self.drain(up.as_ref()) {
                         self.failover(&mut up, &mut connecting);
@@ -508,7 +719,35 @@ impl Driver {
                 }
             }
         }
-        self.emit(ClientEvent::Closed);
+        // Ending: commands still queued fail with Closed; the link closes within the
+        // close timeout; then the handles' close() returns (state sender dropped).
+        drop(cmds);
+        drop(connecting);
+        if let Some(u) = up.take() {
+            let _ = tokio::time::timeout(self.cfg.queues.close_timeout, u.sender.close()).await;
+        }
+        self.session.link_down();
+        self.publish_state(None);
+        let left = self.backlog.len() as u64;
+        self.stats.add_dropped(left);
+        let finale = if self.overrun {
+            vec![
+                ClientEvent::Overrun {
+                    capacity: self.cfg.queues.events,
+                },
+                ClientEvent::Closed,
+            ]
+        } else {
+            vec![ClientEvent::Closed]
+        };
+        let ev = self.ev.clone();
+        drop(self);
+        // The last events wait for room as long as the receiver lives.
+        for e in finale {
+            if ev.send(e).await.is_err() {
+                break;
+            }
+        }
     }
 
     /// Sends requests in order; replies once the broker confirmed the last one.

@@ -5,10 +5,17 @@
 //! (data sheet §2, ambiguity A1). Parameters containing the protocol separators
 //! `,` `#` `|` (or control characters) are refused before anything is sent.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
+use crate::ece::Secret;
+
 /// One request on the wire: the JMSType and the text body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` hides the body of the commands that carry a password (`Connect`, `Login`,
+/// `MobileAgentLogin`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     /// JMSType, e.g. `Login#1001`.
     pub jms_type: String,
@@ -16,7 +23,32 @@ pub struct Request {
     pub body: String,
 }
 
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("jms_type", &self.jms_type)
+            .field("body", &self.redacted_body())
+            .finish()
+    }
+}
+
+/// True for the command names whose body carries a password.
+pub fn carries_secret(command_name: &str) -> bool {
+    ["connect", "login", "mobileagentlogin"]
+        .iter()
+        .any(|c| command_name.eq_ignore_ascii_case(c))
+}
+
 impl Request {
+    /// The body for logs and errors: `<redacted>` when the command carries a password.
+    pub fn redacted_body(&self) -> &str {
+        if carries_secret(self.command_name()) {
+            "<redacted>"
+        } else {
+            &self.body
+        }
+    }
+
     /// The command name: the JMSType up to the first `#`.
     pub fn command_name(&self) -> &str {
         self.jms_type.split('#').next().unwrap_or_default()
@@ -43,6 +75,16 @@ pub enum CommandError {
         /// The first offending character.
         found: char,
     },
+    /// A secret parameter (a password) contains a separator; the value is not shown.
+    #[error("{command}: {what} contains {found:?}; GC parameters must not contain ',' '#' '|' or control characters")]
+    SecretSeparator {
+        /// Command name.
+        command: &'static str,
+        /// Which parameter.
+        what: &'static str,
+        /// The first offending character.
+        found: char,
+    },
     /// A key (agent ID or destination) is empty.
     #[error("{command}: {what} must not be empty")]
     Empty {
@@ -51,8 +93,9 @@ pub enum CommandError {
         /// Which parameter.
         what: &'static str,
     },
-    /// A completing transfer/conference has no target and no preceding ConsultCall.
-    #[error("{command}: no target given and no preceding ConsultCall for dialog {dialog_id:?}")]
+    /// A completing transfer/conference has no target and no consult made on that
+    /// dialog is still active: nothing was sent.
+    #[error("{command}: no target given and no active ConsultCall on dialog {dialog_id:?}; nothing was sent")]
     NoTarget {
         /// Command name.
         command: &'static str,
@@ -67,8 +110,16 @@ pub fn forbidden_char(s: &str) -> Option<char> {
         .find(|c| matches!(c, ',' | '#' | '|') || c.is_control())
 }
 
+/// The parameters that hold secrets: their values never appear in errors.
+const SECRET_PARAMS: &[&str] = &["password"];
+
 fn check(command: &'static str, what: &'static str, value: &str) -> Result<(), CommandError> {
     match forbidden_char(value) {
+        Some(found) if SECRET_PARAMS.contains(&what) => Err(CommandError::SecretSeparator {
+            command,
+            what,
+            found,
+        }),
         Some(found) => Err(CommandError::Separator {
             command,
             what,
@@ -85,6 +136,75 @@ pub fn check_key(command: &'static str, what: &'static str, key: &str) -> Result
         return Err(CommandError::Empty { command, what });
     }
     check(command, what, key)
+}
+
+/// Serialises a secret command parameter as its value (the JSON command form).
+fn ser_secret<S: serde::Serializer>(v: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.expose())
+}
+
+/// Deserialises a secret from a JSON string; any other type is refused without
+/// echoing the value (serde's own message would quote a number).
+pub(crate) fn de_secret<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    d.deserialize_any(SecretVisitor)
+}
+
+/// Deserialises an optional secret (`null` or absent: `None`), as [`de_secret`].
+pub(crate) fn de_opt_secret<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Secret>, D::Error> {
+    d.deserialize_option(OptSecretVisitor)
+}
+
+struct SecretVisitor;
+
+macro_rules! refuse_without_value {
+    ($($name:ident: $t:ty),*) => {
+        $(fn $name<E: serde::de::Error>(self, _: $t) -> Result<Self::Value, E> {
+            Err(E::custom("a password or passcode must be a JSON string (value not shown)"))
+        })*
+    };
+}
+
+impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+    type Value = Secret;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Secret, E> {
+        Ok(Secret::new(v))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Secret, E> {
+        Ok(Secret::new(v))
+    }
+
+    refuse_without_value!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128,
+        visit_u128: u128, visit_f64: f64, visit_char: char, visit_bytes: &[u8]);
+}
+
+struct OptSecretVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OptSecretVisitor {
+    type Value = Option<Secret>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        de_secret(d).map(Some)
+    }
 }
 
 /// Every input command of the data sheet §3. Agent commands are addressed with
@@ -106,20 +226,23 @@ pub enum Command {
         /// Client destination (the event topic).
         destination: String,
         /// Agent password.
-        password: String,
+        #[serde(serialize_with = "ser_secret", deserialize_with = "de_secret")]
+        password: Secret,
     },
     // --- agent state
     /// `Login#<agent>` `<password>,<extension>`.
     Login {
         /// Agent password.
-        password: String,
+        #[serde(serialize_with = "ser_secret", deserialize_with = "de_secret")]
+        password: Secret,
         /// Agent extension.
         extension: String,
     },
     /// `MobileAgentLogin#<agent>` `<password>,<extension>,<phone>,<true|false>` (UCCE only).
     MobileAgentLogin {
         /// Agent password.
-        password: String,
+        #[serde(serialize_with = "ser_secret", deserialize_with = "de_secret")]
+        password: Secret,
         /// Agent extension.
         extension: String,
         /// The mobile agent's phone number.
@@ -397,18 +520,21 @@ impl Command {
             Connect {
                 destination,
                 password,
-            } => vec![("destination", destination), ("password", password)],
+            } => vec![
+                ("destination", destination),
+                ("password", password.expose()),
+            ],
             Login {
                 password,
                 extension,
-            } => vec![("password", password), ("extension", extension)],
+            } => vec![("password", password.expose()), ("extension", extension)],
             MobileAgentLogin {
                 password,
                 extension,
                 phone,
                 call_by_call,
             } => vec![
-                ("password", password),
+                ("password", password.expose()),
                 ("extension", extension),
                 ("phone", phone),
                 ("call_by_call", if *call_by_call { "true" } else { "false" }),
@@ -520,14 +646,14 @@ impl Command {
             "beat" => Beat,
             "connect" => Connect {
                 destination: at(0)?,
-                password: at(1).unwrap_or_default(),
+                password: Secret::new(at(1).unwrap_or_default()),
             },
             "login" => Login {
-                password: at(0).unwrap_or_default(),
+                password: Secret::new(at(0).unwrap_or_default()),
                 extension: at(1).unwrap_or_default(),
             },
             "mobileagentlogin" => MobileAgentLogin {
-                password: at(0).unwrap_or_default(),
+                password: Secret::new(at(0).unwrap_or_default()),
                 extension: at(1).unwrap_or_default(),
                 phone: at(2).unwrap_or_default(),
                 call_by_call: at(3).is_some_and(|v| v.eq_ignore_ascii_case("true")),

@@ -114,6 +114,44 @@ pub enum Behaviour {
     NotStated,
 }
 
+impl Behaviour {
+    /// True when the error means the agent's credentials or extension were refused:
+    /// the client must forget them (never re-send them on its own) and ask the user.
+    pub fn invalidates_credentials(self) -> bool {
+        matches!(
+            self,
+            Behaviour::AskForCredentials | Behaviour::AskForExtension | Behaviour::ContactAdmin
+        )
+    }
+
+    /// The name used in JSON (`"AskForCredentials"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Behaviour::ShowAndContinue => "ShowAndContinue",
+            Behaviour::AskForExtension => "AskForExtension",
+            Behaviour::AskForCredentials => "AskForCredentials",
+            Behaviour::AskForNumber => "AskForNumber",
+            Behaviour::AskForReasonCode => "AskForReasonCode",
+            Behaviour::RefreshDialogs => "RefreshDialogs",
+            Behaviour::LoginAgain => "LoginAgain",
+            Behaviour::ContactAdmin => "ContactAdmin",
+            Behaviour::WaitForReconnect => "WaitForReconnect",
+            Behaviour::NotStated => "NotStated",
+        }
+    }
+}
+
+impl Origin {
+    /// The name used in JSON (`"Finesse"`, `"Gc"`, `"Unknown"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Finesse => "Finesse",
+            Origin::Gc => "Gc",
+            Origin::Unknown => "Unknown",
+        }
+    }
+}
+
 impl ErrorCode {
     /// Who raises this code.
     pub fn origin(&self) -> Origin {
@@ -139,7 +177,7 @@ impl ErrorCode {
         }
     }
 
-    /// The expected client behaviour (data sheet §6).
+    /// The expected client behaviour (data sheet §6, "Expected Driver Behaviour").
     pub fn behaviour(&self) -> Behaviour {
         use ErrorCode::*;
         match self {
@@ -159,10 +197,11 @@ impl ErrorCode {
             | CfInvalidLogonDeviceSpecified
             | MissingExtension
             | WrongExtension => Behaviour::AskForExtension,
-            CfInvalidPasswordSpecified | SubscriptionFailed | UnableToSubscribeToFinesse => {
-                Behaviour::AskForCredentials
-            }
-            MissingPassword | LicensesExceeded | UserNotFound => Behaviour::ContactAdmin,
+            CfInvalidPasswordSpecified
+            | SubscriptionFailed
+            | UnableToSubscribeToFinesse
+            | MissingPassword => Behaviour::AskForCredentials,
+            LicensesExceeded | UserNotFound => Behaviour::ContactAdmin,
             MissingNumber => Behaviour::AskForNumber,
             MissingReasonCode => Behaviour::AskForReasonCode,
             NoDialogId => Behaviour::RefreshDialogs,

@@ -12,19 +12,35 @@
 //!   echoed request; `DESTINATION#<ours>#RECONNECT` and any new link → `Hello`, then
 //!   `Connect` + `GetState` for every agent; `SESSION_INVALIDATED` → the agent is
 //!   forgotten (no automatic re-login).
+//! * Errors follow the "expected client behaviour" column of the GC error table
+//!   ([`ErrorCode::behaviour`]): after an error that asks for new credentials or a
+//!   valid extension (`SUBSCRIPTION_FAILED`, `WRONG_EXTENSION`,
+//!   `CF_INVALID_PASSWORD_SPECIFIED`, ...) the agent's credentials are forgotten at once
+//!   (never re-sent on `RE_LOGIN` or a reconnect) and [`Notice::CredentialsRequired`]
+//!   asks the application for new ones; `NO_DIALOG_ID` sends `getdialogstate` for the
+//!   agent's active dialogs; every other behaviour is the application's to show.
+//! * Transfer/conference without a target (A7) use the number of the consult made on
+//!   the same dialog, only while that consult is active; otherwise the command fails
+//!   with [`CommandError::NoTarget`] and nothing is sent.
 //!
 //! Drive it with [`Session::link_up`], [`Session::link_down`], [`Session::command`],
 //! [`Session::on_event`] and [`Session::on_tick`]; take what to do from
 //! [`Session::poll_action`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::command::{check_key, Command, CommandError, Request};
-use super::errors::ErrorCode;
-use super::event::{AgentState, Event, EventKind, SystemStatus};
+use super::errors::{Behaviour, ErrorCode};
+use super::event::{AgentState, CallState, Event, EventKind, SystemStatus};
+use crate::ece::Secret;
+
+/// Consults remembered per agent (oldest dropped beyond this).
+const MAX_CONSULTS: usize = 64;
+/// Active dialogs remembered per agent (new ones ignored beyond this).
+const MAX_DIALOGS: usize = 256;
 
 /// Session settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +162,18 @@ pub enum Notice {
         /// Agent ID.
         agent_id: String,
     },
+    /// GC refused the agent's credentials or extension: they are forgotten (never
+    /// re-sent automatically) and the application must ask the user for new ones
+    /// and log in again.
+    CredentialsRequired {
+        /// Agent ID.
+        agent_id: String,
+        /// The error code GC sent (`""` when no credentials are known, e.g. O-023
+        /// for an agent never logged in here).
+        code: String,
+        /// What to ask the user for.
+        behaviour: Behaviour,
+    },
 }
 
 /// What the I/O layer must do.
@@ -172,12 +200,22 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Agent {
     login: Command,
-    password: String,
+    password: Secret,
     phase: Phase,
     logged_in: bool,
     relogins: u32,
-    consults: HashMap<String, String>,
-    last_consult: Option<String>,
+}
+
+/// A consult asked for on `dialog_id`; `leg` is the consult dialog once GC reported it.
+#[derive(Debug, Clone)]
+struct Consult {
+    dialog_id: String,
+    number: String,
+    leg: Option<String>,
+}
+
+fn ended(state: Option<&CallState>) -> bool {
+    state.is_some_and(|s| s.is_ended() || *s == CallState::Failed || *s == CallState::NotFound)
 }
 
 /// The session state machine.
@@ -187,6 +225,8 @@ pub struct Session {
     link: bool,
     status: GcStatus,
     agents: HashMap<String, Agent>,
+    consults: HashMap<String, Vec<Consult>>,
+    dialogs: HashMap<String, BTreeSet<String>>,
     actions: VecDeque<Action>,
     outstanding: u32,
     declared_unreachable: bool,
@@ -205,6 +245,8 @@ impl Session {
             link: false,
             status: GcStatus::Unknown,
             agents: HashMap::new(),
+            consults: HashMap::new(),
+            dialogs: HashMap::new(),
             actions: VecDeque::new(),
             outstanding: 0,
             declared_unreachable: false,
@@ -267,10 +309,10 @@ impl Session {
         }
     }
 
-    fn connect_cmd(&self, password: &str) -> Command {
+    fn connect_cmd(&self, password: &Secret) -> Command {
         Command::Connect {
             destination: self.cfg.destination.clone(),
-            password: password.to_owned(),
+            password: password.clone(),
         }
     }
 
@@ -302,7 +344,9 @@ impl Session {
     /// Issues a command for `agent_id`; returns the requests to send now, in order.
     /// Logins add `Connect` first and are retained for re-login; a login asked for
     /// before GC answered `IN_SERVICE` is queued (empty result, [`Notice::LoginQueued`]).
-    /// A transfer/conference without target takes the preceding consult's number (A7).
+    /// A transfer/conference without target takes the number of the consult made on
+    /// the same dialog while that consult is still active (A7); without one it fails
+    /// with [`CommandError::NoTarget`] and nothing is sent.
     pub fn command(
         &mut self,
         agent_id: &str,
@@ -330,8 +374,6 @@ impl Session {
                         phase: if queued { Phase::Queued } else { Phase::Active },
                         logged_in: false,
                         relogins: 0,
-                        consults: HashMap::new(),
-                        last_consult: None,
                     },
                 );
                 if queued {
@@ -348,25 +390,140 @@ impl Session {
                 }
             }
             Command::ConsultCall { number, dialog_id } => {
-                if let Some(a) = self.agents.get_mut(agent_id) {
-                    a.consults.insert(dialog_id.clone(), number.clone());
-                    a.last_consult = Some(number.clone());
+                let consult = Consult {
+                    dialog_id: dialog_id.clone(),
+                    number: number.clone(),
+                    leg: None,
+                };
+                // Checked before it is remembered: a refused consult is no target.
+                let req = cmd.encode(agent_id)?;
+                let list = self.consults.entry(agent_id.to_owned()).or_default();
+                if list.len() >= MAX_CONSULTS {
+                    list.remove(0);
                 }
+                list.push(consult);
+                return Ok(vec![req]);
             }
             Command::TransferCall { target, dialog_id }
             | Command::ConferenceCall { target, dialog_id }
                 if target.is_none() =>
             {
-                *target = self.agents.get(agent_id).and_then(|a| {
-                    a.consults
-                        .get(dialog_id.as_str())
-                        .or(a.last_consult.as_ref())
-                        .cloned()
-                });
+                *target = self.active_consult(agent_id, dialog_id);
             }
             _ => {}
         }
         Ok(vec![cmd.encode(agent_id)?])
+    }
+
+    /// The number of the latest still-active consult made on `dialog_id` (or whose
+    /// consult leg is `dialog_id`).
+    fn active_consult(&self, agent_id: &str, dialog_id: &str) -> Option<String> {
+        self.consults
+            .get(agent_id)?
+            .iter()
+            .rev()
+            .find(|c| c.dialog_id == dialog_id || c.leg.as_deref() == Some(dialog_id))
+            .map(|c| c.number.clone())
+    }
+
+    /// Follows the agent's dialogs and consults from call events.
+    fn track_call(&mut self, agent_id: &str, kind: &EventKind) {
+        let (dialog_id, state, consult) = match kind {
+            EventKind::InboundCall { call, .. }
+            | EventKind::NewInboundCall { call, .. }
+            | EventKind::NewOutboundCall { call, .. } => {
+                (call.dialog_id.as_deref(), call.state.as_ref(), false)
+            }
+            EventKind::ConsultCall { call, .. } => {
+                (call.dialog_id.as_deref(), call.state.as_ref(), true)
+            }
+            EventKind::DialogState { dialogs, .. } => {
+                (dialogs.dialog_id.as_deref(), dialogs.state.as_ref(), false)
+            }
+            _ => return,
+        };
+        let gone = ended(state);
+        // Dialogs are followed for the agents logged in here only: events for other
+        // agent IDs never grow this map.
+        if let (Some(id), true) = (dialog_id, self.agents.contains_key(agent_id)) {
+            let set = self.dialogs.entry(agent_id.to_owned()).or_default();
+            if gone {
+                set.remove(id);
+            } else if set.len() < MAX_DIALOGS {
+                set.insert(id.to_owned());
+            }
+            if set.is_empty() {
+                self.dialogs.remove(agent_id);
+            }
+        }
+        let Some(list) = self.consults.get_mut(agent_id) else {
+            return;
+        };
+        match (dialog_id, gone) {
+            (Some(id), true) => {
+                // The call or its consult leg ended: that consult is no target any more.
+                let before = list.len();
+                list.retain(|c| c.dialog_id != id && c.leg.as_deref() != Some(id));
+                if consult && list.len() == before {
+                    // A consult that failed before GC named its leg.
+                    if let Some(i) = list.iter().rposition(|c| c.leg.is_none()) {
+                        list.remove(i);
+                    }
+                }
+            }
+            (Some(id), false) if consult && !list.iter().any(|c| c.leg.as_deref() == Some(id)) => {
+                if let Some(c) = list.iter_mut().rev().find(|c| c.leg.is_none()) {
+                    c.leg = Some(id.to_owned());
+                }
+            }
+            _ => {}
+        }
+        if list.is_empty() {
+            self.consults.remove(agent_id);
+        }
+    }
+
+    /// Acts on an O-002 error as the GC error table's "expected client behaviour" says.
+    fn on_error(&mut self, agent_id: &str, code: &ErrorCode) {
+        // A consult GC has not reported yet is taken as the one this error refuses.
+        if let Some(list) = self.consults.get_mut(agent_id) {
+            list.retain(|c| c.leg.is_some());
+            if list.is_empty() {
+                self.consults.remove(agent_id);
+            }
+        }
+        let behaviour = code.behaviour();
+        match behaviour {
+            Behaviour::LoginAgain if self.agents.contains_key(agent_id) => {
+                self.agents.remove(agent_id);
+                self.actions
+                    .push_back(Action::Notify(Notice::SessionInvalidated {
+                        agent_id: agent_id.to_owned(),
+                    }));
+            }
+            b if b.invalidates_credentials() && self.agents.contains_key(agent_id) => {
+                // Never re-send refused credentials: repeated wrong passwords lock
+                // agent accounts.
+                self.agents.remove(agent_id);
+                self.actions
+                    .push_back(Action::Notify(Notice::CredentialsRequired {
+                        agent_id: agent_id.to_owned(),
+                        code: code.as_str().to_owned(),
+                        behaviour,
+                    }));
+            }
+            Behaviour::RefreshDialogs if self.link => {
+                let ids: Vec<String> = self
+                    .dialogs
+                    .get(agent_id)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default();
+                for dialog_id in ids {
+                    self.send(&Command::GetDialogState { dialog_id }, agent_id);
+                }
+            }
+            _ => {}
+        }
     }
 
     fn rebind_all(&mut self, reason: &str) {
@@ -434,23 +591,21 @@ impl Session {
             EventKind::State {
                 agent_id, state, ..
             } => self.on_state(agent_id, state),
-            EventKind::Error { agent_id, code, .. }
-                if *code == ErrorCode::SessionInvalidated && self.agents.contains_key(agent_id) =>
-            {
-                self.agents.remove(agent_id);
-                self.actions
-                    .push_back(Action::Notify(Notice::SessionInvalidated {
-                        agent_id: agent_id.clone(),
-                    }));
-            }
+            EventKind::Error { agent_id, code, .. } => self.on_error(agent_id, code),
             EventKind::Reconnect {
                 agent_id, request, ..
             } => {
-                let password = self
-                    .agents
-                    .get(agent_id)
-                    .map(|a| a.password.clone())
-                    .unwrap_or_default();
+                let Some(password) = self.agents.get(agent_id).map(|a| a.password.clone()) else {
+                    // No credentials here (never logged in, or refused): nothing is
+                    // re-bound or replayed; the application must log in.
+                    self.actions
+                        .push_back(Action::Notify(Notice::CredentialsRequired {
+                            agent_id: agent_id.clone(),
+                            code: String::new(),
+                            behaviour: Behaviour::AskForCredentials,
+                        }));
+                    return;
+                };
                 let connect = self.connect_cmd(&password);
                 self.send(&connect, agent_id);
                 self.send(&Command::GetState, agent_id);
@@ -473,7 +628,12 @@ impl Session {
                 self.send(&Command::Hello, &key);
                 self.rebind_all("destination");
             }
-            _ => {}
+            kind => {
+                if let Some(agent_id) = ev.agent_id() {
+                    let agent_id = agent_id.to_owned();
+                    self.track_call(&agent_id, kind);
+                }
+            }
         }
     }
 
@@ -792,6 +952,200 @@ mod tests {
             ),
             Err(SessionError::Command(CommandError::NoTarget { .. }))
         ));
+    }
+
+    fn transfer(s: &mut Session, dialog: &str) -> Result<Vec<Request>, SessionError> {
+        s.command(
+            "1001",
+            Command::TransferCall {
+                target: None,
+                dialog_id: dialog.into(),
+            },
+        )
+    }
+
+    fn consult(s: &mut Session, number: &str, dialog: &str) {
+        s.command(
+            "1001",
+            Command::ConsultCall {
+                number: number.into(),
+                dialog_id: dialog.into(),
+            },
+        )
+        .expect("consult");
+    }
+
+    fn no_target(r: Result<Vec<Request>, SessionError>) -> bool {
+        matches!(r, Err(SessionError::Command(CommandError::NoTarget { .. })))
+    }
+
+    #[test]
+    fn transfer_target_only_from_the_active_consult_on_that_dialog() {
+        let (mut s, _) = session();
+        s.on_event(&ev("System#IN_SERVICE"));
+        s.command("1001", login("pw")).expect("login");
+        drain(&mut s);
+        // A consult on another dialog is no target for this one.
+        consult(&mut s, "4013", "77");
+        assert!(no_target(transfer(&mut s, "88")));
+        assert!(drain(&mut s).is_empty(), "nothing sent");
+        // The consult leg goes active, then ends: no target any more.
+        s.on_event(&ev("1001#ConsultCall#ACTIVE#AssDialogID:500#4012##t#Al"));
+        assert_eq!(transfer(&mut s, "77").expect("active")[0].body, "4013,77");
+        assert_eq!(transfer(&mut s, "500").expect("by leg")[0].body, "4013,500");
+        s.on_event(&ev("1001#ConsultCall#DROP#AssDialogID:500#4012##t#Al"));
+        assert!(no_target(transfer(&mut s, "77")));
+        // A consult whose original call ended is no target either.
+        consult(&mut s, "4014", "78");
+        s.on_event(&ev("1001#InboundCall#DROP#DialogID:78#Al"));
+        assert!(no_target(transfer(&mut s, "78")));
+        // A consult GC refused (error before any consult event) is no target.
+        consult(&mut s, "4015", "79");
+        s.on_event(&ev("1001#Error#CF_INVALID_OBJECT_STATE"));
+        assert!(no_target(transfer(&mut s, "79")));
+        // A consult that failed before GC named its leg.
+        consult(&mut s, "4016", "80");
+        s.on_event(&ev("1001#ConsultCall#FAILED#AssDialogID:#busy#Al"));
+        assert!(no_target(transfer(&mut s, "80")));
+        // An explicit target is always used.
+        let r = s
+            .command(
+                "1001",
+                Command::ConferenceCall {
+                    target: Some("4999".into()),
+                    dialog_id: "81".into(),
+                },
+            )
+            .expect("explicit");
+        assert_eq!(r[0].body, "4999,81");
+    }
+
+    #[test]
+    fn refused_credentials_are_never_resent() {
+        use crate::gc::errors::Behaviour;
+        let codes = [
+            ("SUBSCRIPTION_FAILED", Behaviour::AskForCredentials),
+            (
+                "UNABLE_TO_SUBSCRIBE_TO_FINESSE",
+                Behaviour::AskForCredentials,
+            ),
+            (
+                "CF_INVALID_PASSWORD_SPECIFIED",
+                Behaviour::AskForCredentials,
+            ),
+            ("MISSING_PASSWORD", Behaviour::AskForCredentials),
+            ("WRONG_EXTENSION", Behaviour::AskForExtension),
+            ("MISSING_EXTENSION", Behaviour::AskForExtension),
+            (
+                "CF_INVALID_LOGON_DEVICE_SPECIFIED",
+                Behaviour::AskForExtension,
+            ),
+            (
+                "CF_INVALID_CSTA_DEVICE_IDENTIFIER",
+                Behaviour::AskForExtension,
+            ),
+            ("USER_NOT_FOUND", Behaviour::ContactAdmin),
+            ("LICENSES_EXCEEDED", Behaviour::ContactAdmin),
+        ];
+        for (code, behaviour) in codes {
+            let (mut s, t) = session();
+            s.on_event(&ev("System#IN_SERVICE"));
+            s.command("1001", login("hunter2")).expect("login");
+            drain(&mut s);
+            s.on_event(&ev(&format!("1001#Error#{code}")));
+            assert_eq!(
+                drain(&mut s),
+                vec![Action::Notify(Notice::CredentialsRequired {
+                    agent_id: "1001".into(),
+                    code: code.into(),
+                    behaviour
+                })],
+                "{code}"
+            );
+            assert!(s.agents().is_empty(), "{code}: credentials forgotten");
+            // RE_LOGIN, O-023, O-026 and a new link: nothing re-sent with them.
+            s.on_event(&ev("1001#State#RE_LOGIN"));
+            let r = parse("1001#RECONNECT#", Some("MakeReady#1001")).expect("parse");
+            s.on_event(&r[0]);
+            s.on_event(&ev("DESTINATION#crm-1#RECONNECT"));
+            s.link_down();
+            s.link_up(t);
+            s.on_event(&ev("System#IN_SERVICE"));
+            let a = drain(&mut s);
+            let out = sent(&a);
+            assert!(
+                out.iter().all(|r| !r.contains("hunter2")
+                    && !r.starts_with("Connect")
+                    && !r.starts_with("Login")
+                    && !r.starts_with("MakeReady")),
+                "{code}: {out:?}"
+            );
+            assert!(a.contains(&Action::Notify(Notice::CredentialsRequired {
+                agent_id: "1001".into(),
+                code: String::new(),
+                behaviour: Behaviour::AskForCredentials
+            })));
+            // A new Login is the application's, and works.
+            assert_eq!(
+                sent_now(&mut s, login("fresh")),
+                vec!["Connect#1001 crm-1,fresh", "Login#1001 fresh,4012"]
+            );
+        }
+        // Errors that only ask to show and continue keep the credentials.
+        for code in [
+            "CF_RESOURCE_BUSY",
+            "PLEASE_RETRY",
+            "MISSING_NUMBER",
+            "DOWN",
+            "X_NEW",
+        ] {
+            let (mut s, _) = session();
+            s.on_event(&ev("System#IN_SERVICE"));
+            s.command("1001", login("pw")).expect("login");
+            s.on_event(&ev(&format!("1001#Error#{code}")));
+            assert_eq!(s.agents(), vec!["1001"], "{code}");
+        }
+    }
+
+    fn sent_now(s: &mut Session, cmd: Command) -> Vec<String> {
+        s.command("1001", cmd)
+            .expect("command")
+            .iter()
+            .map(|r| format!("{} {}", r.jms_type, r.body))
+            .collect()
+    }
+
+    #[test]
+    fn no_dialog_id_refreshes_the_active_dialogs() {
+        let (mut s, _) = session();
+        s.on_event(&ev("System#IN_SERVICE"));
+        s.command("1001", login("pw")).expect("login");
+        // Agents not logged in here are not followed (no growth from foreign IDs).
+        s.on_event(&ev("7777#InboundCall#ACTIVE#DialogID:70#555##t#X"));
+        assert!(s.dialogs.is_empty());
+        s.on_event(&ev("1001#InboundCall#ACTIVE#DialogID:11#555##t#Al"));
+        s.on_event(&ev("1001#InboundCall#HELD#DialogID:12#555##t#Al"));
+        s.on_event(&ev("1001#InboundCall#DROP#DialogID:12#Al"));
+        s.on_event(&ev("1002#InboundCall#ACTIVE#DialogID:13#555##t#Bo"));
+        drain(&mut s);
+        s.on_event(&ev("1001#Error#NO_DIALOG_ID"));
+        assert_eq!(sent(&drain(&mut s)), vec!["getdialogstate#1001 11"]);
+    }
+
+    #[test]
+    fn passwords_never_show_in_debug_or_errors() {
+        let (mut s, _) = session();
+        s.on_event(&ev("System#IN_SERVICE"));
+        s.command("1001", login("hunter2")).expect("login");
+        let e = s
+            .command("1002", login("hunter2,x"))
+            .expect_err("separator");
+        let text = format!("{e} {e:?}");
+        assert!(text.contains("password"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        let actions = drain(&mut s);
+        let shown = format!("{s:?} {actions:?} {:?}", login("hunter2"));
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]

@@ -8,7 +8,10 @@
 use bytes::{Buf, BytesMut};
 
 /// A STOMP frame: command, headers in wire order, body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` hides the `passcode` header and the body of a message whose `type` is a
+/// Connect/Login request (both carry passwords).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     /// `CONNECT`, `SEND`, `MESSAGE`, ...
     pub command: String,
@@ -16,6 +19,36 @@ pub struct Frame {
     pub headers: Vec<(String, String)>,
     /// The body (may be empty).
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("passcode") {
+                    "<redacted>"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        let secret_body = self.get("type").is_some_and(|t| {
+            super::command::carries_secret(t.split('#').next().unwrap_or_default())
+        });
+        let body = if secret_body {
+            "<redacted>".to_owned()
+        } else {
+            String::from_utf8_lossy(&self.body).into_owned()
+        };
+        f.debug_struct("Frame")
+            .field("command", &self.command)
+            .field("headers", &headers)
+            .field("body", &body)
+            .finish()
+    }
 }
 
 impl Frame {

@@ -9,17 +9,20 @@
 //! the `type` header and **no** `content-length`, so that the broker delivers a JMS
 //! TextMessage; destinations are `/queue/<name>` and `/topic/<name>`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::stomp::{encode, Decoded, Frame, FrameDecoder, Limits, StompError};
+use super::connection::{ConnConfig, ConnError, ConnEvent, Connection};
+use super::stomp::{Limits, StompError};
+use crate::ece::Secret;
+use crate::tls::BoxedIo;
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -60,8 +63,8 @@ pub struct BrokerAddr {
     pub addr: String,
     /// Broker login, if it requires one.
     pub login: Option<String>,
-    /// Broker passcode.
-    pub passcode: Option<String>,
+    /// Broker passcode (never shown by `Debug` or in errors).
+    pub passcode: Option<Secret>,
 }
 
 impl BrokerAddr {
@@ -75,8 +78,8 @@ impl BrokerAddr {
     }
 }
 
-/// A message to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A message to send. `Debug` hides the body of a Connect/Login request.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutMessage {
     /// Where to.
     pub destination: Destination,
@@ -86,6 +89,23 @@ pub struct OutMessage {
     pub body: String,
     /// Extra JMS string properties (headers), off by default (A2).
     pub properties: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for OutMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.jms_type.split('#').next().unwrap_or_default();
+        let body = if super::command::carries_secret(name) {
+            "<redacted>"
+        } else {
+            self.body.as_str()
+        };
+        f.debug_struct("OutMessage")
+            .field("destination", &self.destination)
+            .field("jms_type", &self.jms_type)
+            .field("body", &body)
+            .field("properties", &self.properties)
+            .finish()
+    }
 }
 
 /// A message received on a subscription.
@@ -148,6 +168,14 @@ pub enum TransportError {
     /// The link is closed.
     #[error("broker link closed")]
     Closed,
+    /// The TLS handshake failed or a certificate was not accepted.
+    #[error("broker {addr}: {error}")]
+    Tls {
+        /// Broker address.
+        addr: String,
+        /// What failed.
+        error: crate::tls::TlsError,
+    },
 }
 
 /// Link settings.
@@ -161,6 +189,14 @@ pub struct LinkOptions {
     pub heartbeat: Duration,
     /// Frame decoder limits.
     pub limits: Limits,
+    /// Received messages waiting for the client (default 1 024); while they are
+    /// that many the socket is not read (back-pressure on the broker).
+    pub inbox: usize,
+    /// Longest wait for a close (DISCONNECT, then the socket) before the link task
+    /// is dropped (default 2 s).
+    pub close_timeout: Duration,
+    /// STOMP over TLS to every broker (`None`: plain TCP). Read at every connect.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for LinkOptions {
@@ -170,6 +206,9 @@ impl Default for LinkOptions {
             receipt_timeout: Duration::from_secs(5),
             heartbeat: Duration::from_secs(5),
             limits: Limits::default(),
+            inbox: 1024,
+            close_timeout: Duration::from_secs(2),
+            tls: None,
         }
     }
 }
@@ -183,20 +222,32 @@ enum LinkCmd {
 }
 
 /// The sending half of a link. Cheap to clone.
+///
+/// Its command queue is unbounded by design: the client feeds it from its own
+/// bounded command queue, one command (at most a few requests) at a time.
 #[derive(Clone)]
 pub struct LinkSender {
     tx: mpsc::UnboundedSender<LinkCmd>,
     receipt_timeout: Duration,
+    close_timeout: Duration,
     addr: String,
+    task: Option<tokio::task::AbortHandle>,
 }
 
 impl LinkSender {
     /// Builds a sender over a link task's command channel.
-    fn new(tx: mpsc::UnboundedSender<LinkCmd>, receipt_timeout: Duration, addr: String) -> Self {
+    fn new(
+        tx: mpsc::UnboundedSender<LinkCmd>,
+        opts: &LinkOptions,
+        addr: String,
+        task: Option<tokio::task::AbortHandle>,
+    ) -> Self {
         LinkSender {
             tx,
-            receipt_timeout,
+            receipt_timeout: opts.receipt_timeout,
+            close_timeout: opts.close_timeout,
             addr,
+            task,
         }
     }
 
@@ -224,11 +275,16 @@ impl LinkSender {
             .map_err(|_| TransportError::Closed)
     }
 
-    /// Closes the link (DISCONNECT, then the socket); returns when done.
+    /// Closes the link (DISCONNECT, then the socket); returns when done, or after the
+    /// close timeout, when the link task is stopped (e.g. the broker does not read).
     pub async fn close(&self) {
         let (done, rx) = oneshot::channel();
-        if self.tx.send(LinkCmd::Close(done)).is_ok() {
-            let _ = timeout(Duration::from_secs(2), rx).await;
+        if self.tx.send(LinkCmd::Close(done)).is_ok()
+            && !matches!(timeout(self.close_timeout, rx).await, Ok(Ok(())))
+        {
+            if let Some(t) = &self.task {
+                t.abort();
+            }
         }
     }
 
@@ -242,8 +298,9 @@ impl LinkSender {
 pub struct Link {
     /// Sending half.
     pub sender: LinkSender,
-    /// Received messages, then one [`LinkEvent::Closed`].
-    pub events: mpsc::UnboundedReceiver<LinkEvent>,
+    /// Received messages, then one [`LinkEvent::Closed`] (bounded:
+    /// [`LinkOptions::inbox`]).
+    pub events: mpsc::Receiver<LinkEvent>,
 }
 
 /// A way to reach a broker.
@@ -297,52 +354,85 @@ fn io_err(addr: &str, what: &str, e: impl std::fmt::Display) -> TransportError {
     }
 }
 
-/// Reads until one frame arrives (heart-beats skipped).
-async fn read_frame(
-    stream: &mut TcpStream,
-    dec: &mut FrameDecoder,
+/// Writes what the connection has to send, each write within `limit`.
+async fn flush<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    conn: &mut Connection,
+    limit: Duration,
     addr: &str,
-) -> Result<Frame, TransportError> {
+) -> Result<(), TransportError> {
+    while let Some(bytes) = conn.poll_transmit() {
+        write_within(stream, &bytes, limit, addr).await?;
+    }
+    Ok(())
+}
+
+fn conn_err(addr: &str, e: ConnError) -> TransportError {
+    let addr = addr.to_owned();
+    match e {
+        ConnError::Broker(message) => TransportError::Broker { addr, message },
+        ConnError::Protocol(error) => TransportError::Protocol { addr, error },
+        ConnError::Timeout { what, after } => TransportError::Timeout { addr, what, after },
+        ConnError::Closed => TransportError::Closed,
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
+}
+
+/// Drives the connection until it is open (CONNECTED, subscriptions confirmed).
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    conn: &mut Connection,
+    addr: &str,
+    write_timeout: Duration,
+) -> Result<(), TransportError> {
     let mut buf = [0u8; 8192];
     loop {
-        match dec.next_frame() {
-            Ok(Some(Decoded::Frame(f))) => return Ok(f),
-            Ok(Some(Decoded::HeartBeat)) => continue,
-            Ok(None) => {}
-            Err(error) => {
-                return Err(TransportError::Protocol {
-                    addr: addr.to_owned(),
-                    error,
-                })
+        flush(stream, conn, write_timeout, addr).await?;
+        while let Some(ev) = conn.poll_event() {
+            match ev {
+                ConnEvent::Open => return Ok(()),
+                ConnEvent::Closed(e) => return Err(conn_err(addr, e)),
+                ConnEvent::Message(_) | ConnEvent::Receipt(_) => {}
             }
         }
-        let n = stream
-            .read(&mut buf)
-            .await
-            .map_err(|e| io_err(addr, "read", e))?;
-        if n == 0 {
-            return Err(io_err(addr, "read", "connection closed by the broker"));
+        let wake = conn
+            .poll_timeout(true)
+            .map_or_else(far_future, Instant::from_std);
+        tokio::select! {
+            r = stream.read(&mut buf) => {
+                let n = r.map_err(|e| io_err(addr, "read", e))?;
+                if n == 0 {
+                    return Err(io_err(addr, "read", "connection closed by the broker"));
+                }
+                conn.receive(&buf[..n], std::time::Instant::now());
+            }
+            _ = sleep_until(wake) => conn.handle_timeout(std::time::Instant::now(), true),
         }
-        dec.push(&buf[..n]);
     }
 }
 
-fn error_text(f: &Frame) -> String {
-    let m = f.get("message").unwrap_or("ERROR");
-    let body = String::from_utf8_lossy(&f.body);
-    let body = body.trim();
-    if body.is_empty() {
-        m.to_owned()
-    } else {
-        format!("{m}: {}", body.chars().take(500).collect::<String>())
+/// TCP, then TLS when configured.
+async fn open_stream(
+    addr: &str,
+    tls: Option<&crate::tls::TlsConfig>,
+) -> Result<BoxedIo, TransportError> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .map_err(|e| io_err(addr, "connect", e))?;
+    let _ = tcp.set_nodelay(true);
+    match tls {
+        None => Ok(Box::new(tcp)),
+        Some(t) => match t.connect(addr, tcp).await {
+            Ok(s) => Ok(Box::new(s)),
+            Err(error) => Err(TransportError::Tls {
+                addr: addr.to_owned(),
+                error,
+            }),
+        },
     }
-}
-
-fn heartbeat_pair(v: Option<&str>) -> (u64, u64) {
-    let Some((a, b)) = v.and_then(|v| v.split_once(',')) else {
-        return (0, 0);
-    };
-    (a.trim().parse().unwrap_or(0), b.trim().parse().unwrap_or(0))
 }
 
 async fn stomp_connect(
@@ -351,256 +441,194 @@ async fn stomp_connect(
     opts: LinkOptions,
 ) -> Result<Link, TransportError> {
     let addr = broker.addr.clone();
-    let deadline = Instant::now() + opts.connect_timeout;
-    let handshake = async {
-        let mut stream = TcpStream::connect(&addr)
-            .await
-            .map_err(|e| io_err(&addr, "connect", e))?;
-        let _ = stream.set_nodelay(true);
-        let hb = opts.heartbeat.as_millis().min(u128::from(u32::MAX)) as u64;
-        let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
-        let mut connect = Frame::new("CONNECT")
-            .header("accept-version", "1.2")
-            .header("host", host)
-            .header("heart-beat", format!("{hb},{hb}"));
-        if let Some(l) = &broker.login {
-            connect = connect.header("login", l.clone());
-        }
-        if let Some(p) = &broker.passcode {
-            connect = connect.header("passcode", p.clone());
-        }
-        let bytes = encode(&connect).map_err(|error| TransportError::Protocol {
+    let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+    let cfg = ConnConfig {
+        host: host.to_owned(),
+        login: broker.login.clone(),
+        passcode: broker.passcode.clone(),
+        heartbeat: opts.heartbeat,
+        connect_timeout: opts.connect_timeout,
+        limits: opts.limits,
+        subscriptions: subs,
+    };
+    // One deadline for TCP connect, CONNECTED and the subscription receipts.
+    let mut conn = Connection::new(cfg, std::time::Instant::now()).map_err(|error| {
+        TransportError::Protocol {
             addr: addr.clone(),
             error,
-        })?;
-        stream
-            .write_all(&bytes)
-            .await
-            .map_err(|e| io_err(&addr, "write", e))?;
-        let mut dec = FrameDecoder::new(opts.limits);
-        let f = read_frame(&mut stream, &mut dec, &addr).await?;
-        match f.command.as_str() {
-            "CONNECTED" => {}
-            "ERROR" => {
-                return Err(TransportError::Broker {
-                    addr: addr.clone(),
-                    message: error_text(&f),
-                })
-            }
-            other => {
-                return Err(TransportError::Protocol {
-                    addr: addr.clone(),
-                    error: StompError::BadCommand(other.to_owned()),
-                })
-            }
         }
-        let (sx, sy) = heartbeat_pair(f.get("heart-beat"));
-        let send_every = if hb == 0 || sy == 0 { 0 } else { hb.max(sy) };
-        let expect_every = if hb == 0 || sx == 0 { 0 } else { hb.max(sx) };
-        // Subscribe, and wait for the receipts: replies must not be missed.
-        for (i, d) in subs.iter().enumerate() {
-            let sub = Frame::new("SUBSCRIBE")
-                .header("id", format!("sub-{i}"))
-                .header("destination", d.stomp_name())
-                .header("ack", "auto")
-                .header("receipt", format!("sub-{i}"));
-            let bytes = encode(&sub).map_err(|error| TransportError::Protocol {
-                addr: addr.clone(),
-                error,
-            })?;
-            stream
-                .write_all(&bytes)
-                .await
-                .map_err(|e| io_err(&addr, "write", e))?;
-        }
-        let mut pending = subs.len();
-        while pending > 0 {
-            let f = read_frame(&mut stream, &mut dec, &addr).await?;
-            match f.command.as_str() {
-                "RECEIPT" if f.get("receipt-id").is_some_and(|r| r.starts_with("sub-")) => {
-                    pending -= 1
-                }
-                "ERROR" => {
-                    return Err(TransportError::Broker {
-                        addr: addr.clone(),
-                        message: error_text(&f),
-                    })
-                }
-                _ => {} // messages before the subscriptions settle: none expected
-            }
-        }
-        Ok((stream, dec, send_every, expect_every))
-    };
-    let (stream, dec, send_every, expect_every) =
-        match tokio::time::timeout_at(deadline, handshake).await {
-            Ok(r) => r?,
+    })?;
+    let deadline = Instant::now() + opts.connect_timeout;
+    let mut stream =
+        match tokio::time::timeout_at(deadline, open_stream(&addr, opts.tls.as_ref())).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(e),
             Err(_) => {
                 return Err(TransportError::Timeout {
                     addr,
-                    what: "CONNECTED frame",
+                    what: "TCP connection",
                     after: opts.connect_timeout,
                 })
             }
         };
+    handshake(&mut stream, &mut conn, &addr, opts.receipt_timeout).await?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(stomp_link(
+    let (ev_tx, ev_rx) = mpsc::channel(opts.inbox.max(1));
+    let task = tokio::spawn(stomp_link(
         stream,
-        dec,
+        conn,
         addr.clone(),
         cmd_rx,
         ev_tx,
-        Duration::from_millis(send_every),
-        Duration::from_millis(expect_every),
+        opts.receipt_timeout,
     ));
     Ok(Link {
-        sender: LinkSender::new(cmd_tx, opts.receipt_timeout, addr),
+        sender: LinkSender::new(cmd_tx, &opts, addr, Some(task.abort_handle())),
         events: ev_rx,
     })
 }
 
-fn send_frame(msg: &OutMessage, receipt: Option<&str>) -> Frame {
-    let mut f = Frame::new("SEND").header("destination", msg.destination.stomp_name());
-    if !msg.jms_type.is_empty() {
-        f = f.header("type", msg.jms_type.clone());
+/// Writes all of `bytes` within `limit`.
+async fn write_within<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    limit: Duration,
+    addr: &str,
+) -> Result<(), TransportError> {
+    match timeout(limit, stream.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(io_err(addr, "write", e)),
+        Err(_) => Err(TransportError::Timeout {
+            addr: addr.to_owned(),
+            what: "socket write (the broker does not read)",
+            after: limit,
+        }),
     }
-    f = f.header("persistent", "false").header("priority", "0");
-    for (k, v) in &msg.properties {
-        f = f.header(k.clone(), v.clone());
-    }
-    if let Some(r) = receipt {
-        f = f.header("receipt", r);
-    }
-    f.body(msg.body.clone().into_bytes())
 }
 
-async fn stomp_link(
-    mut stream: TcpStream,
-    mut dec: FrameDecoder,
+/// The link task: the open connection driven over `stream` until it ends. A write
+/// that takes longer than `write_timeout` ends the link (the broker does not read).
+async fn stomp_link<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    mut stream: S,
+    mut conn: Connection,
     addr: String,
     mut cmd_rx: mpsc::UnboundedReceiver<LinkCmd>,
-    ev_tx: mpsc::UnboundedSender<LinkEvent>,
-    send_every: Duration,
-    expect_every: Duration,
+    ev_tx: mpsc::Sender<LinkEvent>,
+    write_timeout: Duration,
 ) {
-    let mut receipts: HashMap<String, oneshot::Sender<Result<(), TransportError>>> = HashMap::new();
-    let mut next_receipt: u64 = 0;
+    let mut receipts: HashMap<u64, oneshot::Sender<Result<(), TransportError>>> = HashMap::new();
+    // Messages the full event channel could not take yet: while any wait, the
+    // socket is not read (back-pressure) and the broker's silence is not held
+    // against it. Bounded by what one read yields.
+    let mut inbox: VecDeque<LinkEvent> = VecDeque::new();
     let mut buf = vec![0u8; 16 * 1024];
-    let far = Duration::from_secs(86_400);
-    let mut last_rx = Instant::now();
-    let mut next_tx_beat = Instant::now()
-        + if send_every.is_zero() {
-            far
-        } else {
-            send_every
-        };
-    // Some slack over the negotiated period, as the STOMP spec suggests.
-    let dead_after = if expect_every.is_zero() {
-        far
-    } else {
-        expect_every * 2 + Duration::from_millis(500)
-    };
     let mut closing: Option<oneshot::Sender<()>> = None;
-    let reason = loop {
-        if let Some(done) = closing.take() {
-            let _ = done.send(());
-            break TransportError::Closed;
+    let reason = 'link: loop {
+        if let Err(e) = flush(&mut stream, &mut conn, write_timeout, &addr).await {
+            break e;
         }
+        while let Some(ev) = conn.poll_event() {
+            match ev {
+                ConnEvent::Message(m) => {
+                    let ev = LinkEvent::Message(m);
+                    if !inbox.is_empty() {
+                        inbox.push_back(ev);
+                    } else if let Err(mpsc::error::TrySendError::Full(ev)) = ev_tx.try_send(ev) {
+                        inbox.push_back(ev);
+                    }
+                }
+                ConnEvent::Receipt(n) => {
+                    if let Some(done) = receipts.remove(&n) {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+                ConnEvent::Open => {}
+                ConnEvent::Closed(e) => {
+                    if let Some(done) = closing.take() {
+                        let _ = timeout(write_timeout, stream.shutdown()).await;
+                        let _ = done.send(());
+                    }
+                    break 'link conn_err(&addr, e);
+                }
+            }
+        }
+        let reading = inbox.is_empty();
+        let wake = conn
+            .poll_timeout(reading)
+            .map_or_else(far_future, Instant::from_std);
+        let tx = ev_tx.clone();
+        let room = async {
+            if reading {
+                std::future::pending::<()>().await
+            } else {
+                let _ = tx.reserve().await;
+            }
+        };
         tokio::select! {
-            r = stream.read(&mut buf) => {
-                let n = match r {
-                    Ok(0) => break io_err(&addr, "read", "connection closed by the broker"),
-                    Ok(n) => n,
-                    Err(e) => break io_err(&addr, "read", e),
-                };
-                last_rx = Instant::now();
-                dec.push(&buf[..n]);
-                let mut failure = None;
-                loop {
-                    match dec.next_frame() {
-                        Ok(None) => break,
-                        Ok(Some(Decoded::HeartBeat)) => {}
-                        Ok(Some(Decoded::Frame(f))) => match f.command.as_str() {
-                            "MESSAGE" => {
-                                let m = InMessage {
-                                    destination: f.get("destination").and_then(Destination::from_stomp),
-                                    jms_type: f.get("type").map(str::to_owned),
-                                    body: f.body,
-                                };
-                                let _ = ev_tx.send(LinkEvent::Message(m));
-                            }
-                            "RECEIPT" => {
-                                if let Some(done) = f.get("receipt-id").and_then(|id| receipts.remove(id)) {
-                                    let _ = done.send(Ok(()));
-                                }
-                            }
-                            "ERROR" => {
-                                failure = Some(TransportError::Broker { addr: addr.clone(), message: error_text(&f) });
-                                break;
-                            }
-                            _ => {}
-                        },
-                        Err(error) => {
-                            failure = Some(TransportError::Protocol { addr: addr.clone(), error });
+            () = room => {
+                while let Some(ev) = inbox.pop_front() {
+                    match ev_tx.try_send(ev) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(ev)) => {
+                            inbox.push_front(ev);
+                            break;
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            inbox.clear();
                             break;
                         }
                     }
                 }
-                if let Some(e) = failure {
-                    break e;
+                if inbox.is_empty() {
+                    // Reading again: the broker's silence counts from now.
+                    conn.resume_reading(std::time::Instant::now());
                 }
             }
-            cmd = cmd_rx.recv() => {
-                let Some(cmd) = cmd else {
-                    break TransportError::Closed;
-                };
-                match cmd {
-                    LinkCmd::Send(msg, done) => {
-                        let receipt = done.as_ref().map(|_| {
-                            next_receipt += 1;
-                            format!("r-{next_receipt}")
-                        });
-                        let bytes = match encode(&send_frame(&msg, receipt.as_deref())) {
-                            Ok(b) => b,
-                            Err(error) => {
-                                if let Some(done) = done {
-                                    let _ = done.send(Err(TransportError::Protocol { addr: addr.clone(), error }));
-                                }
-                                continue;
+            r = stream.read(&mut buf), if reading => {
+                match r {
+                    Ok(0) => break io_err(&addr, "read", "connection closed by the broker"),
+                    Ok(n) => conn.receive(&buf[..n], std::time::Instant::now()),
+                    Err(e) => break io_err(&addr, "read", e),
+                }
+            }
+            cmd = cmd_rx.recv() => match cmd {
+                None => break TransportError::Closed,
+                Some(LinkCmd::Send(msg, done)) => {
+                    match conn.send(&msg, done.is_some(), std::time::Instant::now()) {
+                        Ok(Some(n)) => {
+                            if let Some(done) = done {
+                                receipts.insert(n, done);
                             }
-                        };
-                        if let (Some(r), Some(done)) = (receipt, done) {
-                            receipts.insert(r, done);
                         }
-                        if let Err(e) = stream.write_all(&bytes).await {
-                            break io_err(&addr, "write", e);
+                        Ok(None) => {}
+                        Err(error) => {
+                            if let Some(done) = done {
+                                let _ = done.send(Err(TransportError::Protocol { addr: addr.clone(), error }));
+                            }
                         }
-                        next_tx_beat = Instant::now() + if send_every.is_zero() { far } else { send_every };
-                    }
-                    LinkCmd::Close(done) => {
-                        if let Ok(bytes) = encode(&Frame::new("DISCONNECT")) {
-                            let _ = stream.write_all(&bytes).await;
-                        }
-                        let _ = stream.shutdown().await;
-                        closing = Some(done);
                     }
                 }
-            }
-            _ = sleep_until(next_tx_beat) => {
-                if let Err(e) = stream.write_all(b"\n").await {
-                    break io_err(&addr, "write", e);
+                Some(LinkCmd::Close(done)) => {
+                    conn.close();
+                    closing = Some(done);
                 }
-                next_tx_beat = Instant::now() + send_every;
-            }
-            _ = sleep_until(last_rx + dead_after) => {
-                break TransportError::Timeout { addr: addr.clone(), what: "heart-beat", after: dead_after };
-            }
+            },
+            _ = sleep_until(wake) => conn.handle_timeout(std::time::Instant::now(), reading),
         }
     };
+    if let Some(done) = closing.take() {
+        let _ = done.send(());
+    }
     for (_, done) in receipts.drain() {
         let _ = done.send(Err(reason.clone()));
     }
-    let _ = ev_tx.send(LinkEvent::Closed(reason));
+    // What was read is still delivered, then the end; each waits for room as long
+    // as the client lives (a close stops this task after its timeout).
+    for ev in inbox.drain(..).chain([LinkEvent::Closed(reason)]) {
+        if ev_tx.send(ev).await.is_err() {
+            break;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -618,12 +646,11 @@ mod tests {
             Some(Destination::Topic("crm-1".into()))
         );
         assert_eq!(Destination::from_stomp("/temp-queue/x"), None);
-        assert_eq!(heartbeat_pair(Some("0, 5000")), (0, 5000));
-        assert_eq!(heartbeat_pair(Some("junk")), (0, 0));
     }
 
     #[test]
     fn send_frames_are_text_messages() {
+        use crate::gc::connection::send_frame;
         let msg = OutMessage {
             destination: Destination::Queue("Connector1".into()),
             jms_type: "Login#1001".into(),

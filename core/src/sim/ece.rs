@@ -32,9 +32,9 @@ use tokio::sync::{mpsc, watch};
 use crate::ece::chatws::{parse_survey, Survey};
 use crate::ece::error::EceError;
 use crate::ece::messaging::base64;
-use crate::ece::secret::Secret;
 use crate::ece::server::{empty, response, HttpServer, ServerOptions, TlsIdentity};
 use crate::ece::xml::XmlLimits;
+use crate::secret::Secret;
 
 /// An endpoint of the simulator, for fault injection and counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -1036,6 +1036,8 @@ impl EceSimulator {
         let s = shared.clone();
         let opts = ServerOptions {
             max_connections: 128,
+            max_connections_per_peer: 128,
+            first_byte_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(10),
             tls: shared
                 .cfg

@@ -337,14 +337,43 @@ impl SimState {
         self.to_agent(out, agent, body);
     }
 
+    /// `callVariables` as the documented samples show it: `callVariable1` ..
+    /// `callVariable10` always (empty when unset), then other variables (e.g. `BA*`),
+    /// then `ani`.
     fn vars_json(d: &Dialog) -> Json {
-        let mut v: Vec<Json> = d
-            .vars
-            .iter()
-            .map(|(k, v)| json!({ k.clone(): v }))
+        let get = |k: &str| d.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let mut v: Vec<Json> = (1..=10)
+            .map(|i| {
+                let k = format!("callVariable{i}");
+                let val = get(&k).unwrap_or("");
+                json!({ k: val })
+            })
             .collect();
+        let numbered = |k: &str| {
+            k.strip_prefix("callVariable")
+                .and_then(|n| n.parse::<u8>().ok())
+                .is_some_and(|n| (1..=10).contains(&n))
+        };
+        v.extend(
+            d.vars
+                .iter()
+                .filter(|(k, _)| !numbered(k))
+                .map(|(k, v)| json!({ k.clone(): v })),
+        );
         v.push(json!({"ani": d.from}));
         Json::Array(v)
+    }
+
+    /// The dialog associated with `d` during a consult: its original call, or its
+    /// active consult leg.
+    fn associated(&self, d: &Dialog) -> Option<&Dialog> {
+        match &d.consult_of {
+            Some(orig) => self.dialogs.get(orig),
+            None => self
+                .dialogs
+                .values()
+                .find(|x| x.consult_of.as_deref() == Some(d.id.as_str()) && x.state != "DROPPED"),
+        }
     }
 
     fn vars_text(d: &Dialog) -> String {
@@ -702,7 +731,7 @@ impl SimState {
                 if password.is_empty() {
                     return self.error(out, agent, "MISSING_PASSWORD");
                 }
-                if expected.as_deref() != Some(password.as_str()) {
+                if expected.as_deref() != Some(password.expose()) {
                     return self.error(out, agent, "SUBSCRIPTION_FAILED");
                 }
                 if extension.is_empty() {
@@ -854,8 +883,16 @@ impl SimState {
                         .as_ref()
                         .map(|d| (d.from.clone(), Self::vars_text(d)))
                         .unwrap_or_default();
+                    // O-014: during a consult, the associated dialog follows:
+                    // #<associated_dialog_ID>#AssDialogState#<fromAddress>#<Call-Variables>
+                    let assoc = d
+                        .as_ref()
+                        .and_then(|d| self.associated(d))
+                        .map_or(String::new(), |a| {
+                            format!("#{}#{}#{}#{}", a.id, a.state, a.from, Self::vars_text(a))
+                        });
                     format!(
-                        "{agent}#DialogState#{state}#{dialog_id}#{}#{from}#{vars}",
+                        "{agent}#DialogState#{state}#{dialog_id}#{}#{from}#{vars}{assoc}",
                         self.full_name(agent)
                     )
                 };
@@ -1062,7 +1099,7 @@ impl GcSimulator {
         let broker = BrokerAddr {
             addr: cfg.broker.clone(),
             login: cfg.login.clone(),
-            passcode: cfg.passcode.clone(),
+            passcode: cfg.passcode.clone().map(crate::ece::Secret::new),
         };
         let subs = vec![Destination::Queue(cfg.request_queue.clone())];
         let first = transport.connect(&broker, &subs).await?;

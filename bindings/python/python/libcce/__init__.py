@@ -40,11 +40,15 @@ from ._native import (
     InvalidArgument,
     ProtocolError,
     Disconnected,
+    QueueFull,
     Refused,
     Timeout,
+    TlsHandshake,
+    CertificateInvalid,
 )
 
 from .sim import Simulator
+from .log import TRACE, flush_logs, metrics_text, set_log_level
 
 __version__: str = _native.__version__
 
@@ -60,13 +64,20 @@ __all__ = [
     "Message",
     "ProtocolError",
     "Disconnected",
+    "QueueFull",
+    "TlsHandshake",
+    "CertificateInvalid",
     "REQUESTS",
     "Refused",
     "Simulator",
     "StreamDecoder",
+    "TRACE",
     "Timeout",
     "decode",
     "encode",
+    "flush_logs",
+    "metrics_text",
+    "set_log_level",
     "__version__",
 ]
 
@@ -107,12 +118,18 @@ class CtiSession:
     ``client_signature``, ``peripheral_id``, ``services``, ``call_msg_mask``,
     ``agent_state_mask``, ``config_msg_mask`` (numbers or ``|``-joined constant
     names), ``agent_id``, ``agent_extension``, ``agent_instrument``, ``heartbeat_ms``
-    (absent: no heartbeats), ``open_timeout_ms``, ``close_timeout_ms``,
-    ``request_timeout_ms`` and ``relaxed_timing`` (allow short heartbeats, for tests).
+    (default 90000 with IdleTimeout 4x that; ``0`` turns heartbeats off),
+    ``open_timeout_ms``, ``close_timeout_ms``, ``request_timeout_ms``,
+    ``relaxed_timing`` (allow short heartbeats, for tests) and ``strict_decode``
+    (default False: an event whose count fields disagree with its fields, or with a
+    wrongly sized field, is delivered with a ``_warnings`` list instead of as
+    DECODE_ERROR).
 
     Failover: ``address_b`` (side B) turns reconnection on (``reconnect`` True/False
     to choose); ``expected_clients``, ``reconnect_time_scale``, ``connect_timeout_ms``,
-    ``resync_window_ms``, ``active_standby``, ``model_events``. While the link is
+    ``resync_window_ms``, ``active_standby``, ``model_events``, ``tls`` (TLS settings,
+    see docs/security.md; failures raise :class:`TlsHandshake` or
+    :class:`CertificateInvalid`). While the link is
     down, requests raise :class:`Disconnected`; ``CONNECTION_STATE`` events tell the
     application (``state``: Disconnected, AttemptFailed, Connected, BecameActive,
     Resynchronized).
@@ -194,6 +211,19 @@ class CtiSession:
         """The link state: ``connected``, ``closed``, ``side`` ("A", "B" or None)."""
         result: dict[str, Any] = json.loads(self._session.state_json())
         return result
+
+    def stats(self) -> dict[str, Any]:
+        """The session's counters: ``frames_in``/``frames_out``, ``bytes_in``/``bytes_out``,
+        ``decode_errors``, ``reconnects``, ``failovers``, ``heartbeat_rtt_ms``
+        (``last``/``avg``/``max``), ``request_latency_ms`` (``p50``/``p99``),
+        ``ms_since_last_frame`` and more (see docs/observability.md)."""
+        result: dict[str, Any] = json.loads(self._session.stats_json())
+        return result
+
+    def set_tls(self, tls: Optional[Mapping[str, Any]]) -> None:
+        """Replaces the TLS settings (the ``tls`` config object, or None for plain
+        TCP). They apply from the next reconnect on; the open session is left alone."""
+        self._session.set_tls_json(json.dumps(None if tls is None else dict(tls)))
 
     def _next(self, timeout: Optional[float]) -> Optional[tuple[Event, bool]]:
         """The next event and whether it is the last one, or None on timeout."""
@@ -342,9 +372,16 @@ class StreamDecoder:
         return f"<libcce.StreamDecoder pending={self.pending}>"
 
 
-def decode(data: BytesLike, version: int) -> Message:
-    """Decodes one whole message (8-byte header included) at a protocol version."""
-    _, text = _native.decode_json(bytes(data), version)
+def decode(data: BytesLike, version: int, strict: bool = True) -> Message:
+    """Decodes one whole message (8-byte header included) at a protocol version.
+
+    ``strict`` (the default) refuses a count field that disagrees with the fields it
+    counts and a known field whose length does not fit its type. With ``strict=False``
+    such a message is kept: the count as received, the odd field as
+    ``{"_raw": "<hex>"}`` under its name, each deviation listed in ``_warnings``; it
+    re-encodes byte-identically with :func:`encode`.
+    """
+    _, text = _native.decode_json(bytes(data), version, strict)
     result: Message = json.loads(text)
     return result
 

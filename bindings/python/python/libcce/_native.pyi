@@ -22,6 +22,9 @@ __all__ = [
     "CodecError",
     "ProtocolError",
     "Disconnected",
+    "QueueFull",
+    "TlsHandshake",
+    "CertificateInvalid",
 ]
 
 __version__: str
@@ -31,11 +34,21 @@ class CceError(Exception):
 
     kind: str | None
     """Core error kind: "InvalidArgument", "Io", "Timeout", "Refused",
-    "ControlFailed", "Closed", "Codec" or "Protocol" (None on the base class)."""
+    "ControlFailed", "Closed", "Codec", "Protocol", "Disconnected", "TlsHandshake" or
+    "CertificateInvalid" (None on the base class)."""
     status: int | None
     """CTI status or failure code, when the server sent one."""
     status_name: str | None
     """Name of that code, e.g. "E_CTI_INVALID_AGENT_DATA"."""
+    protocol: str | None
+    """The protocol the error comes from: "cti", "gc", "ece", or None."""
+    code: int | None
+    """The protocol's code: a CTI status or failure code, or an ECE HTTP status (same as status)."""
+    code_name: str | None
+    """Name of that code, e.g. "E_CTI_INVALID_AGENT_DATA" or "NotFound" (same as status_name)."""
+    reason: str | None
+    """For CertificateInvalid: "expired", "unknown_issuer", "name_mismatch",
+    "client_certificate_refused", "pin_mismatch" or "other"."""
 
 class InvalidArgument(CceError):
     """A configuration, JSON document or argument is invalid."""
@@ -63,6 +76,15 @@ class ProtocolError(CceError):
 
 class Disconnected(CceError):
     """The link to the server is down and being re-established; retry later (kind "Disconnected")."""
+
+class QueueFull(CceError):
+    """A bounded queue is full (too many commands waiting); nothing was sent (kind "QueueFull")."""
+
+class TlsHandshake(CceError):
+    """The TLS handshake failed (kind "TlsHandshake")."""
+
+class CertificateInvalid(CceError):
+    """A certificate was not accepted (kind "CertificateInvalid"); see ``reason``."""
 
 @final
 class CtiSim:
@@ -121,6 +143,8 @@ class CtiSession:
     ) -> tuple[int, str]: ...
     def model_json(self) -> str: ...
     def state_json(self) -> str: ...
+    def stats_json(self) -> str: ...
+    def set_tls_json(self, tls_json: str) -> None: ...
     def next_event(self, timeout: float | None = None) -> tuple[int, str, bool] | None: ...
     def close(self) -> str: ...
 
@@ -134,7 +158,7 @@ class StreamDecoder:
     @property
     def pending(self) -> int: ...
 
-def decode_json(data: bytes, version: int) -> tuple[int, str]: ...
+def decode_json(data: bytes, version: int, strict: bool = True) -> tuple[int, str]: ...
 def requests_json() -> str: ...
 def encode_json(msg_json: str, version: int) -> bytes: ...
 
@@ -214,3 +238,7 @@ class EceSim:
     def port(self) -> int: ...
     def control(self, command_json: str) -> str: ...
     def stop(self) -> None: ...
+
+def set_log_level(level: int) -> None: ...
+def flush_logs() -> None: ...
+def metrics_text() -> str: ...

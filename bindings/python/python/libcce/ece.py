@@ -39,7 +39,9 @@ Event = dict[str, Any]
 ``message``, ``complete`` or ``other``), ``type_value`` (as received),
 ``conversation_id``, ``id``, ``timestamp`` (epoch ms), ``content``, ``sender``
 (``system``/``user``/raw), ``agent`` (``{"name", "screen_name"}``), ``format``
-(``html``/``plain`` for messages) and ``raw`` (the event object as received)."""
+(``html``/``plain`` for messages), ``raw`` (the event object as received) and, when
+something in the event was repaired (an escaped lone UTF-16 surrogate replaced by
+U+FFFD), ``warnings``."""
 
 _CONFIGURED = object()
 
@@ -62,7 +64,8 @@ class Client:
     ``token_refresh_ratio`` (0.9), ``end_conversation_path``, ``api_path``,
     ``connect_timeout_ms``, ``request_timeout_ms``, ``verify_tls`` (default True),
     ``ca_pem``, ``allow_http``, ``max_retries``, ``retry_base_ms``, ``retry_max_ms``,
-    ``rate_limit_per_sec``, ``rate_limit_burst``, ``max_response_bytes``.
+    ``rate_limit_per_sec``, ``rate_limit_burst``, ``max_response_bytes``, ``trace``
+    (each call as a ``libcce.wire`` log record, no bodies).
     """
 
     def __init__(
@@ -136,8 +139,11 @@ class WebhookServer:
     ``bearer=token`` or ``allow_unauthenticated=True`` (lab use only).
 
     ``options``: ``bind``, ``path`` (``"/"``), ``max_body_bytes``, ``max_depth``,
-    ``max_events``, ``queue_capacity``, ``dedup_window``, ``max_connections``,
-    ``read_timeout_ms``. Events come in arrival order (so in order per conversation).
+    ``max_events``, ``queue_capacity``, ``dedup_window``, ``max_connections`` (256),
+    ``max_connections_per_peer`` (128), ``first_byte_timeout_ms`` (2000: a connection
+    that sends nothing for that long is closed; when the limits are reached the oldest
+    connection that never sent a byte makes room), ``read_timeout_ms``. POSTs need a
+    JSON Content-Type (else 415). Events come in arrival order (so in order per conversation).
     """
 
     def __init__(

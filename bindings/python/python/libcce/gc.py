@@ -11,9 +11,18 @@ as the Rust, C and Node APIs (see docs/gc.md)::
         ev = gc.wait_for("State", agent_id="1001", timeout=10)
         gc.send("MakeReady", agent_id="1001")
 
-A parameter containing ``,``, ``#`` or ``|`` raises :class:`libcce.InvalidArgument` before
-anything is sent; a command while no broker link is up raises
-:class:`libcce.ConnectionFailed` (it is never queued).
+A parameter containing ``,``, ``#`` or ``|`` (or a transfer without ``target`` and no
+active consult on that dialog) raises :class:`libcce.InvalidArgument` before anything is
+sent; a command while no broker link is up raises :class:`libcce.Disconnected` (nothing
+sent, never queued: retry after ``Connected``); a full command queue raises
+:class:`libcce.QueueFull`. :class:`libcce.Timeout` means the broker did not confirm in
+time: the outcome is unknown (GC may still execute the command). Passwords never appear
+in exception texts.
+
+``Error`` events carry the GC error table's columns: ``origin``, ``behaviour`` (the
+expected client behaviour, e.g. ``"AskForCredentials"``), ``description`` and
+``user_message``. After an error asking for new credentials the client forgets them
+and sends the notice ``{"event": "Notice", "notice": "CredentialsRequired", ...}``.
 """
 
 from __future__ import annotations
@@ -56,7 +65,9 @@ class GcSession:
     Keyword configuration (see docs/gc.md): ``brokers`` (``"host:port"`` or a list,
     local site first), ``destination``, ``request_queue`` (``"Connector1"``),
     ``heartbeat_ms``, ``heartbeat_misses``, ``relogin_attempts``, ``reconnect_min_ms``,
-    ``reconnect_max_ms``, ``broker_login``, ``broker_passcode``, ...
+    ``reconnect_max_ms``, ``broker_login``, ``broker_passcode``, ``event_queue``
+    (10000), ``command_queue`` (1000), ``overflow`` (``"back_pressure"`` or ``"close"``),
+    ``close_timeout_ms`` (2000), ...
     """
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None, **options: Any) -> None:
@@ -80,7 +91,8 @@ class GcSession:
 
     @property
     def state(self) -> dict[str, Any]:
-        """``{"broker": "host:port" or None, "gc": "InService" | ...}``."""
+        """``{"broker": "host:port" or None, "gc": "InService" | ..., "events_queued": n,
+        "events_high_water": n, "events_dropped": n}``."""
         result: dict[str, Any] = json.loads(self._session.state_json())
         return result
 

@@ -56,8 +56,10 @@ class Simulator:
     "team_id", "supervisor", "after_call_state"}``; default one agent 1001 at extension
     and instrument 5001, ``AGENT_STATE_NOT_READY``), ``skill_groups``, ``teams``,
     ``dialed_numbers``, ``password`` (required ClientPassword), ``auto_answer_ms``,
-    ``enforce_services`` (True), ``maintenance_timeout_ms`` (5000) and
-    ``standby_refusal``.
+    ``enforce_services`` (True), ``maintenance_timeout_ms`` (5000),
+    ``standby_refusal`` and ``tls`` (TLS listeners per side: ``cert_pem``/``cert_file``,
+    ``key_pem``/``key_file``, ``client_ca_pem``/``client_ca_file``, ``secure_only``,
+    ``bind``, ``bind_b``; see docs/security.md).
 
     Sides are ``"A"`` and ``"B"``. Use it as a context manager to stop it on exit.
     """

@@ -17,25 +17,62 @@ pub struct DecodeOptions {
     /// The data sheet advises clients never to reject a received string for
     /// this (DECISIONS.md #25), so sessions turn it off; the default is on.
     pub enforce_max: bool,
+    /// Refuse a count field that disagrees with the repeated fields it counts, and a
+    /// known floating field whose length does not fit its type. When false (the
+    /// tolerant reading) such a message is kept: the count as received, the odd field
+    /// as raw bytes (`Value::Unspec`) under its name, and each deviation listed in
+    /// [`Message::warnings`]; it re-encodes byte-identically.
+    pub strict: bool,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { enforce_max: true }
+        DecodeOptions::strict()
     }
 }
 
 impl DecodeOptions {
-    /// The reading a live session uses: tolerant of over-long strings.
+    /// The default of [`decode`]: everything the data sheet says is checked.
+    pub fn strict() -> Self {
+        DecodeOptions {
+            enforce_max: true,
+            strict: true,
+        }
+    }
+
+    /// The reading a live session uses by default: tolerant of over-long strings,
+    /// count mismatches and wrongly sized known fields (flagged as warnings).
     pub fn tolerant() -> Self {
-        DecodeOptions { enforce_max: false }
+        DecodeOptions {
+            enforce_max: false,
+            strict: false,
+        }
+    }
+
+    /// [`DecodeOptions::strict`] when `strict`, else [`DecodeOptions::tolerant`].
+    pub fn with_strict(strict: bool) -> Self {
+        if strict {
+            Self::strict()
+        } else {
+            Self::tolerant()
+        }
     }
 }
 
-/// Decodes one whole message (header included) at `version`.
+/// Decodes one whole message (header included) at `version`, strictly.
 pub fn decode(bytes: &[u8], version: u32) -> Result<Message, CodecError> {
+    decode_with_options(bytes, version, DecodeOptions::default())
+}
+
+/// Decodes one whole message (header included) at `version` with `opts`
+/// ([`DecodeOptions::tolerant`] accepts and flags what [`decode`] refuses).
+pub fn decode_with_options(
+    bytes: &[u8],
+    version: u32,
+    opts: DecodeOptions,
+) -> Result<Message, CodecError> {
     let frame = split_frame(bytes)?;
-    decode_frame(&frame, version, DecodeOptions::default())
+    decode_frame(&frame, version, opts)
 }
 
 /// Decodes a frame produced by [`super::FrameSplitter`].
@@ -123,11 +160,24 @@ fn decode_with(
         off += size;
     }
     let mut counts = CountCheck::new();
-    let (floating, packed) = decode_floating(spec, body, off, version, opts, &mut counts)?;
+    let mut warnings = Vec::new();
+    let (floating, packed) =
+        decode_floating(spec, body, off, version, opts, &mut counts, &mut warnings)?;
     if !spec.count_groups.is_empty() {
-        counts.verify(spec, &fixed_counts(layout, &fixed), |idx| {
-            floating_sum(&floating, idx)
-        })?;
+        let checked = counts.verify_all(
+            spec,
+            &fixed_counts(layout, &fixed),
+            |idx| floating_sum(&floating, idx),
+            |e| {
+                if opts.strict {
+                    Err(e)
+                } else {
+                    warnings.push(e.to_string());
+                    Ok(())
+                }
+            },
+        );
+        checked?;
     }
     Ok(Message::from_parts(
         spec,
@@ -137,6 +187,7 @@ fn decode_with(
             floating,
         },
         packed,
+        warnings,
     ))
 }
 
@@ -216,7 +267,8 @@ fn overrun(spec: &'static MessageSpec, offset: usize) -> CodecError {
 }
 
 /// Validates one known floating field's data and returns how many list elements it
-/// holds (1 unless it arrived packed). The common cases are inline; the rest is in
+/// holds (1 unless it arrived packed; [`ODD_FIELD`] for a wrongly sized field that a
+/// tolerant reading keeps as raw bytes). The common cases are inline; the rest is in
 /// [`check_field_slow`].
 #[inline(always)]
 fn check_field(
@@ -289,8 +341,24 @@ fn check_field_slow(
     if f.app_path_id && len == APP_PATH_ID_LEN {
         return Ok(1);
     }
+    if !opts.strict && f.ty.fixed_size().is_some_and(|size| size != len) {
+        return Ok(ODD_FIELD);
+    }
     check_value(spec.name, f.name, f.ty, data)?;
     Ok(1)
+}
+
+/// The element count [`walk_floating`] reports for a known field whose length does
+/// not fit its fixed-size type, accepted by a tolerant reading as raw bytes.
+pub(crate) const ODD_FIELD: usize = 0;
+
+/// The warning text for a wrongly sized field kept as raw bytes.
+pub(crate) fn odd_field_warning(f: &FloatField, len: usize) -> String {
+    format!(
+        "{}: {len} bytes do not fit its type {}; kept as raw bytes",
+        f.name,
+        f.ty.name()
+    )
 }
 
 /// Size of one element of a list that may arrive packed (DECISIONS.md #21): the type's
@@ -355,6 +423,19 @@ impl CountCheck {
         fixed: &[Option<u32>; MAX_COUNT_GROUPS],
         floating_sum: impl Fn(usize) -> u32,
     ) -> Result<(), CodecError> {
+        self.verify_all(spec, fixed, floating_sum, Err)
+    }
+
+    /// [`CountCheck::verify`] handing every mismatch to `on_mismatch`, which either
+    /// stops the check (returns the error) or tolerates it (`Ok`: go on with the
+    /// next count group).
+    pub(crate) fn verify_all(
+        &self,
+        spec: &'static MessageSpec,
+        fixed: &[Option<u32>; MAX_COUNT_GROUPS],
+        floating_sum: impl Fn(usize) -> u32,
+        mut on_mismatch: impl FnMut(CodecError) -> Result<(), CodecError>,
+    ) -> Result<(), CodecError> {
         for (gi, g) in spec.count_groups.iter().enumerate() {
             let declared = match g.count_floating {
                 Some(ci) => floating_sum(usize::from(ci)),
@@ -377,13 +458,14 @@ impl CountCheck {
                     present == declared
                 };
                 if !fits {
-                    return Err(CodecError::CountMismatch {
+                    on_mismatch(CodecError::CountMismatch {
                         message: spec.name,
                         count_field: g.count,
                         field: field.name,
                         declared,
                         present: present as usize,
-                    });
+                    })?;
+                    break;
                 }
             }
             if !any && declared != 0 {
@@ -391,13 +473,13 @@ impl CountCheck {
                     .members
                     .first()
                     .and_then(|&j| spec.floating.get(usize::from(j)));
-                return Err(CodecError::CountMismatch {
+                on_mismatch(CodecError::CountMismatch {
                     message: spec.name,
                     count_field: g.count,
                     field: first.map_or(g.count, |f| f.name),
                     declared,
                     present: 0,
-                });
+                })?;
             }
         }
         Ok(())
@@ -436,6 +518,7 @@ fn decode_floating(
     version: u32,
     opts: DecodeOptions,
     counts: &mut CountCheck,
+    warnings: &mut Vec<String>,
 ) -> Result<(Vec<Floating>, Vec<PackedRun>), CodecError> {
     let head = if version >= WIDE_FLOATING_SINCE { 4 } else { 2 };
     // Each field takes at least `head` bytes, which bounds the allocation (packed lists
@@ -456,8 +539,17 @@ fn decode_floating(
                 });
                 return Ok(());
             };
-            counts.add(idx, elements);
+            counts.add(idx, elements.max(1));
             let field = idx as u16;
+            if elements == ODD_FIELD {
+                warnings.push(odd_field_warning(f, range.len()));
+                out.push(Floating::Known {
+                    tag,
+                    field,
+                    value: Value::Unspec(body.slice(range)),
+                });
+                return Ok(());
+            }
             if elements > 1 {
                 runs.push(PackedRun {
                     start: out.len(),
@@ -612,6 +704,10 @@ pub(crate) fn check_counts(msg: &Message) -> Result<(), CodecError> {
         if let Floating::Known { field, .. } = f {
             counts.add(usize::from(*field), 1);
         }
+    }
+    if !msg.warnings().is_empty() {
+        // Tolerated as received: re-encode as received.
+        return Ok(());
     }
     let fixed = match msg.body() {
         Body::Fields { layout, fixed, .. } => fixed_counts(layout, fixed),

@@ -8,6 +8,16 @@
 //! floating fields are arrays; `NamedVariable` is `[{"Name", "Value"}]` and
 //! `NamedArray` is `[{"Index", "Name", "Value"}]`. Tags the catalogue does not know
 //! are in `_unknown: [{"tag", "data"}]` (hex); an undocumented message's body is `_body` (hex).
+//!
+//! Three keys keep what a received message needs to re-encode byte-identically:
+//! * `_order`: present when the floating fields arrived in another order than the
+//!   data sheet's (with unknown tags last): the field name of every floating field in
+//!   wire order, `"_unknown"` for each entry of `_unknown`. [`from_json`] restores it.
+//! * `_warnings`: what a tolerant decode accepted (see
+//!   [`Message::warnings`](super::Message::warnings)); a message rebuilt with them is
+//!   encoded with its counts as given.
+//! * `{"_raw": "<hex>"}` as the value of a known field whose length did not fit its
+//!   type (a tolerant decode keeps its bytes).
 
 use serde_json::{Map, Value as Json};
 
@@ -60,6 +70,48 @@ fn put_named(map: &mut Map<String, Json>, name: &str, tables: &[u16], v: &Value)
     }
 }
 
+/// The JSON of a known field's value: `{"_raw": hex}` for raw bytes under a field of
+/// a fixed-size type (a tolerant decode's wrongly sized field).
+fn field_json(fs: &crate::cti::spec::FloatField, v: &Value) -> Json {
+    match v {
+        Value::Unspec(b) if fs.ty.fixed_size().is_some() => serde_json::json!({"_raw": hex(b)}),
+        _ => value_json(v),
+    }
+}
+
+/// The key of a floating field for ordering: the catalogue index, `None` for unknown.
+fn order_key(f: &Floating) -> Option<u16> {
+    match f {
+        Floating::Known { field, .. } => Some(*field),
+        Floating::Unknown { .. } => None,
+    }
+}
+
+/// The floating fields' wire order as `_order` shows it, or `None` when it is the
+/// order [`from_json`] rebuilds anyway (data sheet order, unknown tags last).
+fn wire_order(msg: &Message, floating: &[Floating]) -> Option<Json> {
+    let keys: Vec<Option<u16>> = floating.iter().map(order_key).collect();
+    let canonical = keys.windows(2).all(|w| match (w[0], w[1]) {
+        (Some(a), Some(b)) => a <= b,
+        (None, Some(_)) => false,
+        _ => true,
+    });
+    if canonical {
+        return None;
+    }
+    let spec = msg.spec();
+    Some(Json::Array(
+        keys.iter()
+            .map(
+                |k| match k.and_then(|i| spec.floating.get(usize::from(i))) {
+                    Some(fs) => Json::from(fs.name),
+                    None => Json::from("_unknown"),
+                },
+            )
+            .collect(),
+    ))
+}
+
 /// Renders a message as a JSON object.
 pub fn to_json(msg: &Message) -> Json {
     let mut map = Map::new();
@@ -88,7 +140,7 @@ pub fn to_json(msg: &Message) -> Json {
                                 .entry(fs.name.to_owned())
                                 .or_insert_with(|| Json::Array(Vec::new()));
                             if let Json::Array(a) = entry {
-                                a.push(value_json(value));
+                                a.push(field_json(fs, value));
                             }
                             if let Some(n) =
                                 value.as_u32().and_then(|x| spec::describe(fs.tables, x))
@@ -101,7 +153,11 @@ pub fn to_json(msg: &Message) -> Json {
                                 }
                             }
                         } else if !map.contains_key(fs.name) {
-                            put_named(&mut map, fs.name, fs.tables, value);
+                            if matches!(value, Value::Unspec(_)) && fs.ty.fixed_size().is_some() {
+                                map.insert(fs.name.to_owned(), field_json(fs, value));
+                            } else {
+                                put_named(&mut map, fs.name, fs.tables, value);
+                            }
                         }
                     }
                     Floating::Unknown { tag, data } => {
@@ -112,7 +168,14 @@ pub fn to_json(msg: &Message) -> Json {
             if !unknown.is_empty() {
                 map.insert("_unknown".into(), Json::Array(unknown));
             }
+            if let Some(order) = wire_order(msg, floating) {
+                map.insert("_order".into(), order);
+            }
         }
+    }
+    if !msg.warnings().is_empty() {
+        let w = msg.warnings().iter().map(|w| Json::from(w.as_str()));
+        map.insert("_warnings".into(), Json::Array(w.collect()));
     }
     Json::Object(map)
 }
@@ -240,6 +303,33 @@ fn float_value(
     }
 }
 
+/// Adds the tolerant decoder's warning for raw bytes of `len` that do not fit `fs`.
+fn note_odd(odd: &mut Vec<String>, fs: &crate::cti::spec::FloatField, len: usize) {
+    let fits = fs.ty.fixed_size() == Some(len)
+        || (fs.app_path_id && len == super::decode::APP_PATH_ID_LEN);
+    if !fits {
+        odd.push(super::decode::odd_field_warning(fs, len));
+    }
+}
+
+/// `{"_raw": "<hex>"}` given for a known field of a fixed-size type: its raw bytes.
+fn raw_value(
+    msg: &Message,
+    fs: &'static crate::cti::spec::FloatField,
+    j: &Json,
+) -> Result<Option<Vec<u8>>, CodecError> {
+    let Some(raw) = j.get("_raw") else {
+        return Ok(None);
+    };
+    if fs.ty.fixed_size().is_none() {
+        return Err(bad(msg, fs.name, "_raw is only for fixed-size fields"));
+    }
+    raw.as_str()
+        .and_then(unhex)
+        .map(Some)
+        .ok_or_else(|| bad(msg, fs.name, "_raw must be a hex string"))
+}
+
 /// Builds a message from its JSON rendering for a session at `version`.
 /// `MessageName` (or `MessageType`) selects the message; `*_name` keys are ignored;
 /// count fields left out are computed from the repeated fields given.
@@ -282,6 +372,8 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
         };
         return Ok(Message::raw(spec, body.into()));
     }
+    // Raw bytes that do not fit their field's type, flagged unless `_warnings` is given.
+    let mut odd = Vec::new();
     // Floating fields first (in printed order) so that explicit counts win below.
     for fs in spec.floating {
         let Some(j) = obj.get(fs.name) else { continue };
@@ -290,9 +382,17 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
                 .as_array()
                 .ok_or_else(|| bad(&msg, fs.name, "a repeated field takes an array"))?;
             for item in items {
+                if let Some(raw) = raw_value(&msg, fs, item)? {
+                    note_odd(&mut odd, fs, raw.len());
+                    msg.push_raw_known(fs.name, raw.into())?;
+                    continue;
+                }
                 let v = float_value(&msg, fs, item)?;
                 msg.push_floating_uncounted(fs.name, v)?;
             }
+        } else if let Some(raw) = raw_value(&msg, fs, j)? {
+            note_odd(&mut odd, fs, raw.len());
+            msg.push_raw_known(fs.name, raw.into())?;
         } else {
             let v = float_value(&msg, fs, j)?;
             msg.put_floating(fs.name, v)?;
@@ -300,6 +400,17 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
     }
     // Counts once, after all repeated items (linear, not per item).
     msg.update_counts()?;
+    // An explicit floating count (OPEN_CONF.NumPeripherals) wins, as fixed ones do below.
+    for fs in spec.floating {
+        let is_count =
+            fs.repeat.is_none() && spec.floating.iter().any(|g| g.repeat == Some(fs.name));
+        if let (true, Some(j)) = (is_count, obj.get(fs.name)) {
+            if raw_value(&msg, fs, j)?.is_none() {
+                let v = float_value(&msg, fs, j)?;
+                msg.put_floating(fs.name, v)?;
+            }
+        }
+    }
     let layout = match msg.body() {
         Body::Fields { layout, .. } => *layout,
         Body::Raw(_) => &[],
@@ -328,9 +439,47 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
             msg.push_unknown(tag, data)?;
         }
     }
+    if let Some(order) = obj.get("_order") {
+        let items = order
+            .as_array()
+            .ok_or_else(|| CodecError::Json("_order must be an array of field names".into()))?;
+        let keys = items
+            .iter()
+            .map(|i| match i.as_str() {
+                Some("_unknown") => Ok(None),
+                Some(name) => spec
+                    .float_by_name(name)
+                    .map(|(idx, _)| Some(idx as u16))
+                    .ok_or_else(|| CodecError::NoSuchField {
+                        message: spec.name,
+                        field: name.to_owned(),
+                    }),
+                None => Err(CodecError::Json(
+                    "_order must be an array of field names".into(),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        msg.reorder_floating(&keys)?;
+    }
+    if !odd.is_empty() {
+        msg.set_warnings(odd);
+    }
+    if let Some(w) = obj.get("_warnings") {
+        let items = w
+            .as_array()
+            .ok_or_else(|| CodecError::Json("_warnings must be an array of strings".into()))?;
+        let texts = items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| CodecError::Json("_warnings must be an array of strings".into()))?;
+        msg.set_warnings(texts);
+    }
     for key in obj.keys() {
-        let known = matches!(key.as_str(), "MessageName" | "MessageType" | "_unknown")
-            || key.ends_with("_name")
+        let known = matches!(
+            key.as_str(),
+            "MessageName" | "MessageType" | "_unknown" | "_order" | "_warnings"
+        ) || key.ends_with("_name")
             || layout.iter().any(|f| f.name == key)
             || spec.float_by_name(key).is_some();
         if !known {

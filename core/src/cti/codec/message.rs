@@ -61,6 +61,8 @@ pub struct Message {
     body: Body,
     /// Lists received packed, in order (empty for anything built or sent by us).
     packed: Vec<PackedRun>,
+    /// What a tolerant decode accepted against the data sheet (empty otherwise).
+    warnings: Vec<String>,
 }
 
 fn zero_of(ty: WireType) -> Value {
@@ -137,6 +139,7 @@ impl Message {
                 spec,
                 body: Body::Raw(Bytes::new()),
                 packed: Vec::new(),
+                warnings: Vec::new(),
             });
         }
         let layout = spec.layout(version).ok_or(CodecError::TypeNotInVersion {
@@ -152,6 +155,7 @@ impl Message {
                 floating: Vec::new(),
             },
             packed: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 
@@ -161,6 +165,7 @@ impl Message {
             spec,
             body: Body::Raw(body),
             packed: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -168,8 +173,84 @@ impl Message {
         spec: &'static MessageSpec,
         body: Body,
         packed: Vec<PackedRun>,
+        warnings: Vec<String>,
     ) -> Self {
-        Message { spec, body, packed }
+        Message {
+            spec,
+            body,
+            packed,
+            warnings,
+        }
+    }
+
+    /// What a tolerant decode accepted that the data sheet does not allow: a count
+    /// field that disagrees with the fields it counts (kept as received), or a known
+    /// field whose length does not fit its type (kept as raw bytes, `Value::Unspec`,
+    /// under its name). Empty for a message that follows the data sheet. A message
+    /// with warnings re-encodes as received: its counts are not checked again.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Replaces the warning list (the JSON form carries it as `_warnings`).
+    pub fn set_warnings(&mut self, warnings: Vec<String>) {
+        self.warnings = warnings;
+    }
+
+    /// Appends a known field's data as raw bytes whatever its documented type (the
+    /// tolerant reading of a wrongly sized field, rebuilt from JSON).
+    pub(crate) fn push_raw_known(&mut self, name: &str, data: Bytes) -> Result<(), CodecError> {
+        let (idx, f) = self.float_field(name)?;
+        let tag = f.tag.ok_or(CodecError::NoTag {
+            message: self.spec.name,
+            field: f.name,
+        })?;
+        self.floating_mut()?.push(Floating::Known {
+            tag,
+            field: idx as u16,
+            value: Value::Unspec(data),
+        });
+        Ok(())
+    }
+
+    /// Reorders the floating fields into `order` (one entry per field: the catalogue
+    /// index of a known field, `None` for an unknown tag). Fields of each kind keep
+    /// their relative order; fields `order` does not mention go last. Packed runs are
+    /// dropped (the new order decides the wire form).
+    pub(crate) fn reorder_floating(&mut self, order: &[Option<u16>]) -> Result<(), CodecError> {
+        let floating = std::mem::take(self.floating_mut()?);
+        let mut pool: Vec<Option<Floating>> = floating.into_iter().map(Some).collect();
+        let key = |f: &Floating| match f {
+            Floating::Known { field, .. } => Some(*field),
+            Floating::Unknown { .. } => None,
+        };
+        let mut out = Vec::with_capacity(pool.len());
+        let mut cursor: Vec<(Option<u16>, usize)> = Vec::new();
+        for want in order {
+            let start = cursor
+                .iter()
+                .find(|(k, _)| k == want)
+                .map_or(0, |(_, at)| *at);
+            let found = pool
+                .iter()
+                .enumerate()
+                .skip(start)
+                .find(|(_, f)| f.as_ref().is_some_and(|f| key(f) == *want))
+                .map(|(i, _)| i);
+            if let Some(i) = found {
+                if let Some(f) = pool.get_mut(i).and_then(Option::take) {
+                    out.push(f);
+                }
+                match cursor.iter_mut().find(|(k, _)| k == want) {
+                    Some(c) => c.1 = i + 1,
+                    None => cursor.push((*want, i + 1)),
+                }
+            }
+        }
+        out.extend(pool.into_iter().flatten());
+        *self.floating_mut()? = out;
+        self.packed.clear();
+        Ok(())
     }
 
     /// The lists that arrived packed into one floating field each (DECISIONS.md #21),

@@ -21,7 +21,7 @@ mod message;
 mod value;
 mod view;
 
-pub use decode::{decode, decode_body, decode_frame, DecodeOptions};
+pub use decode::{decode, decode_body, decode_frame, decode_with_options, DecodeOptions};
 pub use encode::{encode, encode_into};
 pub use error::CodecError;
 pub use frame::{Frame, FrameRef, FrameSplitter, HEADER_LEN, MAX_BODY_LEN, MAX_MESSAGE_LEN};

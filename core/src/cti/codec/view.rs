@@ -156,18 +156,27 @@ impl<'a> MessageRef<'a> {
         let mut counts = CountCheck::new();
         walk_floating(spec, body, need, version, opts, |_, known, _, elements| {
             if let Some((idx, _)) = known {
-                counts.add(idx, elements);
+                // A wrongly sized field a tolerant reading keeps counts once.
+                counts.add(idx, elements.max(1));
             }
             Ok(())
         })?;
         if !spec.count_groups.is_empty() {
-            counts.verify(spec, &fixed, |idx| {
-                let want = spec.floating.get(idx);
-                view.fields()
-                    .filter(|f| matches!((f.field, want), (Some(a), Some(b)) if std::ptr::eq(a, b)))
-                    .filter_map(|f| f.u32())
-                    .fold(0u32, u32::saturating_add)
-            })?;
+            counts.verify_all(
+                spec,
+                &fixed,
+                |idx| {
+                    let want = spec.floating.get(idx);
+                    view.fields()
+                        .filter(
+                            |f| matches!((f.field, want), (Some(a), Some(b)) if std::ptr::eq(a, b)),
+                        )
+                        .filter_map(|f| f.u32())
+                        .fold(0u32, u32::saturating_add)
+                },
+                // The tolerant reading accepts a count mismatch as decode does.
+                |e| if opts.strict { Err(e) } else { Ok(()) },
+            )?;
         }
         Ok(view)
     }

@@ -289,6 +289,7 @@ impl CtiSimulator {
             json!({
                 "state": self.side_state(s),
                 "address": self.side_addr(s).map(|a| a.to_string()),
+                "tls_address": self.side_tls_addr(s).map(|a| a.to_string()),
                 "sessions": self.session_count_on(s),
             })
         };

@@ -123,6 +123,66 @@ pub struct SimConfig {
     /// Accept only this protocol version (others get E_CTI_INVALID_VERSION); default:
     /// any of 15 to 25.
     pub protocol_version: Option<u32>,
+    /// Secured connections (TLS) on each side, beside the plain port (mixed mode) or
+    /// instead of it (`secure_only`).
+    pub tls: Option<SimTls>,
+}
+
+/// The simulator's TLS listeners: the server identity, optionally a client CA (then
+/// client certificates are required, as a CTI Server with mutual TLS does).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimTls {
+    /// Server certificate chain (PEM, leaf first).
+    pub cert_pem: Option<String>,
+    /// A file holding `cert_pem`.
+    pub cert_file: Option<std::path::PathBuf>,
+    /// Server private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: Option<crate::ece::Secret>,
+    /// A file holding `key_pem`.
+    pub key_file: Option<std::path::PathBuf>,
+    /// CA client certificates must chain to; set: client certificates are required.
+    pub client_ca_pem: Option<String>,
+    /// A file holding `client_ca_pem`.
+    pub client_ca_file: Option<std::path::PathBuf>,
+    /// Only TLS: the plain listeners (`bind`, `bind_b`) speak TLS instead.
+    pub secure_only: bool,
+    /// Side A's TLS listener in mixed mode (default `127.0.0.1:0`, a free port; a real
+    /// CTI Server uses 42030 + 40 x instance).
+    pub bind: SocketAddr,
+    /// Side B's TLS listener in mixed mode (default `127.0.0.1:0`; a real CTI Server
+    /// uses 43030 + 40 x instance). Used only when `bind_b` is set.
+    pub bind_b: SocketAddr,
+}
+
+impl Default for SimTls {
+    fn default() -> Self {
+        SimTls {
+            cert_pem: None,
+            cert_file: None,
+            key_pem: None,
+            key_file: None,
+            client_ca_pem: None,
+            client_ca_file: None,
+            secure_only: false,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            bind_b: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+impl SimTls {
+    /// The listener identity.
+    pub fn server_config(&self) -> crate::tls::TlsServerConfig {
+        crate::tls::TlsServerConfig {
+            cert_pem: self.cert_pem.clone(),
+            cert_file: self.cert_file.clone(),
+            key_pem: self.key_pem.clone(),
+            key_file: self.key_file.clone(),
+            client_ca_pem: self.client_ca_pem.clone(),
+            client_ca_file: self.client_ca_file.clone(),
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -141,6 +201,7 @@ impl Default for SimConfig {
             maintenance_timeout_ms: 5000,
             standby_refusal: "E_CTI_CTI_SERVER_OFFLINE".into(),
             protocol_version: None,
+            tls: None,
         }
     }
 }

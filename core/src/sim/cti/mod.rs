@@ -36,12 +36,13 @@ mod flows;
 mod handlers;
 mod load;
 mod model;
+pub mod replay;
 mod scenario;
 mod server;
 
 pub use command::{CallRef, SimCommand};
 pub use config::{
-    SimAgent, SimCall, SimCallData, SimConfig, SimDialedNumber, SimSkillGroup, SimTeam,
+    SimAgent, SimCall, SimCallData, SimConfig, SimDialedNumber, SimSkillGroup, SimTeam, SimTls,
 };
 pub use consts::ConstRef;
 pub use duplex::MaintenanceOutcome;
@@ -201,6 +202,12 @@ impl CtiSimulator {
     /// A side's listening address (`None` for side B of a simplex simulator).
     pub fn side_addr(&self, side: Side) -> Option<SocketAddr> {
         lock(&self.engine).side(side).addr
+    }
+
+    /// A side's TLS listening address (`None` without TLS; in secure-only mode the
+    /// same as [`CtiSimulator::side_addr`]).
+    pub fn side_tls_addr(&self, side: Side) -> Option<SocketAddr> {
+        lock(&self.engine).side(side).tls_addr
     }
 
     /// What a side is doing.

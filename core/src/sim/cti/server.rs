@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch, Notify};
@@ -105,6 +105,8 @@ pub(crate) struct ConnRec {
 /// One side's listener and switches.
 pub(crate) struct SideRt {
     pub addr: Option<SocketAddr>,
+    /// The TLS listener's address in mixed mode (in secure-only mode `addr` is TLS).
+    pub tls_addr: Option<SocketAddr>,
     pub state: SideState,
     pub answer_heartbeats: bool,
     pub unanswered: u64,
@@ -118,6 +120,7 @@ impl SideRt {
     fn down() -> Self {
         SideRt {
             addr: None,
+            tls_addr: None,
             state: SideState::Down,
             answer_heartbeats: true,
             unanswered: 0,
@@ -142,6 +145,8 @@ pub(crate) struct Shared {
     pub notify: Arc<Notify>,
     pub stats: Arc<Counters>,
     pub stopped: bool,
+    /// The TLS acceptor when `cfg.tls` is set.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Counters the connection tasks update without the lock.
@@ -162,6 +167,14 @@ static CONN_IDS: AtomicU64 = AtomicU64::new(1);
 impl Shared {
     pub fn new(cfg: SimConfig, rt: Handle) -> Result<Engine, SimError> {
         let model = Model::new(&cfg)?;
+        let tls = match &cfg.tls {
+            Some(t) => Some(
+                t.server_config()
+                    .acceptor(&[])
+                    .map_err(|e| SimError::Invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
         let eng = Arc::new_cyclic(|me| {
             Mutex::new(Shared {
                 cfg,
@@ -176,6 +189,7 @@ impl Shared {
                 notify: Arc::new(Notify::new()),
                 stats: Arc::new(Counters::default()),
                 stopped: false,
+                tls,
             })
         });
         Ok(eng)
@@ -543,23 +557,54 @@ pub(crate) fn bind(addr: SocketAddr, rt: &Handle) -> Result<TcpListener, SimErro
     Ok(TcpListener::from_std(std)?)
 }
 
-/// Starts `side`'s listener at `addr`; returns the bound address.
+/// Starts `side`'s listener at `addr` (and its TLS listener in mixed mode); returns
+/// the bound address.
 pub(crate) fn start_side(
     eng: &Engine,
     side: Side,
     addr: SocketAddr,
 ) -> Result<SocketAddr, SimError> {
-    let rt = lock(eng).rt.clone();
+    let (rt, acceptor, secure_only, tls_bind) = {
+        let sh = lock(eng);
+        let tls_cfg = sh.cfg.tls.as_ref();
+        let default_bind = tls_cfg.map(|t| match side {
+            Side::A => t.bind,
+            Side::B => t.bind_b,
+        });
+        (
+            sh.rt.clone(),
+            sh.tls.clone(),
+            tls_cfg.is_some_and(|t| t.secure_only),
+            sh.side(side).tls_addr.or(default_bind),
+        )
+    };
     let listener = bind(addr, &rt)?;
     let local = listener.local_addr()?;
+    let main_tls = if secure_only { acceptor.clone() } else { None };
+    let extra = match (&acceptor, secure_only, tls_bind) {
+        (Some(a), false, Some(b)) => Some((bind(b, &rt)?, a.clone())),
+        _ => None,
+    };
+    let tls_local = match &extra {
+        Some((l, _)) => Some(l.local_addr()?),
+        None if secure_only => Some(local),
+        None => None,
+    };
     let (stop, stop_rx) = watch::channel(false);
-    let task = rt.spawn(accept_loop(listener, eng.clone(), side, stop_rx));
+    let task = rt.spawn(accept_loop(
+        (listener, main_tls),
+        extra,
+        eng.clone(),
+        side,
+        stop_rx,
+    ));
     let mut sh = lock(eng);
     let rt = sh.side_mut(side);
     rt.addr = Some(local);
+    rt.tls_addr = tls_local;
     rt.stop = Some(stop);
     rt.task = Some(task);
-    tracing::info!(%local, ?side, "CTI simulator listening");
+    tracing::info!(%local, ?tls_local, ?side, "CTI simulator listening");
     Ok(local)
 }
 
@@ -586,36 +631,126 @@ pub(crate) fn stop_side(sh: &mut Shared, side: Side) {
     }
 }
 
+type Listener = (TcpListener, Option<tokio_rustls::TlsAcceptor>);
+
+/// Longest TLS handshake the simulator waits for.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn accept_loop(
-    listener: TcpListener,
+    main: Listener,
+    extra: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
     eng: Engine,
     side: Side,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    lock(&eng).conns.insert(id, ConnRec { side, tx, peer, session: None });
-                    tasks.push(tokio::spawn(serve(stream, eng.clone(), id, rx)));
-                    tasks.retain(|t| !t.is_finished());
-                }
-                Err(e) => tracing::warn!("simulator accept: {e}"),
-            },
+        let extra_accept = async {
+            match &extra {
+                Some((l, a)) => (l.accept().await, Some(a.clone())),
+                None => std::future::pending().await,
+            }
+        };
+        let (accepted, acceptor) = tokio::select! {
+            a = main.0.accept() => (a, main.1.clone()),
+            a = extra_accept => a,
             _ = stop.changed() => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                match acceptor {
+                    None => {
+                        let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        lock(&eng).conns.insert(
+                            id,
+                            ConnRec {
+                                side,
+                                tx,
+                                peer,
+                                session: None,
+                            },
+                        );
+                        tasks.push(tokio::spawn(serve(stream, eng.clone(), id, rx)));
+                    }
+                    Some(a) => tasks.push(tokio::spawn(serve_tls(
+                        stream,
+                        peer,
+                        a,
+                        eng.clone(),
+                        side,
+                        stop.clone(),
+                    ))),
+                }
+                tasks.retain(|t| !t.is_finished());
+            }
+            Err(e) => tracing::warn!("simulator accept: {e}"),
         }
     }
-    drop(listener);
+    drop(main);
+    drop(extra);
     for t in tasks {
         let _ = t.await;
     }
 }
 
-async fn serve(mut stream: TcpStream, eng: Engine, id: u64, mut rx: mpsc::UnboundedReceiver<Out>) {
+/// Runs the TLS handshake (bounded), then serves the connection unless the side
+/// stopped meanwhile.
+async fn serve_tls(
+    stream: TcpStream,
+    peer: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    eng: Engine,
+    side: Side,
+    mut stop: watch::Receiver<bool>,
+) {
+    let handshake = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        acceptor.accept(crate::tls::NoSigPipe(stream)),
+    );
+    let tls = tokio::select! {
+        r = handshake => r,
+        _ = stop.changed() => return,
+    };
+    let tls = match tls {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::info!(%peer, "simulator TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "simulator TLS handshake timed out");
+            return;
+        }
+    };
+    let id = CONN_IDS.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = mpsc::unbounded_channel();
+    {
+        let mut sh = lock(&eng);
+        // Checked under the lock stop_side holds while it closes connections.
+        if *stop.borrow() {
+            return;
+        }
+        sh.conns.insert(
+            id,
+            ConnRec {
+                side,
+                tx,
+                peer,
+                session: None,
+            },
+        );
+    }
+    serve(tls, eng, id, rx).await;
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    eng: Engine,
+    id: u64,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+) {
     let counters = lock(&eng).stats.clone();
     let mut splitter = FrameSplitter::new();
     let mut buf = vec![0u8; 16 * 1024];
