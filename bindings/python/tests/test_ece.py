@@ -216,3 +216,65 @@ def test_end_conversation_without_the_endpoint_is_a_distinct_error() -> None:
             client.end_conversation(cid)
         assert (e.value.code, e.value.code_name, e.value.protocol) == (404, "EndpointNotSupported", "ece")
         client.send_message(cid, "still open")
+
+
+def test_idle_connection_flood_does_not_starve_valid_posts() -> None:
+    """32 idle connections from 127.0.0.1, reopened when cut, against a server holding
+    8 (4 per peer); ECE posts from 127.0.0.2 and is answered promptly."""
+    import base64
+    import http.client
+    import socket
+    import threading
+    import time
+    from urllib.parse import urlparse
+
+    with ece.WebhookServer(
+        basic=("ece", "pw"),
+        max_connections=8,
+        max_connections_per_peer=4,
+        first_byte_timeout_ms=30_000,
+    ) as hook:
+        u = urlparse(hook.url)
+        host, port = u.hostname or "127.0.0.1", u.port or 0
+        stop = threading.Event()
+
+        def flood() -> None:
+            while not stop.is_set():
+                try:
+                    s = socket.create_connection((host, port), timeout=0.5)
+                except OSError:
+                    continue
+                with s:
+                    try:
+                        while s.recv(64):
+                            pass
+                    except OSError:
+                        pass
+
+        threads = [threading.Thread(target=flood) for _ in range(32)]
+        for t in threads:
+            t.start()
+        try:
+            deadline = time.monotonic() + WAIT
+            while hook.stats()["evicted"] < 16:
+                assert time.monotonic() < deadline, "the flood never filled the server"
+                time.sleep(0.005)
+            auth = "Basic " + base64.b64encode(b"ece:pw").decode()
+            slowest = 0.0
+            for i in range(10):
+                body = (
+                    '{"message":[{"conversation":{"id":"f"},"type":{"value":"text/plain"},'
+                    '"content":"%d","id":"%d"}]}' % (i, i)
+                )
+                start = time.monotonic()
+                c = http.client.HTTPConnection(host, port, timeout=WAIT, source_address=("127.0.0.2", 0))
+                c.request("POST", u.path or "/", body, {"Authorization": auth, "Content-Type": "application/json"})
+                assert c.getresponse().status == 204
+                c.close()
+                slowest = max(slowest, time.monotonic() - start)
+            assert slowest < 2.0, slowest
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(WAIT)
+        assert [next_event(hook)["content"] for _ in range(10)] == [str(i) for i in range(10)]
