@@ -68,6 +68,9 @@ test('session records, wire trace and stats', GUARD, async () => {
     assert.equal(stats.requests, 3);
     assert.equal(stats.opens, 1);
     assert.equal(stats.decode_errors, 0);
+    assert.equal(typeof stats.queue_depth, 'number');
+    assert.equal(stats.queue_drops, 0);
+    assert.ok(stats.queue_high_water >= stats.queue_depth);
     assert.ok(stats.request_latency_ms.p50 <= stats.request_latency_ms.p99);
     assert.ok(metrics.includes(`cce_cti_requests_total{session="${stats.session}",client_id="node-log"} 3`));
     assert.ok(!JSON.stringify(log.records).includes(SECRET));

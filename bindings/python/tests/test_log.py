@@ -77,7 +77,10 @@ def test_session_records_wire_trace_and_stats(collect: Collect) -> None:
     assert sum(r["size"] for r in received[: stats["frames_in"]]) == stats["bytes_in"]
     assert stats["requests"] == 3 and stats["opens"] == 1 and stats["decode_errors"] == 0
     assert stats["request_latency_ms"]["p50"] <= stats["request_latency_ms"]["p99"]
-    assert stats["queue_depth"] is None
+    # The event queue's figures come from the session's bounded queue.
+    assert isinstance(stats["queue_depth"], int) and stats["queue_drops"] == 0
+    assert stats["queue_high_water"] >= stats["queue_depth"]
+    assert f'cce_cti_queue_dropped_total{{session="{stats["session"]}",client_id="py-log"}} 0' in metrics
     assert f'cce_cti_requests_total{{session="{stats["session"]}",client_id="py-log"}} 3' in metrics
     assert SECRET not in collect.text()
 

@@ -273,6 +273,7 @@ impl CtiConnection {
             sides.push(Side::B);
         }
         let counters = Arc::new(QueueCounters::default());
+        cfg.session.stats.attach_queue(counters.clone());
         let mut last_err = SessionError::NotOpen;
         let mut standby: Option<(Client, Events, Side)> = None;
         for side in sides {

@@ -48,6 +48,8 @@ pub struct SessionStats {
     reconnects: AtomicU64,
     failovers: AtomicU64,
     timings: Mutex<Timings>,
+    /// The event queue's figures, once a connection attached them.
+    queue: OnceLock<Arc<crate::queue::QueueCounters>>,
 }
 
 impl fmt::Debug for SessionStats {
@@ -81,11 +83,18 @@ impl SessionStats {
             reconnects: AtomicU64::new(0),
             failovers: AtomicU64::new(0),
             timings: Mutex::new(Timings::default()),
+            queue: OnceLock::new(),
         });
         let mut all = lock(live());
         all.retain(|w| w.strong_count() > 0);
         all.push(Arc::downgrade(&stats));
         stats
+    }
+
+    /// Reports the figures of the session's event queue in the snapshot (the first
+    /// attachment wins; a failover connection keeps one queue across reconnects).
+    pub fn attach_queue(&self, counters: Arc<crate::queue::QueueCounters>) {
+        let _ = self.queue.set(counters);
     }
 
     /// Process-unique number of these counters (the `session` label of [`metrics_text`]).
@@ -181,6 +190,7 @@ impl SessionStats {
             latency_p50: percentile(&sorted, 50),
             latency_p99: percentile(&sorted, 99),
             since_last_frame: t.last_frame.map(|at| now.saturating_duration_since(at)),
+            queue: self.queue.get().map(|q| q.stats()),
         }
     }
 }
@@ -235,6 +245,8 @@ pub struct StatsSnapshot {
     pub latency_p99: Option<Duration>,
     /// Time since the last frame arrived.
     pub since_last_frame: Option<Duration>,
+    /// The event queue's figures (`None` until a connection attached its queue).
+    pub queue: Option<crate::queue::QueueStats>,
 }
 
 fn ms(d: Option<Duration>) -> Json {
@@ -243,8 +255,8 @@ fn ms(d: Option<Duration>) -> Json {
 
 impl StatsSnapshot {
     /// The JSON the bindings return from `stats()`: counters, durations in milliseconds
-    /// (`null` when there is no sample yet), and `queue_depth`, `queue_high_water`,
-    /// `queue_drops` reserved (`null`) for the event queue.
+    /// (`null` when there is no sample yet), and the event queue's `queue_depth`,
+    /// `queue_high_water` (events) and `queue_drops` (`null` without a connection).
     pub fn to_json(&self) -> Json {
         json!({
             "session": self.session,
@@ -270,9 +282,9 @@ impl StatsSnapshot {
                 "p99": ms(self.latency_p99),
             },
             "ms_since_last_frame": ms(self.since_last_frame),
-            "queue_depth": null,
-            "queue_high_water": null,
-            "queue_drops": null,
+            "queue_depth": self.queue.map(|q| q.depth_events),
+            "queue_high_water": self.queue.map(|q| q.high_water_events),
+            "queue_drops": self.queue.map(|q| q.dropped),
         })
     }
 }
@@ -293,6 +305,24 @@ type Metric = (
 );
 
 const METRICS: &[Metric] = &[
+    (
+        "cce_cti_queue_depth",
+        "gauge",
+        "Events waiting in the session's event queue",
+        |s| s.queue.map(|q| q.depth_events as f64),
+    ),
+    (
+        "cce_cti_queue_high_water",
+        "gauge",
+        "Most events ever waiting in the session's event queue",
+        |s| s.queue.map(|q| q.high_water_events as f64),
+    ),
+    (
+        "cce_cti_queue_dropped_total",
+        "counter",
+        "Events dropped (queued at close, or refused on overrun)",
+        |s| s.queue.map(|q| q.dropped as f64),
+    ),
     (
         "cce_cti_frames_in_total",
         "counter",
