@@ -705,7 +705,9 @@ cce_status ece_sim_stop(ece_sim *sim);
 // `receipt_timeout_ms`, `stomp_heartbeat_ms`, `reconnect_min_ms`, `reconnect_max_ms`,
 // `properties`, `event_queue` (10000), `command_queue` (1000), `overflow`
 // ("back_pressure": stop reading the broker while the event queue is full; "close":
-// end with `{"event":"Overrun"}`), `close_timeout_ms` (2000).
+// end with `{"event":"Overrun"}`), `close_timeout_ms` (2000), `trace` (true: wire
+// trace of every STOMP frame to the log callback, target `libcce::wire`), `trace_file`
+// (wire trace appended to this path as JSON lines).
 //
 // `Error` events carry the GC error table's columns: `origin`, `behaviour` (the
 // expected client behaviour), `description`, `user_message`.

@@ -416,6 +416,10 @@ export interface GcConfig {
   overflow?: 'back_pressure' | 'close';
   /** close() returns within this plus 0.5 s (default 2000). */
   closeTimeoutMs?: number;
+  /** Wire trace of every STOMP frame to the logger ('info', target 'libcce::wire'). */
+  trace?: boolean;
+  /** Wire trace appended to this file as JSON lines (passcode and passwords redacted). */
+  traceFile?: string;
   [key: string]: unknown;
 }
 

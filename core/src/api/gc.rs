@@ -136,6 +136,9 @@ struct GcConfigJson {
     overflow: Option<OverflowJson>,
     close_timeout_ms: Option<u64>,
     tls: Option<crate::tls::TlsConfig>,
+    #[serde(default)]
+    trace: bool,
+    trace_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,7 +184,9 @@ pub fn default_destination() -> String {
 /// (10000), `properties` (extra JMS string properties on every request),
 /// `event_queue` (10000 events), `command_queue` (1000 commands), `overflow`
 /// (`"back_pressure"`: stop reading the broker while the event queue is full, or
-/// `"close"`: end with an `Overrun` event), `close_timeout_ms` (2000).
+/// `"close"`: end with an `Overrun` event), `close_timeout_ms` (2000), `trace` (true:
+/// every STOMP frame as an INFO record under the target `libcce::wire`) and `trace_file`
+/// (a path: JSON lines appended there; wins over `trace`).
 pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
     let j: GcConfigJson =
         serde_json::from_str(text).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
@@ -242,6 +247,12 @@ pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
     if let Some(v) = j.close_timeout_ms {
         cfg.queues.close_timeout = ms(v);
         cfg.link.close_timeout = ms(v);
+    }
+    if let Some(path) = &j.trace_file {
+        cfg.link.trace = crate::cti::trace::WireTrace::file(path)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("trace_file {path:?}: {e}")))?;
+    } else if j.trace {
+        cfg.link.trace = crate::cti::trace::WireTrace::Log;
     }
     if let Some(t) = &j.tls {
         t.validate()?;

@@ -38,6 +38,19 @@ pub enum WireTrace {
     File(Arc<Mutex<LineWriter<File>>>),
 }
 
+/// Two traces are equal when both are off, both log, or both write the same file.
+impl PartialEq for WireTrace {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (WireTrace::Off, WireTrace::Off) | (WireTrace::Log, WireTrace::Log) => true,
+            (WireTrace::File(a), WireTrace::File(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for WireTrace {}
+
 impl fmt::Debug for WireTrace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -138,11 +151,8 @@ impl WireTrace {
         msg: Option<Json>,
         hex: Option<String>,
     ) {
-        let time = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
         let mut rec = json!({
-            "time": (time * 1000.0).round() / 1000.0,
+            "time": now_secs(),
             "session": session,
             "dir": if dir == Dir::In { "in" } else { "out" },
             "type": msg_type,
@@ -160,7 +170,11 @@ impl WireTrace {
                 (None, None) => {}
             }
         }
-        let line = rec.to_string();
+        self.write_line(&rec.to_string());
+    }
+
+    /// Sends one finished record to the trace's destination (shared with the GC trace).
+    pub(crate) fn write_line(&self, line: &str) {
         match self {
             WireTrace::Off => {}
             WireTrace::Log => tracing::info!(target: "libcce::wire", "{line}"),
@@ -172,6 +186,14 @@ impl WireTrace {
             }
         }
     }
+}
+
+/// Seconds since the Unix epoch, to the millisecond (the `time` of a record).
+pub(crate) fn now_secs() -> f64 {
+    let time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    (time * 1000.0).round() / 1000.0
 }
 
 fn is_secret(field: &str) -> bool {

@@ -15,7 +15,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::stomp::{encode, Decoded, Frame, FrameDecoder, Limits, StompError};
+use super::trace;
 use super::transport::{Destination, InMessage, OutMessage};
+use crate::cti::trace::{Dir, WireTrace};
 use crate::ece::Secret;
 
 /// What a connection needs to know.
@@ -35,6 +37,8 @@ pub struct ConnConfig {
     pub limits: Limits,
     /// Destinations to subscribe to before the connection is open.
     pub subscriptions: Vec<Destination>,
+    /// Where every frame in and out is traced (off by default; secrets redacted).
+    pub trace: WireTrace,
 }
 
 /// Why a connection ended.
@@ -155,6 +159,7 @@ impl Connection {
             connect = connect.header("passcode", p.expose().to_owned());
         }
         let bytes = encode(&connect)?;
+        trace::frame(&cfg.trace, Dir::Out, &connect, bytes.len());
         Ok(Connection {
             dec: FrameDecoder::new(cfg.limits),
             deadline: Some(now + cfg.connect_timeout),
@@ -263,6 +268,10 @@ impl Connection {
                 Ok(None) => return,
                 Ok(Some(Decoded::HeartBeat)) => {}
                 Ok(Some(Decoded::Frame(f))) => {
+                    if self.cfg.trace.is_on() {
+                        let size = encode(&f).map_or(0, |b| b.len());
+                        trace::frame(&self.cfg.trace, Dir::In, &f, size);
+                    }
                     self.on_frame(f, now);
                     if self.phase == Phase::Closed {
                         return;
@@ -292,9 +301,8 @@ impl Connection {
                         .header("destination", d.stomp_name())
                         .header("ack", "auto")
                         .header("receipt", format!("sub-{i}"));
-                    match encode(&sub) {
-                        Ok(b) => self.transmit.push_back(b),
-                        Err(e) => return self.end(ConnError::Protocol(e)),
+                    if let Err(e) = self.queue(&sub) {
+                        return self.end(ConnError::Protocol(e));
                     }
                 }
                 self.subscribed(subs.len());
@@ -350,8 +358,7 @@ impl Connection {
             self.next_receipt
         });
         let r = id.map(|n| format!("r-{n}"));
-        let bytes = encode(&send_frame(msg, r.as_deref()))?;
-        self.transmit.push_back(bytes);
+        self.queue(&send_frame(msg, r.as_deref()))?;
         if !self.send_every.is_zero() {
             self.next_beat = Some(now + self.send_every);
         }
@@ -363,10 +370,16 @@ impl Connection {
         if self.phase == Phase::Closed {
             return;
         }
-        if let Ok(bytes) = encode(&Frame::new("DISCONNECT")) {
-            self.transmit.push_back(bytes);
-        }
+        let _ = self.queue(&Frame::new("DISCONNECT"));
         self.end(ConnError::Closed);
+    }
+
+    /// Encodes a frame for [`Connection::poll_transmit`], tracing it.
+    fn queue(&mut self, f: &Frame) -> Result<(), StompError> {
+        let bytes = encode(f)?;
+        trace::frame(&self.cfg.trace, Dir::Out, f, bytes.len());
+        self.transmit.push_back(bytes);
+        Ok(())
     }
 }
 
@@ -383,6 +396,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             limits: Limits::default(),
             subscriptions: vec![Destination::Topic("crm-1".into())],
+            trace: WireTrace::Off,
         }
     }
 

@@ -7,6 +7,7 @@
 //! * [`stomp`] — a sans-IO STOMP 1.2 frame codec.
 //! * [`connection`] — the sans-IO STOMP connection exchange (CONNECT, SUBSCRIBE,
 //!   receipts, heart-beats) with the driver verbs of the CTI session.
+//! * `trace` — the opt-in wire trace of STOMP frames (`trace` / `trace_file`).
 //! * [`transport`] — the broker transport trait and its STOMP implementation.
 //! * [`client`] — the tokio client: transport + session, reconnection and failover.
 
@@ -17,4 +18,5 @@ pub mod errors;
 pub mod event;
 pub mod session;
 pub mod stomp;
+mod trace;
 pub mod transport;

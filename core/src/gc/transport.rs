@@ -197,6 +197,9 @@ pub struct LinkOptions {
     pub close_timeout: Duration,
     /// STOMP over TLS to every broker (`None`: plain TCP). Read at every connect.
     pub tls: Option<crate::tls::TlsConfig>,
+    /// Wire trace of every STOMP frame in and out (off by default; the passcode and
+    /// login passwords are redacted).
+    pub trace: crate::cti::trace::WireTrace,
 }
 
 impl Default for LinkOptions {
@@ -209,6 +212,7 @@ impl Default for LinkOptions {
             inbox: 1024,
             close_timeout: Duration::from_secs(2),
             tls: None,
+            trace: crate::cti::trace::WireTrace::Off,
         }
     }
 }
@@ -450,6 +454,7 @@ async fn stomp_connect(
         connect_timeout: opts.connect_timeout,
         limits: opts.limits,
         subscriptions: subs,
+        trace: opts.trace.clone(),
     };
     // One deadline for TCP connect, CONNECTED and the subscription receipts.
     let mut conn = Connection::new(cfg, std::time::Instant::now()).map_err(|error| {

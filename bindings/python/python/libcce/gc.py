@@ -67,7 +67,7 @@ class GcSession:
     ``heartbeat_ms``, ``heartbeat_misses``, ``relogin_attempts``, ``reconnect_min_ms``,
     ``reconnect_max_ms``, ``broker_login``, ``broker_passcode``, ``event_queue``
     (10000), ``command_queue`` (1000), ``overflow`` (``"back_pressure"`` or ``"close"``),
-    ``close_timeout_ms`` (2000), ...
+    ``close_timeout_ms`` (2000), ``trace`` / ``trace_file`` (wire trace), ...
     """
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None, **options: Any) -> None:
