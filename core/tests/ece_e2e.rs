@@ -577,6 +577,7 @@ async fn webhook_posts_need_a_json_content_type() {
         assert_eq!(status, 415, "{ct}");
     }
     // No Content-Type at all.
+    cce::ece::http::ensure_crypto_provider();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let none = http
         .post(r.hook.url())

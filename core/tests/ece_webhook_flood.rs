@@ -80,6 +80,7 @@ async fn valid_posts_are_served_promptly_during_an_idle_connection_flood() {
     .await;
 
     // ECE: another peer address (all of 127.0.0.0/8 is loopback).
+    cce::ece::http::ensure_crypto_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
@@ -155,6 +156,7 @@ async fn one_peer_is_capped_and_busy_connections_are_never_evicted() {
     for _ in 0..4 {
         idle.push(TcpStream::connect(hook0.local_addr()).await.unwrap());
     }
+    cce::ece::http::ensure_crypto_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(WAIT)
