@@ -37,6 +37,9 @@ const char *status_name(cce_status s) {
         case CCE_ERR_WOULD_DEADLOCK: return "CCE_ERR_WOULD_DEADLOCK";
         case CCE_ERR_PANIC: return "CCE_ERR_PANIC";
         case CCE_ERR_DISCONNECTED: return "CCE_ERR_DISCONNECTED";
+        case CCE_ERR_TLS_HANDSHAKE: return "CCE_ERR_TLS_HANDSHAKE";
+        case CCE_ERR_CERTIFICATE_INVALID: return "CCE_ERR_CERTIFICATE_INVALID";
+        case CCE_ERR_QUEUE_FULL: return "CCE_ERR_QUEUE_FULL";
     }
     return "CCE_ERR_UNKNOWN";
 }
