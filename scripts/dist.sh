@@ -8,7 +8,7 @@
 #   scripts/dist.sh sizes OUT            the size of each artefact in OUT
 #
 # Inputs are the release builds made by the Makefile (target/release/libcce.{so,a},
-# target/release/liblibcce_node.so); nothing here runs cargo.
+# target/release/libcce_node.so); nothing here runs cargo.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -167,8 +167,8 @@ sdk)
   ;;
 node)
   out=${2:?usage: $0 node OUT}
-  need "$release/liblibcce_node.so"
-  node "$root/bindings/node/scripts/pack.js" "$release/liblibcce_node.so" "$build/npm" "$out"
+  need "$release/libcce_node.so"
+  node "$root/bindings/node/scripts/pack.js" "$release/libcce_node.so" "$build/npm" "$out"
   ;;
 sizes)
   out=${2:?usage: $0 sizes OUT}

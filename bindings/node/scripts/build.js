@@ -41,10 +41,7 @@ const result = spawnSync(cargo, args, {
 if (result.error) fail(`cannot run ${cargo}: ${result.error.message}`);
 if (result.status !== 0) fail(`cargo exited with status ${result.status ?? result.signal}`);
 
-const libNames = new Set([
-  'libcce_node.so', 'libcce_node.dylib', 'cce_node.dll',
-  'liblibcce_node.so', 'liblibcce_node.dylib', 'libcce_node.dll',
-]);
+const libNames = new Set(['libcce_node.so', 'libcce_node.dylib', 'cce_node.dll']);
 let artifact = null;
 for (const line of result.stdout.split('\n')) {
   if (!line.startsWith('{')) continue;
