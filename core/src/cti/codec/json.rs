@@ -90,7 +90,24 @@ fn order_key(f: &Floating) -> Option<u16> {
 /// The floating fields' wire order as `_order` shows it, or `None` when it is the
 /// order [`from_json`] rebuilds anyway (data sheet order, unknown tags last).
 fn wire_order(msg: &Message, floating: &[Floating]) -> Option<Json> {
-    let keys: Vec<Option<u16>> = floating.iter().map(order_key).collect();
+    let spec = msg.spec();
+    // A single-valued field received more than once is rendered once (its first value),
+    // so it is listed once, where it first came: the order then survives the round trip.
+    let mut seen = vec![false; spec.floating.len()];
+    let keys: Vec<Option<u16>> = floating
+        .iter()
+        .map(order_key)
+        .filter(
+            |k| match k.and_then(|i| spec.floating.get(usize::from(i)).map(|fs| (i, fs))) {
+                Some((i, fs)) if fs.repeat.is_none() => {
+                    let first = !seen[usize::from(i)];
+                    seen[usize::from(i)] = true;
+                    first
+                }
+                _ => true,
+            },
+        )
+        .collect();
     let canonical = keys.windows(2).all(|w| match (w[0], w[1]) {
         (Some(a), Some(b)) => a <= b,
         (None, Some(_)) => false,
@@ -99,7 +116,6 @@ fn wire_order(msg: &Message, floating: &[Floating]) -> Option<Json> {
     if canonical {
         return None;
     }
-    let spec = msg.spec();
     Some(Json::Array(
         keys.iter()
             .map(
