@@ -26,7 +26,7 @@ use std::ptr;
 
 use cce::cti::codec::{
     decode, decode_frame, encode, frame::split_frame, json, Body, CodecError, DecodeOptions,
-    Message, MessageRef,
+    Floating, Message, MessageRef,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -87,6 +87,22 @@ fn check_wire_round_trip(msg: &Message, wire: &[u8], version: u32, tolerant: boo
     }
 }
 
+/// Whether a field that holds one value occurs more than once in `msg`.
+fn has_repeated_single_field(msg: &Message) -> bool {
+    let spec = msg.spec();
+    let mut seen = vec![false; spec.floating.len()];
+    msg.floating().iter().any(|f| match f {
+        Floating::Known { field, .. } => {
+            let i = usize::from(*field);
+            match spec.floating.get(i) {
+                Some(fs) if fs.repeat.is_none() => std::mem::replace(&mut seen[i], true),
+                _ => false,
+            }
+        }
+        Floating::Unknown { .. } => false,
+    })
+}
+
 fn check_json_round_trip(msg: &Message, version: u32) {
     let j1 = json::to_json(msg);
     // (`from_json_str`, the text path, has its own target: json.)
@@ -104,13 +120,19 @@ fn check_json_round_trip(msg: &Message, version: u32) {
     let Ok(w2) = encode(&m2, version) else {
         return;
     };
+    // JSON shows a single-valued field once (its first value, docs/json.md): duplicates,
+    // and the warnings about them, do not survive JSON -> wire -> JSON.
+    if has_repeated_single_field(msg) {
+        return;
+    }
     let opts = DecodeOptions::with_strict(m2.warnings().is_empty());
-    let m3 = decode_frame(&split_frame(&w2).expect("own frame"), version, opts).unwrap_or_else(|e| {
-        panic!(
-            "{} v{version}: a message built from JSON encodes to bytes that do not decode: {e}",
-            msg.name()
-        )
-    });
+    let m3 =
+        decode_frame(&split_frame(&w2).expect("own frame"), version, opts).unwrap_or_else(|e| {
+            panic!(
+                "{} v{version}: a message built from JSON encodes to bytes that do not decode: {e}",
+                msg.name()
+            )
+        });
     assert_eq!(
         json::to_json(&m3),
         j1,
