@@ -3,6 +3,10 @@
 #
 #   bash fuzz/run.sh [seconds]        # default 30 s per target
 #
+# FUZZ_SEED=n fixes libFuzzer's random seed and FUZZ_RUNS=n bounds each target to n
+# executions (`make test` sets both, so CI replays one fixed, reproducible sequence of
+# inputs: a run that passed here passes there; exploring new inputs is `make fuzz`).
+#
 # * installs cargo-fuzz into .tools/ on first use (pinned version);
 # * builds all targets once (libFuzzer + SanitizerCoverage, no sanitizer by
 #   default, so the stable toolchain suffices: FUZZ_SANITIZER=address uses ASan
@@ -16,6 +20,8 @@
 set -euo pipefail
 
 secs=${1:-30}
+seed=${FUZZ_SEED:-0}
+runs=${FUZZ_RUNS:--1}
 case $secs in '' | *[!0-9]*)
   echo "usage: $0 [seconds]" >&2
   exit 2
@@ -80,12 +86,16 @@ for t in "${targets[@]}"; do
   dict=()
   [ -f "$fuzz_dir/$t.dict" ] && dict=("-dict=$fuzz_dir/$t.dict")
   "$bin_dir/$t" "$d/corpus" "${dict[@]}" \
-    -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    -max_total_time="$secs" -seed="$seed" -runs="$runs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
     -max_len="${max_len[$t]}" -artifact_prefix="$d/artifacts/" \
     >"$d/log.txt" 2>&1 &
   pids+=($!)
 done
-echo "fuzz: running ${targets[*]} for $secs s each, side by side on $(nproc) cores"
+if [ "$runs" -ge 0 ]; then
+  echo "fuzz: running ${targets[*]} for $runs executions each (seed $seed, at most $secs s), side by side on $(nproc) cores"
+else
+  echo "fuzz: running ${targets[*]} for $secs s each (seed ${seed/#0/random}), side by side on $(nproc) cores"
+fi
 
 failed=0
 for i in "${!targets[@]}"; do

@@ -414,8 +414,12 @@ pub fn from_json(j: &Json, version: u32) -> Result<Message, CodecError> {
             msg.put_floating(fs.name, v)?;
         }
     }
-    // Counts once, after all repeated items (linear, not per item).
-    msg.update_counts()?;
+    // Counts once, after all repeated items (linear, not per item). A message with
+    // `_warnings` came from a tolerant decode: its counts are taken as given (absent
+    // stays absent), so that it re-encodes as it was received.
+    if !obj.contains_key("_warnings") {
+        msg.update_counts()?;
+    }
     // An explicit floating count (OPEN_CONF.NumPeripherals) wins, as fixed ones do below.
     for fs in spec.floating {
         let is_count =
