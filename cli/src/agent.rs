@@ -384,7 +384,7 @@ pub async fn run(args: AgentArgs) -> CliResult {
                 let Some(ev) = ev else { break true };
                 let closed = matches!(ev, CtiEvent::Closed(_));
                 if let Some(o) = cce::api::cti_event_out(&ev, false) {
-                    let j: Json = serde_json::from_str(&o.json).unwrap_or(Json::Null);
+                    let j: Json = serde_json::from_str(o.json()).unwrap_or(Json::Null);
                     let name = print_event(&mut a, j);
                     if waiting.as_ref().is_some_and(|(w, _)| w.eq_ignore_ascii_case(&name)) {
                         waiting = None;

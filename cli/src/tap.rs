@@ -159,7 +159,7 @@ pub async fn tap(a: TapArgs) -> CliResult {
         let Some(o) = cti_event_out(ev, false) else {
             return true;
         };
-        let j: Json = serde_json::from_str(&o.json).unwrap_or(Json::Null);
+        let j: Json = serde_json::from_str(o.json()).unwrap_or(Json::Null);
         let rec = message_record(out::now(), "in", j);
         let name = rec["name"].as_str().unwrap_or_default().to_owned();
         if (filter.is_empty() || filter.contains(&name)) && !out::line(&rec) {

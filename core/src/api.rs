@@ -490,15 +490,91 @@ fn session_config(j: SessionJson) -> Result<SessionConfig, Error> {
     Ok(cfg)
 }
 
-/// An event rendered for the bindings: the MessageType (0 for library events) and JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event for the bindings: its MessageType, whether it is the last, and its JSON,
+/// rendered on first use (a consumer that reads fields or drops the event pays for no
+/// JSON).
+#[derive(Debug)]
 pub struct EventOut {
-    /// MessageType, or 0 for `SESSION_CLOSED` and `DECODE_ERROR`.
+    /// MessageType, or 0 for library events (`SESSION_CLOSED`, `DECODE_ERROR`,
+    /// `CONNECTION_STATE`, `MODEL_CHANGED`).
     pub msg_type: u32,
-    /// JSON rendering (see [`crate::cti::codec::json`]).
-    pub json: String,
     /// True for `SESSION_CLOSED`, the last event of a session.
     pub last: bool,
+    payload: Payload,
+    json: std::sync::OnceLock<String>,
+}
+
+/// What an [`EventOut`] renders from.
+#[derive(Debug)]
+enum Payload {
+    /// A CTI message, rendered by [`crate::cti::codec::json`].
+    Message(codec::Message),
+    /// A library event, already JSON.
+    Json(Json),
+}
+
+impl EventOut {
+    fn message(m: codec::Message) -> Self {
+        EventOut {
+            msg_type: m.msg_type(),
+            last: false,
+            payload: Payload::Message(m),
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn library(msg_type: u32, j: Json, last: bool) -> Self {
+        EventOut {
+            msg_type,
+            last,
+            payload: Payload::Json(j),
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `MessageName`: the catalogue name, or the library event's name.
+    pub fn name(&self) -> &str {
+        match &self.payload {
+            Payload::Message(m) => m.name(),
+            Payload::Json(j) => j
+                .get("MessageName")
+                .and_then(Json::as_str)
+                .unwrap_or("UNKNOWN"),
+        }
+    }
+
+    /// The JSON rendering (see [`crate::cti::codec::json`]), made on first call.
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| match &self.payload {
+            Payload::Message(m) => cjson::to_json(m).to_string(),
+            Payload::Json(j) => j.to_string(),
+        })
+    }
+
+    /// The JSON rendering, by value.
+    pub fn into_json(self) -> String {
+        match self.json.into_inner() {
+            Some(s) => s,
+            None => match self.payload {
+                Payload::Message(m) => cjson::to_json(&m).to_string(),
+                Payload::Json(j) => j.to_string(),
+            },
+        }
+    }
+
+    /// The CTI message, for events that carry one.
+    pub fn as_message(&self) -> Option<&codec::Message> {
+        match &self.payload {
+            Payload::Message(m) => Some(m),
+            Payload::Json(_) => None,
+        }
+    }
+}
+
+impl PartialEq for EventOut {
+    fn eq(&self, other: &Self) -> bool {
+        self.msg_type == other.msg_type && self.last == other.last && self.json() == other.json()
+    }
 }
 
 fn close_json(reason: &CloseReason) -> Json {
@@ -523,29 +599,24 @@ fn close_json(reason: &CloseReason) -> Json {
 
 /// Renders a client event.
 pub fn event_out(ev: &ClientEvent) -> EventOut {
-    let (msg_type, j, last) = match ev {
-        ClientEvent::Message(m) => (m.msg_type(), cjson::to_json(m), false),
-        ClientEvent::Failure(s) => (
+    match ev {
+        ClientEvent::Message(m) => EventOut::message(m.clone()),
+        ClientEvent::Failure(s) => EventOut::library(
             2,
             json!({"MessageType": 2, "MessageName": "FAILURE_EVENT", "Status": s.code, "Status_name": s.name()}),
             false,
         ),
-        ClientEvent::DecodeError(e) => (
+        ClientEvent::DecodeError(e) => EventOut::library(
             0,
             json!({"MessageType": 0, "MessageName": "DECODE_ERROR", "error_kind": e.kind(), "error": e.to_string()}),
             false,
         ),
-        ClientEvent::Unrecognized { msg_type, body } => (
+        ClientEvent::Unrecognized { msg_type, body } => EventOut::library(
             *msg_type,
             json!({"MessageType": msg_type, "MessageName": "UNRECOGNIZED", "_body_len": body.len()}),
             false,
         ),
-        ClientEvent::Closed(r) => (0, close_json(r), true),
-    };
-    EventOut {
-        msg_type,
-        json: j.to_string(),
-        last,
+        ClientEvent::Closed(r) => EventOut::library(0, close_json(r), true),
     }
 }
 
@@ -579,9 +650,24 @@ fn connection_json(ev: &ConnectionEvent) -> Json {
 /// Renders a connection event; `None` for events the bindings do not deliver
 /// (model changes unless asked for, the initial `Connected`).
 pub fn cti_event_out(ev: &CtiEvent, model_events: bool) -> Option<EventOut> {
+    match ev {
+        CtiEvent::Message(m) => Some(EventOut::message(m.clone())),
+        other => library_event_out(other, model_events),
+    }
+}
+
+/// [`cti_event_out`] taking the event by value (no copy of a message).
+pub fn cti_event_into_out(ev: CtiEvent, model_events: bool) -> Option<EventOut> {
+    match ev {
+        CtiEvent::Message(m) => Some(EventOut::message(m)),
+        other => library_event_out(&other, model_events),
+    }
+}
+
+fn library_event_out(ev: &CtiEvent, model_events: bool) -> Option<EventOut> {
     let simple = |ce: ClientEvent| Some(event_out(&ce));
     match ev {
-        CtiEvent::Message(m) => simple(ClientEvent::Message(m.clone())),
+        CtiEvent::Message(m) => Some(EventOut::message(m.clone())),
         CtiEvent::Failure(s) => simple(ClientEvent::Failure(*s)),
         CtiEvent::DecodeError(e) => simple(ClientEvent::DecodeError(e.clone())),
         CtiEvent::Unrecognized { msg_type, body } => simple(ClientEvent::Unrecognized {
@@ -592,17 +678,12 @@ pub fn cti_event_out(ev: &CtiEvent, model_events: bool) -> Option<EventOut> {
         CtiEvent::Connection(ConnectionEvent::Connected {
             reconnected: false, ..
         }) => None,
-        CtiEvent::Connection(c) => Some(EventOut {
-            msg_type: 0,
-            json: connection_json(c).to_string(),
-            last: false,
-        }),
-        CtiEvent::Model(changes) if model_events => Some(EventOut {
-            msg_type: 0,
-            json: json!({"MessageType": 0, "MessageName": "MODEL_CHANGED", "changes": changes})
-                .to_string(),
-            last: false,
-        }),
+        CtiEvent::Connection(c) => Some(EventOut::library(0, connection_json(c), false)),
+        CtiEvent::Model(changes) if model_events => Some(EventOut::library(
+            0,
+            json!({"MessageType": 0, "MessageName": "MODEL_CHANGED", "changes": changes}),
+            false,
+        )),
         CtiEvent::Model(_) => None,
     }
 }
@@ -795,7 +876,7 @@ impl CtiSession {
     fn render(&self, ev: Option<CtiEvent>) -> Result<Option<EventOut>, Error> {
         match ev {
             Some(ev) => {
-                let Some(out) = cti_event_out(&ev, self.model_events) else {
+                let Some(out) = cti_event_into_out(ev, self.model_events) else {
                     return Ok(None);
                 };
                 if out.last {

@@ -331,9 +331,9 @@ fn closing_through_the_facade_drops_and_counts_queued_events() {
         .expect("the final event")
         .expect("not a timeout");
     assert!(
-        last.last && last.json.contains("SESSION_CLOSED"),
+        last.last && last.json().contains("SESSION_CLOSED"),
         "{}",
-        last.json
+        last.json()
     );
     assert!(session.next_event(Some(Duration::ZERO)).is_err());
     assert!(session.queue_stats_json().contains("\"dropped\""));

@@ -703,9 +703,10 @@ pub unsafe extern "C" fn cti_open(
             Some(cb) => {
                 let ud = UserData(user_data);
                 let d = Delivery::start(token, session.clone(), move |ev: EventOut| {
-                    let json = event_c_string(ev.json);
+                    let msg_type = ev.msg_type;
+                    let json = event_c_string(ev.into_json());
                     // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-                    unsafe { cb(ud.ptr(), ev.msg_type, json.as_ptr()) };
+                    unsafe { cb(ud.ptr(), msg_type, json.as_ptr()) };
                 })
                 .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
                 match d {
@@ -916,7 +917,7 @@ pub unsafe extern "C" fn cti_poll_event(
                 // SAFETY: checked non-null above.
                 unsafe {
                     write_out(msg_type_out, ev.msg_type, "msg_type_out")?;
-                    write_out(json_out, to_c_string(ev.json), "json_out")
+                    write_out(json_out, to_c_string(ev.into_json()), "json_out")
                 }
             }
             None => Err(set_error(
@@ -1017,7 +1018,7 @@ pub unsafe extern "C" fn cti_poll_events(
         for (i, ev) in batch.into_iter().enumerate() {
             let item = cti_event {
                 msg_type: ev.msg_type,
-                json: event_c_string(ev.json).into_raw(),
+                json: event_c_string(ev.into_json()).into_raw(),
             };
             // SAFETY: i < max, and the caller promised `max` writable entries.
             unsafe { events.add(i).write(item) };

@@ -181,10 +181,11 @@ pub struct NativeEvent {
 
 impl From<api::EventOut> for NativeEvent {
     fn from(e: api::EventOut) -> Self {
+        let (msg_type, last) = (e.msg_type, e.last);
         NativeEvent {
-            msg_type: e.msg_type,
-            json: e.json,
-            last: e.last,
+            msg_type,
+            json: e.into_json(),
+            last,
         }
     }
 }

@@ -266,7 +266,9 @@ impl PyCtiSession {
     ) -> PyResult<Option<(u32, String, bool)>> {
         let timeout = duration(py, timeout)?;
         let ev = check(py, py.allow_threads(|| self.inner.next_event(timeout)))?;
-        Ok(ev.map(|e| (e.msg_type, e.json, e.last)))
+        Ok(ev
+            .map(|e| (e.msg_type, e.last, e.into_json()))
+            .map(|(t, l, j)| (t, j, l)))
     }
 
     /// Closes the session (CLOSE_REQ, then at most the close timeout for CLOSE_CONF)
