@@ -562,6 +562,23 @@ impl EventOut {
         }
     }
 
+    /// The whole event as a JSON value (what [`EventOut::json`] prints).
+    pub fn to_value(&self) -> Json {
+        match &self.payload {
+            Payload::Message(m) => cjson::to_json(m),
+            Payload::Json(j) => j.clone(),
+        }
+    }
+
+    /// One key of the event's JSON (a field, or `MessageName`/`MessageType`/`_name`
+    /// companions), `None` when absent.
+    pub fn field_json(&self, key: &str) -> Option<Json> {
+        match &self.payload {
+            Payload::Message(m) => cjson::to_json(m).get(key).cloned(),
+            Payload::Json(j) => j.get(key).cloned(),
+        }
+    }
+
     /// The CTI message, for events that carry one.
     pub fn as_message(&self) -> Option<&codec::Message> {
         match &self.payload {
