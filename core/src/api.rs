@@ -30,6 +30,7 @@ use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
 mod gc;
 mod pump;
 mod sim;
+pub mod tasks;
 pub use gc::{
     command_from_json, default_destination, gc_config_from_json, gc_encode_command, gc_parse_event,
     GcEventOut, GcSession, GcSim,
@@ -747,9 +748,15 @@ impl CtiSession {
     /// Connects and opens a session from a JSON configuration
     /// (see [`connection_config_from_json`]). Blocks until OPEN_CONF or failure.
     pub fn open(config_json: &str) -> Result<Self, Error> {
+        rt()?.block_on(Self::open_async(config_json))
+    }
+
+    /// [`CtiSession::open`] as a future (run it on [`crate::runtime::runtime`], e.g.
+    /// through [`tasks::spawn`]).
+    pub async fn open_async(config_json: &str) -> Result<Self, Error> {
         let (cfg, model_events) = connection_config_from_json(config_json)?;
         let stats = cfg.session.stats.clone();
-        let (conn, events) = rt()?.block_on(CtiConnection::connect(cfg))?;
+        let (conn, events) = CtiConnection::connect(cfg).await?;
         Ok(CtiSession {
             conn,
             stats,
@@ -828,8 +835,17 @@ impl CtiSession {
         msg_json: &str,
         timeout: Option<Duration>,
     ) -> Result<(u32, String), Error> {
+        rt()?.block_on(self.request_json_async(msg_json, timeout))
+    }
+
+    /// [`CtiSession::request_json`] as a future.
+    pub async fn request_json_async(
+        &self,
+        msg_json: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(u32, String), Error> {
         let msg = cjson::from_json_str(msg_json, self.conn.version())?;
-        let conf = rt()?.block_on(self.conn.request(msg, timeout))?;
+        let conf = self.conn.request(msg, timeout).await?;
         Ok((conf.msg_type(), cjson::to_json_string(&conf)))
     }
 
@@ -842,6 +858,22 @@ impl CtiSession {
         fields_json: &str,
         timeout: Option<Duration>,
     ) -> Result<(u32, String), Error> {
+        rt()?.block_on(self.call_json_async(name, fields_json, timeout))
+    }
+
+    /// [`CtiSession::call_json`] as a future.
+    pub async fn call_json_async(
+        &self,
+        name: &str,
+        fields_json: &str,
+        timeout: Option<Duration>,
+    ) -> Result<(u32, String), Error> {
+        let msg = Self::call_message(name, fields_json)?;
+        self.request_json_async(&msg, timeout).await
+    }
+
+    /// The request JSON of [`CtiSession::call_json`].
+    fn call_message(name: &str, fields_json: &str) -> Result<String, Error> {
         let info = request_info(name)
             .ok_or_else(|| Error::invalid(format!("{name:?} is not a request of the catalogue")))?;
         let fields = if fields_json.trim().is_empty() {
@@ -853,7 +885,7 @@ impl CtiSession {
             .map_err(|e| Error::invalid(format!("{name} fields must be a JSON object: {e}")))?;
         obj.insert("MessageName".into(), json!(info.request));
         obj.remove("MessageType");
-        self.request_json(&Json::Object(obj).to_string(), timeout)
+        Ok(Json::Object(obj).to_string())
     }
 
     /// Waits for the next event (`None` timeout: wait until one comes).
@@ -964,6 +996,45 @@ impl CtiSession {
         Ok(out)
     }
 
+    /// Waits until at least one deliverable event is queued (at most `timeout`, `None`:
+    /// no limit), then takes up to `max` without waiting more: the batch of everything
+    /// that arrived together. An empty batch means the timeout passed; an error of kind
+    /// `Closed` once the final event has been taken.
+    pub async fn next_events_async(
+        &self,
+        max: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<EventOut>, Error> {
+        let max = max.max(1);
+        let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
+        loop {
+            let batch = self.poll_events(max)?;
+            if !batch.is_empty() {
+                return Ok(batch);
+            }
+            let ev = match deadline {
+                None => self.events.take_next().await,
+                Some(d) => match tokio::time::timeout_at(d, self.events.take_next()).await {
+                    Ok(ev) => ev,
+                    Err(_) => return Ok(Vec::new()),
+                },
+            };
+            if let Some(first) = self.render(ev)? {
+                let mut batch = Vec::with_capacity(max.min(64));
+                let last = first.last;
+                batch.push(first);
+                if !last && max > 1 {
+                    match self.poll_events(max - 1) {
+                        Ok(more) => batch.extend(more),
+                        Err(e) if e.kind == ErrorKind::Closed => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                return Ok(batch);
+            }
+        }
+    }
+
     /// Calls `waker` whenever an event lands in the empty queue (and when the queue
     /// ends); for dispatchers and event-loop integration. The waker must be quick and
     /// must not call back into the session.
@@ -993,7 +1064,12 @@ impl CtiSession {
     /// [`CtiSession::queue_stats`]); the final `SESSION_CLOSED` stays to be taken.
     /// Returns within the close timeout plus a small constant whatever the peer does.
     pub fn close(&self) -> Result<String, Error> {
-        let reason = rt()?.block_on(self.conn.close());
+        rt()?.block_on(self.close_async())
+    }
+
+    /// [`CtiSession::close`] as a future.
+    pub async fn close_async(&self) -> Result<String, Error> {
+        let reason = self.conn.close().await;
         self.events
             .discard_where(|ev| !matches!(ev, CtiEvent::Closed(_)));
         Ok(close_json(&reason).to_string())

@@ -250,7 +250,12 @@ impl EceClient {
 
     /// Logs in now (replacing any cached token).
     pub fn login(&self) -> Result<(), Error> {
-        Ok(rt()?.block_on(self.inner.login())?)
+        rt()?.block_on(self.login_async())
+    }
+
+    /// [`Self::login`] as a future.
+    pub async fn login_async(&self) -> Result<(), Error> {
+        Ok(self.inner.login().await?)
     }
 
     /// Logins made so far.
@@ -261,7 +266,12 @@ impl EceClient {
     /// The entry point configuration (cached unless `refresh`) as
     /// `{"entry_point_id", "last_modified", "raw"}`.
     pub fn configuration_json(&self, refresh: bool) -> Result<String, Error> {
-        let c = rt()?.block_on(self.inner.configuration(refresh))?;
+        rt()?.block_on(self.configuration_json_async(refresh))
+    }
+
+    /// [`Self::configuration_json`] as a future.
+    pub async fn configuration_json_async(&self, refresh: bool) -> Result<String, Error> {
+        let c = self.inner.configuration(refresh).await?;
         Ok(json!({"entry_point_id": c.entry_point_id, "last_modified": c.last_modified, "raw": c.raw})
             .to_string())
     }
@@ -272,9 +282,14 @@ impl EceClient {
     /// "email.emailAddress", "activity": {extra keys}}`; returns
     /// `{"id", "activity_id", "case_id"}`.
     pub fn start_conversation_json(&self, request_json: &str) -> Result<String, Error> {
+        rt()?.block_on(self.start_conversation_json_async(request_json))
+    }
+
+    /// [`Self::start_conversation_json`] as a future.
+    pub async fn start_conversation_json_async(&self, request_json: &str) -> Result<String, Error> {
         let req: StartConversation = serde_json::from_str(request_json)
             .map_err(|e| Error::invalid(format!("start request: {e}")))?;
-        let c = rt()?.block_on(self.inner.start_conversation(&req))?;
+        let c = self.inner.start_conversation(&req).await?;
         Ok(serde_json::to_string(&c).unwrap_or_default())
     }
 
@@ -286,17 +301,32 @@ impl EceClient {
         content: &str,
         message_type: &str,
     ) -> Result<(), Error> {
+        rt()?.block_on(self.send_message_async(conversation_id, content, message_type))
+    }
+
+    /// [`Self::send_message`] as a future.
+    pub async fn send_message_async(
+        &self,
+        conversation_id: &str,
+        content: &str,
+        message_type: &str,
+    ) -> Result<(), Error> {
         let t = if message_type.is_empty() {
             MessageType::Html
         } else {
             MessageType::parse(message_type)?
         };
-        Ok(rt()?.block_on(self.inner.send_message(conversation_id, t, content))?)
+        Ok(self.inner.send_message(conversation_id, t, content).await?)
     }
 
     /// Ends a conversation (configurable, unverified endpoint).
     pub fn end_conversation(&self, conversation_id: &str) -> Result<(), Error> {
-        Ok(rt()?.block_on(self.inner.end_conversation(conversation_id))?)
+        rt()?.block_on(self.end_conversation_async(conversation_id))
+    }
+
+    /// [`Self::end_conversation`] as a future.
+    pub async fn end_conversation_async(&self, conversation_id: &str) -> Result<(), Error> {
+        Ok(self.inner.end_conversation(conversation_id).await?)
     }
 }
 
@@ -435,6 +465,30 @@ impl EceWebhook {
         Self::out(self.events.next(timeout)?)
     }
 
+    /// Waits until at least one event is queued (at most `timeout`; `None`: no
+    /// limit), then takes up to `max` without waiting more. An empty batch means the
+    /// timeout passed; an error of kind `Closed` once the server stopped and every
+    /// event was taken.
+    pub async fn next_events_async(
+        &self,
+        max: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<String>, Error> {
+        let Some(first) = Self::out(self.events.next_async(timeout).await?)? else {
+            return Ok(Vec::new());
+        };
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match Self::out(self.events.try_next()) {
+                Ok(Some(ev)) => batch.push(ev),
+                Ok(None) => break,
+                Err(e) if e.kind == ErrorKind::Closed => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(batch)
+    }
+
     fn out(taken: Taken<WebhookEvent>) -> Result<Option<String>, Error> {
         match taken {
             Taken::Event(e) => Ok(Some(e.to_json().to_string())),
@@ -559,38 +613,77 @@ impl EceChatWs {
 
     /// B1: whether an agent is available.
     pub fn agent_availability(&self, entry_point_id: u64) -> Result<bool, Error> {
-        Ok(rt()?.block_on(self.inner.agent_availability(entry_point_id))?)
+        rt()?.block_on(self.agent_availability_async(entry_point_id))
+    }
+
+    /// [`Self::agent_availability`] as a future.
+    pub async fn agent_availability_async(&self, entry_point_id: u64) -> Result<bool, Error> {
+        Ok(self.inner.agent_availability(entry_point_id).await?)
     }
 
     /// B2: remaining chat slots.
     pub fn capacity(&self, entry_point_id: u64) -> Result<u32, Error> {
-        Ok(rt()?.block_on(self.inner.capacity(entry_point_id))?)
+        rt()?.block_on(self.capacity_async(entry_point_id))
+    }
+
+    /// [`Self::capacity`] as a future.
+    pub async fn capacity_async(&self, entry_point_id: u64) -> Result<u32, Error> {
+        Ok(self.inner.capacity(entry_point_id).await?)
     }
 
     /// B3: (estimated wait in seconds, queue depth).
     pub fn live_session_status(&self, entry_point_id: u64) -> Result<(f64, u32), Error> {
-        let s = rt()?.block_on(self.inner.live_session_status(entry_point_id))?;
+        rt()?.block_on(self.live_session_status_async(entry_point_id))
+    }
+
+    /// [`Self::live_session_status`] as a future.
+    pub async fn live_session_status_async(
+        &self,
+        entry_point_id: u64,
+    ) -> Result<(f64, u32), Error> {
+        let s = self.inner.live_session_status(entry_point_id).await?;
         Ok((s.wait_time_secs, s.queue_depth))
     }
 
     /// B4: (responseType code, name: `eligible`, `no_agent_available`, `queue_full`,
     /// `agent_limit_reached` or `other`).
     pub fn check_eligibility(&self, entry_point_id: u64) -> Result<(u32, &'static str), Error> {
-        let e = rt()?.block_on(self.inner.check_eligibility(entry_point_id))?;
+        rt()?.block_on(self.check_eligibility_async(entry_point_id))
+    }
+
+    /// [`Self::check_eligibility`] as a future.
+    pub async fn check_eligibility_async(
+        &self,
+        entry_point_id: u64,
+    ) -> Result<(u32, &'static str), Error> {
+        let e = self.inner.check_eligibility(entry_point_id).await?;
         Ok((e.code(), e.name()))
     }
 
     /// B5: (allowed, reason as documented or raw).
     pub fn chat_allowed(&self, entry_point_id: u64) -> Result<(bool, Option<String>), Error> {
-        let c = rt()?.block_on(self.inner.chat_allowed(entry_point_id))?;
+        rt()?.block_on(self.chat_allowed_async(entry_point_id))
+    }
+
+    /// [`Self::chat_allowed`] as a future.
+    pub async fn chat_allowed_async(
+        &self,
+        entry_point_id: u64,
+    ) -> Result<(bool, Option<String>), Error> {
+        let c = self.inner.chat_allowed(entry_point_id).await?;
         Ok((c.allowed, c.reason.map(|r| r.as_str().to_owned())))
     }
 
     /// B6: submits `{"sid": "...", "answers": [{"question", "answer"}]}`.
     pub fn submit_survey_json(&self, survey_json: &str) -> Result<(), Error> {
+        rt()?.block_on(self.submit_survey_json_async(survey_json))
+    }
+
+    /// [`Self::submit_survey_json`] as a future.
+    pub async fn submit_survey_json_async(&self, survey_json: &str) -> Result<(), Error> {
         let s: Survey = serde_json::from_str(survey_json)
             .map_err(|e| Error::invalid(format!("survey: {e}")))?;
-        Ok(rt()?.block_on(self.inner.submit_survey(&s))?)
+        Ok(self.inner.submit_survey(&s).await?)
     }
 }
 

@@ -344,8 +344,14 @@ impl GcSession {
     /// Connects from a JSON configuration (see [`gc_config_from_json`]): returns once a
     /// broker link is up (each broker tried once) and `Hello` is sent.
     pub fn open(config_json: &str) -> Result<Self, Error> {
+        rt()?.block_on(Self::open_async(config_json))
+    }
+
+    /// [`GcSession::open`] as a future (run it on the library runtime, e.g. through
+    /// [`super::tasks::spawn`]).
+    pub async fn open_async(config_json: &str) -> Result<Self, Error> {
         let cfg = gc_config_from_json(config_json)?;
-        let (client, events) = rt()?.block_on(GcClient::connect(cfg))?;
+        let (client, events) = GcClient::connect(cfg).await?;
         let events =
             EventPump::start(events, QueueLimits::default(), gc_event_size, gc_event_last)?;
         Ok(GcSession {
@@ -368,8 +374,13 @@ impl GcSession {
     /// when the command queue is full (nothing sent), and `Timeout` when the broker
     /// did not confirm in time: the outcome is then unknown (GC may still execute it).
     pub fn send_json(&self, command_json: &str) -> Result<(), Error> {
+        rt()?.block_on(self.send_json_async(command_json))
+    }
+
+    /// [`GcSession::send_json`] as a future.
+    pub async fn send_json_async(&self, command_json: &str) -> Result<(), Error> {
         let (agent, cmd) = command_from_json(command_json)?;
-        rt()?.block_on(self.client.send(&agent, cmd))?;
+        self.client.send(&agent, cmd).await?;
         Ok(())
     }
 
@@ -392,6 +403,33 @@ impl GcSession {
             return closed;
         }
         Self::out(self.events.next(timeout)?)
+    }
+
+    /// Waits until at least one event is queued (at most `timeout`; `None`: no
+    /// limit), then takes up to `max` without waiting more. An empty batch means the
+    /// timeout passed; an error of kind `Closed` once `{"event":"Closed"}` was taken.
+    pub async fn next_events_async(
+        &self,
+        max: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<GcEventOut>, Error> {
+        let first = match self.after_close() {
+            Some(closed) => closed?,
+            None => Self::out(self.events.next_async(timeout).await?)?,
+        };
+        let Some(first) = first else {
+            return Ok(Vec::new());
+        };
+        let mut batch = vec![first];
+        while batch.len() < max && !batch.last().is_some_and(|e| e.last) {
+            match self.try_next_event() {
+                Ok(Some(ev)) => batch.push(ev),
+                Ok(None) => break,
+                Err(e) if e.kind == ErrorKind::Closed => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(batch)
     }
 
     /// After [`GcSession::close`]: drops (and counts) what is still queued and hands
@@ -456,7 +494,12 @@ impl GcSession {
     /// next event is then `{"event":"Closed"}` and events still queued are dropped
     /// (counted in `events_dropped`). Safe to call more than once.
     pub fn close(&self) -> Result<(), Error> {
-        rt()?.block_on(self.client.close());
+        rt()?.block_on(self.close_async())
+    }
+
+    /// [`GcSession::close`] as a future.
+    pub async fn close_async(&self) -> Result<(), Error> {
+        self.client.close().await;
         self.closing.store(true, Ordering::Release);
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -108,28 +108,30 @@ impl<T: Send + 'static> EventPump<T> {
         if self.done.load(Ordering::Acquire) {
             return Ok(Taken::Ended);
         }
+        if timeout.is_some_and(|d| d.is_zero()) {
+            return Ok(self.try_next());
+        }
+        rt()?.block_on(self.next_async(timeout))
+    }
+
+    /// [`EventPump::next`] as a future.
+    pub(crate) async fn next_async(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Taken<T>, super::Error> {
+        if self.done.load(Ordering::Acquire) {
+            return Ok(Taken::Ended);
+        }
         let ev = match timeout {
-            None => rt()?.block_on(self.rx.take_next()),
-            Some(d) if d.is_zero() => return Ok(self.try_next()),
-            Some(d) => {
-                let deadline = Instant::now() + d;
-                // The timer must be created inside the runtime, hence the async block.
-                match rt()?.block_on(async {
-                    tokio::time::timeout(
-                        deadline.saturating_duration_since(Instant::now()),
-                        self.rx.take_next(),
-                    )
-                    .await
-                }) {
-                    Ok(ev) => ev,
-                    Err(_) => return Ok(Taken::Nothing),
-                }
-            }
+            None => self.rx.take_next().await,
+            Some(d) => match tokio::time::timeout(d, self.rx.take_next()).await {
+                Ok(ev) => ev,
+                Err(_) => return Ok(Taken::Nothing),
+            },
         };
         Ok(self.took(ev))
     }
 
-    /// Takes the next event without waiting.
     pub(crate) fn try_next(&self) -> Taken<T> {
         if self.done.load(Ordering::Acquire) {
             return Taken::Ended;
