@@ -193,6 +193,31 @@ bench:
 	$(CARGO) bench -p libcce --bench codec --profile profiling
 	$(PYTHON) core/benches/summary.py
 
+# End-to-end benchmark (bench/e2e/README.md, docs/PERFORMANCE.md): release builds of the
+# C ABI and both bindings, the C programs against target/release/libcce.so, then one table
+# of figures and ratios measured in the same run. Not part of `make test`. Sizes:
+# BENCH_EVENTS, BENCH_BINDING_EVENTS, BENCH_REQUESTS, BENCH_SESSIONS, BENCH_SLOW_SECONDS.
+# The typed consumer is compiled only when include/cce.h has cti_open_typed.
+.PHONY: bench-e2e
+BENCH_E2E_OUT    := $(BUILD)/bench-e2e
+BENCH_E2E_CFLAGS := -O2 -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE -I$(ROOT)/include
+bench-e2e: deps-cc deps-python deps-node
+	$(CARGO) build --release -p libcce-ffi
+	@mkdir -p $(BENCH_E2E_OUT)
+	# The release library carries the SONAME libcce.so.0: the programs find it by rpath.
+	ln -sf $(TARGET)/release/libcce.so $(BENCH_E2E_OUT)/libcce.so.0
+	typed=""; if grep -q cti_open_typed include/cce.h; then typed=-DCTI_TYPED_EVENTS_AVAILABLE; fi; \
+	for p in blaster consume request scale slow; do \
+	  cc $(BENCH_E2E_CFLAGS) $$typed bench/e2e/$$p.c -L$(TARGET)/release -lcce -lpthread \
+	    -Wl,-rpath,$(BENCH_E2E_OUT) -o $(BENCH_E2E_OUT)/$$p; \
+	done
+	rm -rf $(TARGET)/wheels-release
+	$(VENV)/bin/maturin build --quiet --release -m bindings/python/Cargo.toml -o $(TARGET)/wheels-release
+	$(VENV)/bin/pip install -q --force-reinstall --no-deps $(TARGET)/wheels-release/libcce-*.whl
+	cd bindings/node && node scripts/build.js --release
+	$(PYTHON) bench/e2e/run.py --bin-dir $(BENCH_E2E_OUT) \
+	  --python $(VENV)/bin/python --node node
+
 # Generic Connector: every GC suite against a real Apache ActiveMQ broker, which
 # scripts/activemq.sh installs if missing (Debian package `activemq`), starts on a free
 # loopback STOMP port and stops at the end. Nothing is skipped here: CCE_REQUIRE_BROKER
