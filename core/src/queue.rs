@@ -11,7 +11,7 @@
 //! of one pipeline, so that one session reports one set of figures.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -75,7 +75,7 @@ pub struct QueueStats {
     pub high_water_bytes: usize,
     /// Events dropped (queued at close, or refused under [`OverrunPolicy::Close`]).
     pub dropped: u64,
-    /// Events ever queued.
+    /// Events taken by the application from its queue (internal hops not counted).
     pub delivered: u64,
 }
 
@@ -87,7 +87,7 @@ pub struct QueueCounters {
     high_water_events: AtomicUsize,
     high_water_bytes: AtomicUsize,
     dropped: AtomicU64,
-    queued: AtomicU64,
+    delivered: AtomicU64,
 }
 
 impl QueueCounters {
@@ -99,7 +99,7 @@ impl QueueCounters {
             high_water_events: self.high_water_events.load(Ordering::Relaxed),
             high_water_bytes: self.high_water_bytes.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
-            delivered: self.queued.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
         }
     }
 
@@ -113,7 +113,6 @@ impl QueueCounters {
         let b = self.depth_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         self.high_water_events.fetch_max(e, Ordering::Relaxed);
         self.high_water_bytes.fetch_max(b, Ordering::Relaxed);
-        self.queued.fetch_add(1, Ordering::Relaxed);
     }
 
     fn removed(&self, bytes: usize) {
@@ -133,6 +132,8 @@ struct State<T> {
 }
 
 struct Shared<T> {
+    /// False for an internal hop: items taken from it are not counted as delivered.
+    delivers: AtomicBool,
     state: Mutex<State<T>>,
     limits: QueueLimits,
     counters: Arc<QueueCounters>,
@@ -189,6 +190,7 @@ pub fn channel<T>(limits: QueueLimits, counters: Arc<QueueCounters>) -> (Sender<
         max_bytes: limits.max_bytes.max(1),
     };
     let shared = Arc::new(Shared {
+        delivers: AtomicBool::new(true),
         state: Mutex::new(State {
             items: VecDeque::new(),
             bytes: 0,
@@ -339,7 +341,19 @@ impl<T> Receiver<T> {
         let (item, bytes) = st.items.pop_front()?;
         st.bytes -= bytes;
         self.shared.counters.removed(bytes);
+        if self.shared.delivers.load(Ordering::Relaxed) {
+            self.shared
+                .counters
+                .delivered
+                .fetch_add(1, Ordering::Relaxed);
+        }
         Some(item)
+    }
+
+    /// Marks this queue as an internal hop of a pipeline whose application-facing
+    /// queue is another one: what is taken from it is not counted as delivered.
+    pub fn set_internal(&self) {
+        self.shared.delivers.store(false, Ordering::Relaxed);
     }
 
     /// Takes the next item without waiting (like `tokio::sync::mpsc`; see

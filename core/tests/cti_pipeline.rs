@@ -340,6 +340,58 @@ fn closing_through_the_facade_drops_and_counts_queued_events() {
     drop(rt);
 }
 
+/// Through a connection (the facade), `"overrun":"close"` ends the session when the
+/// application's queue is at its bound, not when an internal hop fills; `delivered`
+/// counts what the application took.
+#[test]
+fn facade_overrun_close_fires_at_the_application_bound() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = rt.block_on(serve(Script::Blast { n: 5_000 }));
+    let config = format!(
+        r#"{{"address":"{}","client_id":"facade","event_queue_events":1000,"overrun":"close","close_timeout_ms":300}}"#,
+        server.addr
+    );
+    let session = cce::api::CtiSession::open(&config).expect("opens");
+    // The application reads nothing until the session gave up.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while session.queue_stats().dropped == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "never overran: {:?}",
+            session.queue_stats()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut messages = 0u64;
+    let last = loop {
+        let ev = session
+            .next_event(Some(Duration::from_secs(20)))
+            .expect("events")
+            .expect("not a timeout");
+        if ev.last {
+            break ev;
+        }
+        messages += 1;
+    };
+    assert!(last.json().contains("ConsumerOverrun"), "{}", last.json());
+    let stats = session.queue_stats();
+    assert!(
+        stats.high_water_events >= 1000,
+        "closed before the application's bound: {stats:?}"
+    );
+    // The queue held the initial (undelivered) CONNECTION_STATE and 999 messages.
+    assert!(messages >= 999, "{messages} events before the close");
+    assert!(stats.dropped > 0, "{stats:?}");
+    // Every event taken counted once: the messages, the final SESSION_CLOSED and the
+    // initial CONNECTION_STATE the facade takes but does not hand out.
+    assert_eq!(stats.delivered, messages + 2, "{stats:?}");
+    drop(rt);
+}
+
 #[test]
 fn bad_queue_settings_are_refused() {
     for bad in [

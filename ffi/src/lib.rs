@@ -1086,7 +1086,8 @@ pub unsafe extern "C" fn cti_event_fd(session: *const cti_session, fd_out: *mut 
 
 /// The session's event queue figures as JSON (free with [`cce_string_free`]):
 /// `{"depth_events":N,"depth_bytes":N,"high_water_events":N,"high_water_bytes":N,
-/// "dropped":N,"delivered":N}`. `dropped` counts events discarded at close and, with
+/// "dropped":N,"delivered":N}`. `delivered` counts the events the application took;
+/// `dropped` counts events discarded at close and, with
 /// `overrun: "close"`, the events that did not fit.
 ///
 /// # Safety

@@ -42,7 +42,7 @@ use super::session::{
     SESSION_STANDBY,
 };
 use super::typed::TypedMessage;
-use crate::queue::{self, PushError, QueueCounters, QueueLimits, QueueStats};
+use crate::queue::{self, OverrunPolicy, PushError, QueueCounters, QueueLimits, QueueStats};
 
 /// Most events held between a session's socket task and the connection's manager
 /// (the application's queue, [`SessionConfig::event_queue`], comes after it).
@@ -252,12 +252,18 @@ async fn connect_side(
 ) -> Result<(Client, Events), SessionError> {
     let addr = cfg.address(side);
     // The session's own queue is a short hop; the application's queue holds the bound.
+    // It always blocks when full: the overrun policy is applied where the application
+    // takes events (see `Worker::connected`), not on this hop.
     let mut session = cfg.session.clone();
     session.event_queue = QueueLimits {
         max_events: session.event_queue.max_events.min(INTERNAL_QUEUE_EVENTS),
         max_bytes: session.event_queue.max_bytes,
     };
-    Client::connect_with(addr, session, tls, cfg.connect_timeout, counters.clone()).await
+    session.overrun = OverrunPolicy::Block;
+    let (client, events) =
+        Client::connect_with(addr, session, tls, cfg.connect_timeout, counters.clone()).await?;
+    events.set_internal();
+    Ok((client, events))
 }
 
 impl CtiConnection {
@@ -675,6 +681,18 @@ impl Manager {
         // A session on the other side, opened for a maintenance handover.
         let mut handover: Option<(Client, Events, Side)> = None;
         loop {
+            if !self.outbox.is_empty() && self.cfg.session.overrun == OverrunPolicy::Close {
+                // The application's queue is full: end the session (no reconnect).
+                let n = self.outbox.len() as u64;
+                self.outbox.clear();
+                self.shared.counters.add_dropped(n);
+                tracing::debug!("event queue full: closing the session (overrun)");
+                if let Some((c, _, _)) = handover.take() {
+                    c.close().await;
+                }
+                client.close().await;
+                return Phase::Lost(CloseReason::ConsumerOverrun);
+            }
             let resync_sleep = async {
                 match resync_at {
                     Some(t) => tokio::time::sleep_until(t).await,
