@@ -42,6 +42,7 @@ help:
 	@echo "make dist    - release artefacts in dist/ (wheel, sdist, npm tarballs, C/C++ SDK)"
 	@echo "make install - install the C/C++ SDK under \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make test-package - install every artefact of dist/ and use it without cargo"
+	@echo "make test-sdist - build the Python sdist of dist/ from scratch and use it (slow)"
 	@echo "make test-siebel - the Siebel driver through its harness (CTI and GC simulators, valgrind)"
 
 demo:
@@ -253,7 +254,7 @@ VERSION    := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -1
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: dist dist-release dist-sdk dist-node dist-python install test-package fuzz-lock
+.PHONY: dist dist-release dist-sdk dist-node dist-python install test-package test-sdist fuzz-lock
 
 dist-release:
 	$(CARGO) build --release -p libcce-ffi -p libcce-node
@@ -285,6 +286,11 @@ install: dist-release
 # directory, SDK into a temporary prefix) and uses each with no cargo on PATH.
 test-package: deps-cc deps-python
 	bash scripts/test_package.sh $(DIST)
+
+# Builds the sdist of dist/ from scratch in a fresh venv and uses it (a full release
+# build: not part of `make test`).
+test-sdist:
+	bash scripts/test_sdist.sh $(DIST)
 
 # fuzz/ has its own Cargo.lock: refresh it from the root one after a dependency change.
 fuzz-lock:
