@@ -92,7 +92,7 @@ typedef enum {
   CCE_OK = 0,
   // A required pointer argument was NULL.
   CCE_ERR_NULL_POINTER = 1,
-  // An argument (JSON, configuration, text) is invalid.
+  // An argument (JSON, configuration, text, a handle of another type) is invalid.
   CCE_ERR_INVALID_ARGUMENT = 2,
   // The handle is NULL, unknown, or already closed/stopped.
   CCE_ERR_INVALID_HANDLE = 3,
@@ -547,8 +547,8 @@ cce_status ece_client_end_conversation(const ece_client *client, const char *con
 // `max_depth`, `max_events`, `queue_capacity`, `dedup_window`, `max_connections`,
 // `read_timeout_ms`.
 //
-// Events: with a `callback`, libcce calls it on one library-owned thread per server
-// ("cce-ece-events"), in arrival order (so in order per conversation), never
+// Events: with a `callback`, libcce calls it on the shared callback threads (see
+// [`cce_set_callback_threads`]), in arrival order (so in order per conversation), never
 // concurrently, with the event as JSON: `{"type":"assigned"|"startTyping"|
 // "endTyping"|"message"|"complete"|"other","type_value","conversation_id","id",
 // "timestamp","content","sender","agent":{"name","screen_name"},"format","raw"}`.
