@@ -215,6 +215,12 @@ int64_t cce_last_error_cti_status(void);
 // succeeded): the error's kind.
 cce_status cce_last_error_kind(void);
 
+// The name of `status` as a static string, e.g. `"CCE_ERR_TIMEOUT"` for
+// `CCE_ERR_TIMEOUT`; `"CCE_ERR_UNKNOWN"` for a value that is no `cce_status` (e.g. from a
+// newer header). Takes an `int32_t`, not the enum, so that any value is safe to pass.
+// Never NULL; do not free.
+const char *cce_status_name(int32_t status);
+
 // The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
 // or `""` for a library-level error (bad argument, handle...) or none. Static; do
 // not free.

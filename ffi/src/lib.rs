@@ -262,6 +262,36 @@ pub extern "C" fn cce_last_error_kind() -> cce_status {
     LAST_ERROR.with(|e| e.borrow().kind)
 }
 
+/// The name of `status` as a static string, e.g. `"CCE_ERR_TIMEOUT"` for
+/// `CCE_ERR_TIMEOUT`; `"CCE_ERR_UNKNOWN"` for a value that is no `cce_status` (e.g. from a
+/// newer header). Takes an `int32_t`, not the enum, so that any value is safe to pass.
+/// Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn cce_status_name(status: i32) -> *const c_char {
+    use cce_status::*;
+    let name: &'static CStr = match status {
+        s if s == CCE_OK as i32 => c"CCE_OK",
+        s if s == CCE_ERR_NULL_POINTER as i32 => c"CCE_ERR_NULL_POINTER",
+        s if s == CCE_ERR_INVALID_ARGUMENT as i32 => c"CCE_ERR_INVALID_ARGUMENT",
+        s if s == CCE_ERR_INVALID_HANDLE as i32 => c"CCE_ERR_INVALID_HANDLE",
+        s if s == CCE_ERR_IO as i32 => c"CCE_ERR_IO",
+        s if s == CCE_ERR_TIMEOUT as i32 => c"CCE_ERR_TIMEOUT",
+        s if s == CCE_ERR_REFUSED as i32 => c"CCE_ERR_REFUSED",
+        s if s == CCE_ERR_CONTROL_FAILED as i32 => c"CCE_ERR_CONTROL_FAILED",
+        s if s == CCE_ERR_CLOSED as i32 => c"CCE_ERR_CLOSED",
+        s if s == CCE_ERR_CODEC as i32 => c"CCE_ERR_CODEC",
+        s if s == CCE_ERR_PROTOCOL as i32 => c"CCE_ERR_PROTOCOL",
+        s if s == CCE_ERR_WOULD_DEADLOCK as i32 => c"CCE_ERR_WOULD_DEADLOCK",
+        s if s == CCE_ERR_PANIC as i32 => c"CCE_ERR_PANIC",
+        s if s == CCE_ERR_DISCONNECTED as i32 => c"CCE_ERR_DISCONNECTED",
+        s if s == CCE_ERR_TLS_HANDSHAKE as i32 => c"CCE_ERR_TLS_HANDSHAKE",
+        s if s == CCE_ERR_CERTIFICATE_INVALID as i32 => c"CCE_ERR_CERTIFICATE_INVALID",
+        s if s == CCE_ERR_QUEUE_FULL as i32 => c"CCE_ERR_QUEUE_FULL",
+        _ => c"CCE_ERR_UNKNOWN",
+    };
+    name.as_ptr()
+}
+
 /// The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
 /// or `""` for a library-level error (bad argument, handle...) or none. Static; do
 /// not free.

@@ -2,7 +2,7 @@
  * The handle table of the libcce C ABI: for each family (CTI, GC, ECE), a live
  * handle of one type passed where another type is expected is refused with
  * CCE_ERR_INVALID_ARGUMENT (and the handle stays usable), and closing or freeing a
- * handle twice gives CCE_ERR_INVALID_HANDLE.
+ * handle twice gives CCE_ERR_INVALID_HANDLE. Also cce_status_name.
  */
 #include <stdio.h>
 #include <string.h>
@@ -133,7 +133,24 @@ static void ece_family(void) {
     EXPECT(ece_sim_stop(sim) == CCE_ERR_INVALID_HANDLE, "double ece_sim_stop");
 }
 
+static void status_names(void) {
+    EXPECT(strcmp(cce_status_name(CCE_OK), "CCE_OK") == 0, "name of CCE_OK");
+    EXPECT(strcmp(cce_status_name(CCE_ERR_TIMEOUT), "CCE_ERR_TIMEOUT") == 0, "name of CCE_ERR_TIMEOUT");
+    EXPECT(strcmp(cce_status_name(CCE_ERR_QUEUE_FULL), "CCE_ERR_QUEUE_FULL") == 0, "name of the last status");
+    EXPECT(strcmp(cce_status_name(99), "CCE_ERR_UNKNOWN") == 0, "unknown status");
+    EXPECT(strcmp(cce_status_name(-1), "CCE_ERR_UNKNOWN") == 0, "negative status");
+    /* Every status has its own name, and the name of what a call returned matches. */
+    for (int i = 0; i <= CCE_ERR_QUEUE_FULL; i++) {
+        const char *a = cce_status_name(i);
+        EXPECT(a && strncmp(a, "CCE_", 4) == 0 && strcmp(a, "CCE_ERR_UNKNOWN") != 0, "a known status has a name");
+        for (int j = 0; j < i; j++)
+            EXPECT(strcmp(a, cce_status_name(j)) != 0, "names are distinct");
+    }
+    EXPECT(strcmp(cce_status_name(cce_sim_stop(NULL)), "CCE_ERR_INVALID_HANDLE") == 0, "name of a returned status");
+}
+
 int main(void) {
+    status_names();
     cti_family();
     gc_family();
     ece_family();
