@@ -606,7 +606,9 @@ fn event_c_string(text: String) -> CString {
 /// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms` (default 90000;
 /// 0 turns heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
 /// `strict_decode` (default false: messages with count mismatches or wrongly sized
-/// fields are delivered with `_warnings` instead of as DECODE_ERROR).
+/// fields are delivered with `_warnings` instead of as DECODE_ERROR). Every key may
+/// be given in camelCase too (`clientId`; not both spellings); masks also take a list
+/// of names or numbers (`["CTI_SERVICE_CLIENT_EVENTS","CTI_SERVICE_CLIENT_CONTROL"]`).
 ///
 /// Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
 /// choose), following the guide's A/B schedule (`expected_clients` sets the random

@@ -2,7 +2,8 @@
  * The handle table of the libcce C ABI: for each family (CTI, GC, ECE), a live
  * handle of one type passed where another type is expected is refused with
  * CCE_ERR_INVALID_ARGUMENT (and the handle stays usable), and closing or freeing a
- * handle twice gives CCE_ERR_INVALID_HANDLE. Also cce_status_name.
+ * handle twice gives CCE_ERR_INVALID_HANDLE. Also cce_status_name, and configuration
+ * JSON in camelCase (as every binding accepts it).
  */
 #include <stdio.h>
 #include <string.h>
@@ -149,8 +150,54 @@ static void status_names(void) {
     EXPECT(strcmp(cce_status_name(cce_sim_stop(NULL)), "CCE_ERR_INVALID_HANDLE") == 0, "name of a returned status");
 }
 
+static int poll_until(cti_session *s, uint32_t want, const char *must_contain) {
+    for (int i = 0; i < 50; i++) {
+        uint32_t type = 0;
+        char *json = NULL;
+        if (cti_poll_event(s, 10000, &type, &json) != CCE_OK) return 0;
+        int hit = type == want && (!must_contain || strstr(json, must_contain));
+        cce_string_free(json);
+        if (hit) return 1;
+    }
+    return 0;
+}
+
+static void camel_case_config(void) {
+    cce_sim *sim = NULL;
+    cti_session *s = NULL;
+    uint16_t port = 0;
+    uint32_t type = 0;
+    char *json = NULL;
+    char cfg[512];
+    EXPECT(cce_sim_start("{\"bindB\":\"127.0.0.1:0\"}", &sim) == CCE_OK, "simulator starts from camelCase config");
+    EXPECT(cce_sim_side_port(sim, "B", &port) == CCE_OK && port != 0, "bindB read as bind_b");
+    EXPECT(cce_sim_port(sim, &port) == CCE_OK, "simulator port");
+    snprintf(cfg, sizeof cfg,
+             "{\"address\":\"127.0.0.1:%u\",\"clientId\":\"camel\",\"peripheralId\":5000,\"agentId\":\"1001\","
+             "\"services\":[\"CTI_SERVICE_CLIENT_EVENTS\",\"CTI_SERVICE_CLIENT_CONTROL\"],"
+             "\"agentStateMask\":[\"AGENT_LOGIN_MASK\",\"AGENT_AVAILABLE_MASK\"],\"requestTimeoutMs\":5000}",
+             (unsigned)port);
+    EXPECT(cti_open(cfg, NULL, NULL, &s) == CCE_OK, "camelCase session config with mask lists");
+    EXPECT(cti_request(s, "{\"MessageName\":\"SET_AGENT_STATE_REQ\",\"AgentState\":\"AGENT_STATE_AVAILABLE\","
+                          "\"AgentInstrument\":\"5001\"}",
+                       0, &type, &json) == CCE_OK,
+           "control service granted by the mask list");
+    cce_string_free(json);
+    EXPECT(cce_sim_inject_call(sim, "{\"ani\":\"5551234\",\"callVariables\":[\"acct-42\"],"
+                                    "\"namedVariables\":{\"user.crm.id\":\"C-7\"}}",
+                               NULL) == CCE_OK,
+           "camelCase call with named variables as an object");
+    EXPECT(poll_until(s, 23, "C-7"), "BEGIN_CALL_EVENT carries the named variable");
+    EXPECT(cti_close(s) == CCE_OK, "session closes");
+    snprintf(cfg, sizeof cfg, "{\"address\":\"127.0.0.1:%u\",\"clientId\":\"a\",\"client_id\":\"b\"}", (unsigned)port);
+    EXPECT(cti_open(cfg, NULL, NULL, &s) == CCE_ERR_INVALID_ARGUMENT && strstr(cce_last_error(), "given twice"),
+           "a key in both spellings is refused");
+    EXPECT(cce_sim_stop(sim) == CCE_OK, "simulator stops");
+}
+
 int main(void) {
     status_names();
+    camel_case_config();
     cti_family();
     gc_family();
     ece_family();

@@ -188,8 +188,9 @@ pub fn default_destination() -> String {
 /// every STOMP frame as an INFO record under the target `libcce::wire`) and `trace_file`
 /// (a path: JSON lines appended there; wins over `trace`).
 pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
+    let v = super::config_json::parse(text, "GC config", &[])?;
     let j: GcConfigJson =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
+        serde_json::from_value(v).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
     let brokers = match j.brokers {
         Brokers::One(b) => vec![b],
         Brokers::Many(v) => v,
@@ -476,7 +477,9 @@ impl GcSim {
     /// [`crate::sim::gc::GcSimConfig`]; `broker` required: "host:port", or
     /// [`EMBEDDED_BROKER`] for an in-memory broker of its own).
     pub fn start(config_json: &str) -> Result<Self, Error> {
-        let mut cfg = GcSimConfig::from_json(config_json)?;
+        let text =
+            super::config_json::normalized_text(config_json, "GC simulator config", &["agents"])?;
+        let mut cfg = GcSimConfig::from_json(&text)?;
         let rt = rt()?;
         let broker = if cfg.broker == EMBEDDED_BROKER {
             let b = rt
