@@ -793,7 +793,7 @@ cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type,
 
 // Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
 // "embedded" for an in-memory broker on 127.0.0.1 whose address the action
-// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+// `{"action":"broker"}` returns as `"host:port"`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 // (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 //
 // # Safety

@@ -66,7 +66,7 @@ static void gc_family(void) {
     char addr[64] = "";
     char cfg[256];
     EXPECT(gc_sim_start("{\"broker\":\"embedded\"}", &sim) == CCE_OK, "GC simulator starts");
-    EXPECT(gc_sim_control(sim, "{\"action\":\"broker_address\"}", &addr_json) == CCE_OK, "broker address");
+    EXPECT(gc_sim_control(sim, "{\"action\":\"broker\"}", &addr_json) == CCE_OK, "broker address");
     const char *p = addr_json ? strstr(addr_json, "127.0.0.1:") : NULL;
     if (p) {
         size_t n = strcspn(p, "\"");

@@ -507,17 +507,14 @@ impl GcSim {
     }
 
     /// Performs a control action given as JSON (see [`GcSimulator::control`]);
-    /// returns its JSON result. `{"action":"broker_address"}` gives
-    /// `{"broker":"host:port"}`, the broker the simulator is on; `{"action":"broker"}`
-    /// gives just that address as a JSON string.
+    /// returns its JSON result. `{"action":"broker"}` gives the broker the simulator is
+    /// on as a JSON string (`"host:port"`).
     pub fn control(&self, action_json: &str) -> Result<String, Error> {
         let action = serde_json::from_str::<Json>(action_json)
             .ok()
             .and_then(|v| v.get("action").and_then(Json::as_str).map(str::to_owned));
-        match action.as_deref() {
-            Some("broker") => return Ok(json!(self.broker_addr).to_string()),
-            Some("broker_address") => return Ok(json!({ "broker": self.broker_addr }).to_string()),
-            _ => {}
+        if action.as_deref() == Some("broker") {
+            return Ok(json!(self.broker_addr).to_string());
         }
         let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
         let sim = guard
@@ -573,10 +570,11 @@ mod tests {
     #[test]
     fn embedded_broker_serves_a_client_and_stops_with_the_simulator() {
         let sim = GcSim::start(r#"{"broker":"embedded"}"#).expect("sim");
-        let addr: Json =
-            serde_json::from_str(&sim.control(r#"{"action":"broker_address"}"#).expect("addr"))
-                .expect("json");
-        let addr = addr["broker"].as_str().expect("broker").to_owned();
+        // The one address action; the former `broker_address` is gone.
+        assert!(sim.control(r#"{"action":"broker_address"}"#).is_err());
+        let addr: String =
+            serde_json::from_str(&sim.control(r#"{"action":"broker"}"#).expect("addr"))
+                .expect("address as a JSON string");
         assert!(addr.starts_with("127.0.0.1:"), "{addr}");
         let cfg = format!(r#"{{"broker":"{addr}","destination":"emb-1"}}"#);
         let session = GcSession::open(&cfg).expect("client reaches the embedded broker");
