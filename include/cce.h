@@ -6,9 +6,11 @@
  *    cce_last_error() describes it; the text is thread-local and valid until
  *    the next libcce call on the same thread. cce_last_error_cti_status()
  *    gives the CTI status/failure code when the server sent one, else -1.
- *  - Handles (cce_sim*, cti_session*) are opaque tokens. NULL, stale or
- *    already-closed handles give CCE_ERR_INVALID_HANDLE, never a crash;
- *    closing twice is an error, not undefined behaviour.
+ *  - Handles (cce_sim*, cti_session*, gc_session*, ...) are opaque tokens.
+ *    NULL, stale or already-closed handles give CCE_ERR_INVALID_HANDLE, a
+ *    handle of another type (a gc_session* passed to cti_close) gives
+ *    CCE_ERR_INVALID_ARGUMENT, never a crash; closing twice is an error, not
+ *    undefined behaviour. cce_status_name() names any status.
  *  - Input strings are NUL-terminated UTF-8, borrowed for the call only.
  *    Strings returned through char** are owned by the caller: free them with
  *    cce_string_free(). Byte buffers from cce_encode(): cce_bytes_free().
