@@ -151,6 +151,8 @@ test-c: deps-cc test-pki
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_pipeline
 	cc $(CFLAGS) ffi/tests/test_log.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_log
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_log
+	cc $(CFLAGS) ffi/tests/test_handles.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_handles
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_handles
 	cc $(CFLAGS) ffi/tests/test_tls.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_tls
 	CCE_TEST_PKI=$(PKI) LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_tls
 	cc $(CFLAGS) examples/c/agent_session.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/agent_session_c

@@ -6,9 +6,11 @@
  *    cce_last_error() describes it; the text is thread-local and valid until
  *    the next libcce call on the same thread. cce_last_error_cti_status()
  *    gives the CTI status/failure code when the server sent one, else -1.
- *  - Handles (cce_sim*, cti_session*) are opaque tokens. NULL, stale or
- *    already-closed handles give CCE_ERR_INVALID_HANDLE, never a crash;
- *    closing twice is an error, not undefined behaviour.
+ *  - Handles (cce_sim*, cti_session*, gc_session*, ...) are opaque tokens.
+ *    NULL, stale or already-closed handles give CCE_ERR_INVALID_HANDLE, a
+ *    handle of another type (a gc_session* passed to cti_close) gives
+ *    CCE_ERR_INVALID_ARGUMENT, never a crash; closing twice is an error, not
+ *    undefined behaviour. cce_status_name() names any status.
  *  - Input strings are NUL-terminated UTF-8, borrowed for the call only.
  *    Strings returned through char** are owned by the caller: free them with
  *    cce_string_free(). Byte buffers from cce_encode(): cce_bytes_free().
@@ -92,7 +94,7 @@ typedef enum {
   CCE_OK = 0,
   // A required pointer argument was NULL.
   CCE_ERR_NULL_POINTER = 1,
-  // An argument (JSON, configuration, text) is invalid.
+  // An argument (JSON, configuration, text, a handle of another type) is invalid.
   CCE_ERR_INVALID_ARGUMENT = 2,
   // The handle is NULL, unknown, or already closed/stopped.
   CCE_ERR_INVALID_HANDLE = 3,
@@ -215,6 +217,12 @@ int64_t cce_last_error_cti_status(void);
 // succeeded): the error's kind.
 cce_status cce_last_error_kind(void);
 
+// The name of `status` as a static string, e.g. `"CCE_ERR_TIMEOUT"` for
+// `CCE_ERR_TIMEOUT`; `"CCE_ERR_UNKNOWN"` for a value that is no `cce_status` (e.g. from a
+// newer header). Takes an `int32_t`, not the enum, so that any value is safe to pass.
+// Never NULL; do not free.
+const char *cce_status_name(int32_t status);
+
 // The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
 // or `""` for a library-level error (bad argument, handle...) or none. Static; do
 // not free.
@@ -311,7 +319,9 @@ cce_status cce_stream_free(cce_stream *stream);
 // `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms` (default 90000;
 // 0 turns heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
 // `strict_decode` (default false: messages with count mismatches or wrongly sized
-// fields are delivered with `_warnings` instead of as DECODE_ERROR).
+// fields are delivered with `_warnings` instead of as DECODE_ERROR). Every key may
+// be given in camelCase too (`clientId`; not both spellings); masks also take a list
+// of names or numbers (`["CTI_SERVICE_CLIENT_EVENTS","CTI_SERVICE_CLIENT_CONTROL"]`).
 //
 // Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
 // choose), following the guide's A/B schedule (`expected_clients` sets the random
@@ -547,8 +557,8 @@ cce_status ece_client_end_conversation(const ece_client *client, const char *con
 // `max_depth`, `max_events`, `queue_capacity`, `dedup_window`, `max_connections`,
 // `read_timeout_ms`.
 //
-// Events: with a `callback`, libcce calls it on one library-owned thread per server
-// ("cce-ece-events"), in arrival order (so in order per conversation), never
+// Events: with a `callback`, libcce calls it on the shared callback threads (see
+// [`cce_set_callback_threads`]), in arrival order (so in order per conversation), never
 // concurrently, with the event as JSON: `{"type":"assigned"|"startTyping"|
 // "endTyping"|"message"|"complete"|"other","type_value","conversation_id","id",
 // "timestamp","content","sender","agent":{"name","screen_name"},"format","raw"}`.
@@ -785,7 +795,7 @@ cce_status gc_parse_event(const uint8_t *body, size_t len, const char *jms_type,
 
 // Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
 // "embedded" for an in-memory broker on 127.0.0.1 whose address the action
-// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+// `{"action":"broker"}` returns as `"host:port"`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 // (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 //
 // # Safety

@@ -487,7 +487,7 @@ export declare class GcSession {
 
 export declare class GcSimulator {
   private constructor();
-  /** Starts a simulator on `config.broker` ('host:port', or 'embedded' for an in-memory broker of its own: `control('broker')` gives its address, `control('broker_address').broker` too). */
+  /** Starts a simulator on `config.broker` ('host:port', or 'embedded' for an in-memory broker of its own: `control('broker')` gives its address). */
   static start(config: { broker: string; requestQueue?: string; format?: 'json' | 'text'; [key: string]: unknown }): Promise<GcSimulator>;
   /** Performs a control action and returns its result. */
   control(action: string, params?: Record<string, unknown>): unknown;

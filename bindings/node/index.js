@@ -146,31 +146,24 @@ function snakeKeys(obj, what) {
   return out;
 }
 
-const MASK_KEYS = ['services', 'call_msg_mask', 'agent_state_mask', 'config_msg_mask'];
+// camelCase keys, mask lists and named variables given as an object are read by the
+// core (the same for every language): configurations go over as they are.
+function configJson(config, what) {
+  if (!isPlainObject(config)) throw invalid(`${what} must be an object`);
+  return stringify(config, what);
+}
 
 function sessionConfigJson(config) {
-  const c = snakeKeys(config, 'session config');
-  for (const k of MASK_KEYS) {
-    // ["CTI_SERVICE_CLIENT_EVENTS", "CTI_SERVICE_CLIENT_CONTROL"] -> "A|B".
-    if (Array.isArray(c[k])) c[k] = c[k].join('|');
-  }
-  return stringify(c, 'session config');
+  return configJson(config, 'session config');
 }
 
 function simConfigJson(config) {
   if (config === undefined || config === null) return '{}';
-  const c = snakeKeys(config, 'simulator config');
-  if (Array.isArray(c.agents)) {
-    c.agents = c.agents.map((a, i) => snakeKeys(a, `simulator config agents[${i}]`));
-  }
-  return stringify(c, 'simulator config');
+  return configJson(config, 'simulator config');
 }
 
 function callJson(callSpec) {
-  const c = snakeKeys(callSpec, 'call');
-  // {"user.crm.id": "C-7"} -> [["user.crm.id", "C-7"]].
-  if (isPlainObject(c.named_variables)) c.named_variables = Object.entries(c.named_variables);
-  return stringify(c, 'call');
+  return configJson(callSpec, 'call');
 }
 
 function messageJson(msg) {

@@ -27,6 +27,7 @@ use crate::runtime::runtime;
 use crate::secret::Secret;
 use crate::sim::cti::{CtiSimulator, SimCall, SimConfig, SimError};
 
+mod config_json;
 mod gc;
 mod pump;
 mod sim;
@@ -268,12 +269,14 @@ fn rt() -> Result<&'static tokio::runtime::Runtime, Error> {
     runtime().map_err(|e| Error::new(ErrorKind::Io, e))
 }
 
-/// A number, or constant names joined with `|` (looked up in `table`).
+/// A number, constant names joined with `|` (looked up in `table`), or a list of
+/// either (OR-ed together).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 enum Bits {
     Num(u32),
     Names(String),
+    List(Vec<Bits>),
 }
 
 impl Bits {
@@ -285,6 +288,9 @@ impl Bits {
                     .map(|v| acc | v)
                     .ok_or_else(|| Error::invalid(format!("unknown {table} name {n:?}")))
             }),
+            Bits::List(items) => items
+                .iter()
+                .try_fold(0u32, |acc, b| Ok(acc | b.resolve(table)?)),
         }
     }
 }
@@ -349,7 +355,7 @@ fn default_version() -> u32 {
 /// Parses a session configuration from JSON. Keys: `address` ("host:port", required),
 /// `client_id` (required), `version` (default 24), `client_password`, `client_signature`,
 /// `peripheral_id`, `services`, `call_msg_mask`, `agent_state_mask`, `config_msg_mask`
-/// (numbers or `|`-joined constant names), `agent_extension`, `agent_id`,
+/// (numbers, `|`-joined constant names, or lists of either), `agent_extension`, `agent_id`,
 /// `agent_instrument`, `heartbeat_ms` (default 90000, IdleTimeout 4×; 0 turns
 /// heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
 /// `relaxed_timing`, `active_standby`, `accept_maintenance`, `strict_decode` (default
@@ -369,7 +375,8 @@ pub fn session_config_from_json(text: &str) -> Result<(String, SessionConfig), E
 }
 
 fn parse_session_json(text: &str) -> Result<SessionJson, Error> {
-    serde_json::from_str(text).map_err(|e| Error::invalid(format!("session config: {e}")))
+    let v = config_json::parse(text, "session config", &[])?;
+    serde_json::from_value(v).map_err(|e| Error::invalid(format!("session config: {e}")))
 }
 
 /// Parses a failover connection configuration from JSON: every key of

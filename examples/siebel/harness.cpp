@@ -583,11 +583,10 @@ int run_gc(const char *path, std::string broker) {
     if (gc_sim_start(cfg.c_str(), &sim) != CCE_OK) throw std::runtime_error(std::string("gc sim: ") + cce_last_error());
     std::string queue = cfg.substr(cfg.find("siebel-"), cfg.rfind('"') - cfg.find("siebel-"));
     char *addr_json = nullptr;
-    gc_sim_control(sim, "{\"action\":\"broker_address\"}", &addr_json);
+    gc_sim_control(sim, "{\"action\":\"broker\"}", &addr_json);  // "host:port"
     std::string addr = addr_json;
     cce_string_free(addr_json);
-    addr = addr.substr(addr.find(":\"") + 2);
-    addr = addr.substr(0, addr.find('"'));
+    addr = addr.substr(1, addr.rfind('"') - 1);
     std::printf("-- GC simulator on broker %s, queue %s\n", addr.c_str(), queue.c_str());
     KV dp{{"Backend", "GC"}, {"Brokers", addr}, {"RequestQueue", queue}, {"TimeoutMs", "5000"}};
     KV sp{{"AgentId", "1001"}, {"Password", "secret"}, {"Extension", "4001"}};

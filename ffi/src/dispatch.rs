@@ -9,12 +9,23 @@
 //! concurrently, whatever the pool size. Closing a handle stops its delivery under a
 //! lock the workers check before every callback: once the close returns, no new
 //! callback of that handle starts.
+//!
+//! [`Evented`] is the one event-producing handle of the C ABI: a [`Source`] with its
+//! optional [`Delivery`] (callback mode) or pull-mode state (the wake-up descriptor).
+//! [`Evented::poll`] and [`close`] are the one pull and close path of CTI sessions,
+//! GC sessions and ECE webhook servers.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
+
+use cce::api::Error;
+
+use crate::handle::{self, Handle};
+use crate::wakefd::WakeFd;
+use crate::{cce_status, fail, set_error, FfiResult};
 
 /// Events one delivery hands to its callback before letting other handles run.
 pub(crate) const BATCH: usize = 64;
@@ -36,10 +47,20 @@ pub(crate) enum Next<E> {
     Done,
 }
 
-/// A handle's event queue as the pool sees it.
+/// A handle's event queue as the pool (and pull mode) sees it.
 pub(crate) trait Source: Send + Sync + 'static {
     /// The rendered event handed to the callback.
     type Event;
+    /// What the handle is, for messages ("session", "webhook server").
+    const NOUN: &'static str;
+    /// How long a close waits for the callback to take the final events, after the
+    /// protocol close itself completed.
+    const CLOSE_GRACE: Duration;
+    /// Waits up to `timeout` for the next event (pull mode): `Ok(None)` when none came,
+    /// an error once the queue ended.
+    fn wait_next(&self, timeout: Duration) -> Result<Option<Self::Event>, Error>;
+    /// Closes (stops) the protocol side of the handle.
+    fn shut(&self) -> Result<(), Error>;
     /// Takes the next event without waiting.
     fn try_next(&self) -> Next<Self::Event>;
     /// Whether an event is queued now.
@@ -58,6 +79,7 @@ struct Pool {
     ready: Condvar,
 }
 
+static NEXT_DELIVERY: AtomicUsize = AtomicUsize::new(1);
 static THREADS: AtomicUsize = AtomicUsize::new(DEFAULT_THREADS);
 static POOL: OnceLock<Result<Pool, String>> = OnceLock::new();
 
@@ -151,16 +173,14 @@ pub(crate) struct Delivery<S: Source> {
 }
 
 impl<S: Source> Delivery<S> {
-    /// Starts delivering `source`'s events to `deliver` on the pool; `id` names the
-    /// handle (for [`Delivery::in_own_callback`]).
+    /// Starts delivering `source`'s events to `deliver` on the pool.
     pub(crate) fn start(
-        id: usize,
         source: Arc<S>,
         deliver: impl Fn(S::Event) + Send + Sync + 'static,
     ) -> Result<Arc<Self>, String> {
         pool()?;
         let d = Arc::new(Delivery {
-            id,
+            id: NEXT_DELIVERY.fetch_add(1, Ordering::Relaxed),
             source,
             deliver: Box::new(deliver),
             scheduled: AtomicBool::new(false),
@@ -248,4 +268,137 @@ impl<S: Source> Runnable for Delivery<S> {
             submit(self);
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Event-producing handles.
+
+/// An event-producing handle: its source plus callback or pull-mode state.
+pub(crate) struct Evented<S: Source> {
+    source: Arc<S>,
+    delivery: Option<Arc<Delivery<S>>>,
+    /// Readable while events are queued (pull mode, once asked for).
+    fd: Mutex<Option<Arc<WakeFd>>>,
+}
+
+impl<S: Source> Evented<S> {
+    /// Wraps `source`: with `deliver`, its events go to that callback on the pool;
+    /// without, the application pulls them. On failure the source is shut.
+    pub(crate) fn start(
+        source: S,
+        deliver: Option<impl Fn(S::Event) + Send + Sync + 'static>,
+    ) -> Result<Self, cce_status> {
+        let source = Arc::new(source);
+        let delivery = match deliver {
+            Some(f) => match Delivery::start(source.clone(), f) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    let _ = source.shut();
+                    return Err(set_error(cce_status::CCE_ERR_IO, &e, None));
+                }
+            },
+            None => None,
+        };
+        Ok(Evented {
+            source,
+            delivery,
+            fd: Mutex::new(None),
+        })
+    }
+
+    /// The source, whatever the mode.
+    pub(crate) fn source(&self) -> &Arc<S> {
+        &self.source
+    }
+
+    /// The source of a pull-mode handle; `what` (the C function) is refused with
+    /// `CCE_ERR_INVALID_ARGUMENT` on a handle with a callback.
+    pub(crate) fn polled(&self, what: &str) -> Result<&Arc<S>, cce_status> {
+        if self.delivery.is_some() {
+            let noun = S::NOUN;
+            return Err(set_error(
+                cce_status::CCE_ERR_INVALID_ARGUMENT,
+                &format!(
+                    "this {noun} delivers events to its callback; {what} needs a {noun} opened without one"
+                ),
+                None,
+            ));
+        }
+        Ok(&self.source)
+    }
+
+    /// The wake-up descriptor, if one was asked for.
+    pub(crate) fn fd(&self) -> Option<Arc<WakeFd>> {
+        lock(&self.fd).clone()
+    }
+
+    /// The wake-up descriptor, created (and hooked to the queue) on first use.
+    pub(crate) fn fd_or_create(&self) -> std::io::Result<Arc<WakeFd>> {
+        let mut slot = lock(&self.fd);
+        if let Some(fd) = &*slot {
+            return Ok(fd.clone());
+        }
+        let fd = Arc::new(WakeFd::new()?);
+        let waker = fd.clone();
+        self.source.set_waker(Box::new(move || waker.wake()));
+        *slot = Some(fd.clone());
+        Ok(fd)
+    }
+
+    /// Re-arms the wake-up descriptor (if any) from the queue's state.
+    pub(crate) fn rearm(&self) {
+        if let Some(fd) = self.fd() {
+            fd.rearm(self.source.has_pending());
+        }
+    }
+
+    /// Pull mode: waits up to `timeout_ms` for the next event; `CCE_ERR_TIMEOUT` when
+    /// none came, the source's error (e.g. `CCE_ERR_CLOSED`) once the queue ended.
+    pub(crate) fn poll(&self, timeout_ms: u32, what: &str) -> Result<S::Event, cce_status> {
+        let source = self.polled(what)?;
+        let next = source.wait_next(Duration::from_millis(u64::from(timeout_ms)));
+        self.rearm();
+        match next.map_err(|e| fail(&e))? {
+            Some(ev) => Ok(ev),
+            None => Err(set_error(
+                cce_status::CCE_ERR_TIMEOUT,
+                "no event within the timeout",
+                None,
+            )),
+        }
+    }
+}
+
+/// Closes the event-producing handle `h` (the C function `what`): refused with
+/// `CCE_ERR_WOULD_DEADLOCK` from the handle's own callback; otherwise frees the
+/// handle, shuts the source, and waits up to [`Source::CLOSE_GRACE`] for the callback
+/// to take the final events (`CCE_ERR_TIMEOUT` if it did not: closed all the same).
+pub(crate) fn close<S: Source>(h: *const <Evented<S> as Handle>::C, what: &str) -> FfiResult
+where
+    Evented<S>: Handle,
+{
+    let entry = handle::remove_if::<Evented<S>>(h, |e| {
+        if e.delivery.as_ref().is_some_and(|d| d.in_own_callback()) {
+            return Err(set_error(
+                cce_status::CCE_ERR_WOULD_DEADLOCK,
+                &format!("{what} called from the {}'s own callback", S::NOUN),
+                None,
+            ));
+        }
+        Ok(())
+    })?;
+    let result = entry.source.shut();
+    if let Some(d) = &entry.delivery {
+        if !d.finish(Instant::now() + S::CLOSE_GRACE) {
+            return Err(set_error(
+                cce_status::CCE_ERR_TIMEOUT,
+                &format!(
+                    "{} closed, but its callback was still busy: the final events were not delivered",
+                    S::NOUN
+                ),
+                None,
+            ));
+        }
+    }
+    result.map_err(|e| fail(&e))
 }

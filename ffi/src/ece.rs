@@ -37,13 +37,19 @@ pub struct ece_sim {
 /// during the call.
 pub type ece_event_cb = Option<unsafe extern "C" fn(user_data: *mut c_void, json: *const c_char)>;
 
-struct WebhookEntry {
-    hook: Arc<EceWebhook>,
-    delivery: Option<Arc<Delivery<EceWebhook>>>,
-}
-
 impl Source for EceWebhook {
     type Event = String;
+    const NOUN: &'static str = "webhook server";
+    /// Longest wait of [`ece_webhook_stop`] for the callback to take the queued events.
+    const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+    fn wait_next(&self, timeout: Duration) -> Result<Option<String>, Error> {
+        self.next_event(Some(timeout))
+    }
+
+    fn shut(&self) -> Result<(), Error> {
+        self.stop()
+    }
 
     fn try_next(&self) -> Next<String> {
         match self.try_next_event() {
@@ -62,60 +68,36 @@ impl Source for EceWebhook {
     }
 }
 
-/// Longest wait of [`ece_webhook_stop`] for the callback to take the queued events.
-const STOP_DRAIN: Duration = Duration::from_secs(5);
-
-#[derive(Default)]
-struct EceRegistry {
-    clients: HashMap<usize, Arc<EceClient>>,
-    webhooks: HashMap<usize, WebhookEntry>,
-    chatws: HashMap<usize, Arc<EceChatWs>>,
-    sims: HashMap<usize, Arc<EceSim>>,
+impl Handle for EceClient {
+    type C = ece_client;
+    const NAME: &'static str = "ece_client";
 }
 
-fn ece_registry() -> std::sync::MutexGuard<'static, EceRegistry> {
-    static REG: OnceLock<Mutex<EceRegistry>> = OnceLock::new();
-    REG.get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+impl Handle for Evented<EceWebhook> {
+    type C = ece_webhook;
+    const NAME: &'static str = "ece_webhook";
+}
+
+impl Handle for EceChatWs {
+    type C = ece_chatws;
+    const NAME: &'static str = "ece_chatws";
+}
+
+impl Handle for EceSim {
+    type C = ece_sim;
+    const NAME: &'static str = "ece_sim";
 }
 
 fn client_of(h: *const ece_client) -> Result<Arc<EceClient>, cce_status> {
-    ece_registry()
-        .clients
-        .get(&(h as usize))
-        .cloned()
-        .ok_or_else(|| invalid_handle("ECE client handle"))
+    handle::get(h)
 }
 
 fn webhook_of(h: *const ece_webhook) -> Result<Arc<EceWebhook>, cce_status> {
-    ece_registry()
-        .webhooks
-        .get(&(h as usize))
-        .map(|e| e.hook.clone())
-        .ok_or_else(|| invalid_handle("ECE webhook handle"))
+    Ok(handle::get::<Evented<EceWebhook>>(h)?.source().clone())
 }
 
 fn chatws_of(h: *const ece_chatws) -> Result<Arc<EceChatWs>, cce_status> {
-    ece_registry()
-        .chatws
-        .get(&(h as usize))
-        .cloned()
-        .ok_or_else(|| invalid_handle("ECE chat web services handle"))
-}
-
-fn ece_sim_of(h: *const ece_sim) -> Result<Arc<EceSim>, cce_status> {
-    ece_registry()
-        .sims
-        .get(&(h as usize))
-        .cloned()
-        .ok_or_else(|| invalid_handle("ECE simulator handle"))
-}
-
-/// Borrows a required string argument.
-unsafe fn req_str<'a>(p: *const c_char, what: &str) -> Result<&'a str, cce_status> {
-    // SAFETY: forwarded caller promise.
-    Ok(unsafe { arg_str(p, what, false) }?.unwrap_or_default())
+    handle::get(h)
 }
 
 // ---------------------------------------------------------------------------
@@ -144,23 +126,16 @@ pub unsafe extern "C" fn ece_client_new(
             return Err(null("out"));
         }
         let c = EceClient::new(cfg).map_err(|e| fail(&e))?;
-        let token = new_token();
-        ece_registry().clients.insert(token, Arc::new(c));
+        let h = handle::insert(Arc::new(c));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut ece_client, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
 /// Frees a client. A second call returns `CCE_ERR_INVALID_HANDLE`.
 #[no_mangle]
 pub extern "C" fn ece_client_free(client: *mut ece_client) -> cce_status {
-    guard(|| {
-        ece_registry()
-            .clients
-            .remove(&(client as usize))
-            .map(drop)
-            .ok_or_else(|| invalid_handle("ECE client handle"))
-    })
+    guard(|| handle::remove::<EceClient>(client).map(drop))
 }
 
 /// Logs in now (OAuth2 client credentials), replacing any cached token. Other calls
@@ -274,8 +249,8 @@ pub unsafe extern "C" fn ece_client_end_conversation(
 /// `max_depth`, `max_events`, `queue_capacity`, `dedup_window`, `max_connections`,
 /// `read_timeout_ms`.
 ///
-/// Events: with a `callback`, libcce calls it on one library-owned thread per server
-/// ("cce-ece-events"), in arrival order (so in order per conversation), never
+/// Events: with a `callback`, libcce calls it on the shared callback threads (see
+/// [`cce_set_callback_threads`]), in arrival order (so in order per conversation), never
 /// concurrently, with the event as JSON: `{"type":"assigned"|"startTyping"|
 /// "endTyping"|"message"|"complete"|"other","type_value","conversation_id","id",
 /// "timestamp","content","sender","agent":{"name","screen_name"},"format","raw"}`.
@@ -299,32 +274,18 @@ pub unsafe extern "C" fn ece_webhook_start(
         if out.is_null() {
             return Err(null("out"));
         }
-        let hook = Arc::new(EceWebhook::start(cfg).map_err(|e| fail(&e))?);
-        let token = new_token();
-        let delivery = match callback {
-            Some(cb) => {
-                let ud = UserData(user_data);
-                let d = Delivery::start(token, hook.clone(), move |json: String| {
-                    let json = event_c_string(json);
-                    // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-                    unsafe { cb(ud.ptr(), json.as_ptr()) };
-                })
-                .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
-                match d {
-                    Ok(d) => Some(d),
-                    Err(status) => {
-                        let _ = hook.stop();
-                        return Err(status);
-                    }
-                }
+        let hook = EceWebhook::start(cfg).map_err(|e| fail(&e))?;
+        let deliver = callback.map(|cb| {
+            let ud = UserData(user_data);
+            move |json: String| {
+                let json = event_c_string(json);
+                // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+                unsafe { cb(ud.ptr(), json.as_ptr()) };
             }
-            None => None,
-        };
-        ece_registry()
-            .webhooks
-            .insert(token, WebhookEntry { hook, delivery });
+        });
+        let h = handle::insert(Arc::new(Evented::start(hook, deliver)?));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut ece_webhook, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
@@ -377,36 +338,14 @@ pub unsafe extern "C" fn ece_webhook_poll_event(
     json_out: *mut *mut c_char,
 ) -> cce_status {
     guard(|| {
-        let (h, polled) = {
-            let reg = ece_registry();
-            let e = reg
-                .webhooks
-                .get(&(hook as usize))
-                .ok_or_else(|| invalid_handle("ECE webhook handle"))?;
-            (e.hook.clone(), e.delivery.is_none())
-        };
-        if !polled {
-            return Err(set_error(
-                cce_status::CCE_ERR_INVALID_ARGUMENT,
-                "this webhook server delivers events to its callback; polling needs one started without",
-                None,
-            ));
-        }
+        let e = handle::get::<Evented<EceWebhook>>(hook)?;
+        e.polled("ece_webhook_poll_event")?;
         if json_out.is_null() {
             return Err(null("json_out"));
         }
-        match h
-            .next_event(Some(Duration::from_millis(u64::from(timeout_ms))))
-            .map_err(|e| fail(&e))?
-        {
-            // SAFETY: checked non-null above.
-            Some(j) => unsafe { write_out(json_out, to_c_string(j), "json_out") },
-            None => Err(set_error(
-                cce_status::CCE_ERR_TIMEOUT,
-                "no event within the timeout",
-                None,
-            )),
-        }
+        let j = e.poll(timeout_ms, "ece_webhook_poll_event")?;
+        // SAFETY: checked non-null above.
+        unsafe { write_out(json_out, to_c_string(j), "json_out") }
     })
 }
 
@@ -438,37 +377,7 @@ pub unsafe extern "C" fn ece_webhook_stats(
 /// server running) when called from the server's own callback.
 #[no_mangle]
 pub extern "C" fn ece_webhook_stop(hook: *mut ece_webhook) -> cce_status {
-    guard(|| {
-        let entry = {
-            let mut reg = ece_registry();
-            let key = hook as usize;
-            let e = reg
-                .webhooks
-                .get(&key)
-                .ok_or_else(|| invalid_handle("ECE webhook handle"))?;
-            if e.delivery.as_ref().is_some_and(|d| d.in_own_callback()) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_WOULD_DEADLOCK,
-                    "ece_webhook_stop called from the server's own callback",
-                    None,
-                ));
-            }
-            reg.webhooks
-                .remove(&key)
-                .ok_or_else(|| invalid_handle("ECE webhook handle"))?
-        };
-        let result = entry.hook.stop();
-        if let Some(d) = entry.delivery {
-            if !d.finish(Instant::now() + STOP_DRAIN) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_TIMEOUT,
-                    "server stopped, but its callback did not take every queued event in time",
-                    None,
-                ));
-            }
-        }
-        result.map_err(|e| fail(&e))
-    })
+    guard(|| dispatch::close::<EceWebhook>(hook, "ece_webhook_stop"))
 }
 
 // ---------------------------------------------------------------------------
@@ -494,23 +403,16 @@ pub unsafe extern "C" fn ece_chatws_new(
             return Err(null("out"));
         }
         let c = EceChatWs::new(cfg).map_err(|e| fail(&e))?;
-        let token = new_token();
-        ece_registry().chatws.insert(token, Arc::new(c));
+        let h = handle::insert(Arc::new(c));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut ece_chatws, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
 /// Frees a chat web services client.
 #[no_mangle]
 pub extern "C" fn ece_chatws_free(ws: *mut ece_chatws) -> cce_status {
-    guard(|| {
-        ece_registry()
-            .chatws
-            .remove(&(ws as usize))
-            .map(drop)
-            .ok_or_else(|| invalid_handle("ECE chat web services handle"))
-    })
+    guard(|| handle::remove::<EceChatWs>(ws).map(drop))
 }
 
 /// agentAvailability: whether an agent is available for the entry point's chats.
@@ -568,9 +470,7 @@ pub unsafe extern "C" fn ece_chatws_live_session_status(
 ) -> cce_status {
     guard(|| {
         let w = chatws_of(ws)?;
-        if wait_seconds_out.is_null() || queue_depth_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(wait_seconds_out, queue_depth_out);
         let (wait, depth) = w
             .live_session_status(entry_point_id)
             .map_err(|e| fail(&e))?;
@@ -675,10 +575,9 @@ pub unsafe extern "C" fn ece_sim_start(
             return Err(null("out"));
         }
         let s = EceSim::start(cfg).map_err(|e| fail(&e))?;
-        let token = new_token();
-        ece_registry().sims.insert(token, Arc::new(s));
+        let h = handle::insert(Arc::new(s));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut ece_sim, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
@@ -695,7 +594,7 @@ pub unsafe extern "C" fn ece_sim_urls(
     chat_base_url_out: *mut *mut c_char,
 ) -> cce_status {
     guard(|| {
-        let s = ece_sim_of(sim)?;
+        let s = handle::get::<EceSim>(sim)?;
         // SAFETY: each pointer is checked before use.
         unsafe {
             if !server_url_out.is_null() {
@@ -725,26 +624,17 @@ pub unsafe extern "C" fn ece_sim_control(
     result_json_out: *mut *mut c_char,
 ) -> cce_status {
     guard(|| {
-        let s = ece_sim_of(sim)?;
+        let s = handle::get::<EceSim>(sim)?;
         // SAFETY: forwarded caller promise.
         let cmd = unsafe { req_str(command_json, "command_json") }?;
         let r = s.control(cmd).map_err(|e| fail(&e))?;
-        if !result_json_out.is_null() {
-            // SAFETY: non-null and writable per the caller.
-            unsafe { result_json_out.write(to_c_string(r)) };
-        }
-        Ok(())
+        // SAFETY: forwarded caller promise.
+        unsafe { write_opt_string(result_json_out, r) }
     })
 }
 
 /// Stops the simulator and frees the handle.
 #[no_mangle]
 pub extern "C" fn ece_sim_stop(sim: *mut ece_sim) -> cce_status {
-    guard(|| {
-        let s = ece_registry()
-            .sims
-            .remove(&(sim as usize))
-            .ok_or_else(|| invalid_handle("ECE simulator handle"))?;
-        s.stop().map_err(|e| fail(&e))
-    })
+    guard(|| handle::remove::<EceSim>(sim)?.stop().map_err(|e| fail(&e)))
 }

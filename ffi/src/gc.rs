@@ -10,6 +10,17 @@ use cce::api::{GcEventOut, GcSession, GcSim};
 
 impl Source for GcSession {
     type Event = GcEventOut;
+    const NOUN: &'static str = "session";
+    /// Longest wait of [`gc_close`] for the callback to take the final event.
+    const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+    fn wait_next(&self, timeout: Duration) -> Result<Option<GcEventOut>, Error> {
+        self.next_event(Some(timeout))
+    }
+
+    fn shut(&self) -> Result<(), Error> {
+        self.close()
+    }
 
     fn try_next(&self) -> Next<GcEventOut> {
         match self.try_next_event() {
@@ -36,9 +47,6 @@ pub struct gc_session {
     _private: [u8; 0],
 }
 
-/// Longest wait of [`gc_close`] for the callback to take the final event.
-const GC_CLOSE_DRAIN: Duration = Duration::from_secs(5);
-
 /// A running GC simulator (opaque).
 pub struct gc_sim {
     _private: [u8; 0],
@@ -48,38 +56,18 @@ pub struct gc_sim {
 /// during the call. The last call of a session carries `{"event":"Closed"}`.
 pub type gc_event_cb = Option<unsafe extern "C" fn(user_data: *mut c_void, json: *const c_char)>;
 
-struct GcEntry {
-    session: Arc<GcSession>,
-    delivery: Option<Arc<Delivery<GcSession>>>,
+impl Handle for Evented<GcSession> {
+    type C = gc_session;
+    const NAME: &'static str = "gc_session";
 }
 
-#[derive(Default)]
-struct GcRegistry {
-    sessions: HashMap<usize, GcEntry>,
-    sims: HashMap<usize, Arc<GcSim>>,
-}
-
-fn gc_registry() -> std::sync::MutexGuard<'static, GcRegistry> {
-    static REG: OnceLock<Mutex<GcRegistry>> = OnceLock::new();
-    REG.get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+impl Handle for GcSim {
+    type C = gc_sim;
+    const NAME: &'static str = "gc_sim";
 }
 
 fn gc_session_of(h: *const gc_session) -> Result<Arc<GcSession>, cce_status> {
-    gc_registry()
-        .sessions
-        .get(&(h as usize))
-        .map(|e| e.session.clone())
-        .ok_or_else(|| invalid_handle("GC session handle"))
-}
-
-fn gc_sim_of(h: *const gc_sim) -> Result<Arc<GcSim>, cce_status> {
-    gc_registry()
-        .sims
-        .get(&(h as usize))
-        .cloned()
-        .ok_or_else(|| invalid_handle("GC simulator handle"))
+    Ok(handle::get::<Evented<GcSession>>(h)?.source().clone())
 }
 
 /// Opens a GC client session: connects to the first reachable broker of the list,
@@ -122,32 +110,18 @@ pub unsafe extern "C" fn gc_open(
         if out.is_null() {
             return Err(null("out"));
         }
-        let session = Arc::new(GcSession::open(cfg).map_err(|e| fail(&e))?);
-        let token = new_token();
-        let delivery = match callback {
-            Some(cb) => {
-                let ud = UserData(user_data);
-                let d = Delivery::start(token, session.clone(), move |ev: GcEventOut| {
-                    let json = event_c_string(ev.json);
-                    // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-                    unsafe { cb(ud.ptr(), json.as_ptr()) };
-                })
-                .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
-                match d {
-                    Ok(d) => Some(d),
-                    Err(status) => {
-                        let _ = session.close();
-                        return Err(status);
-                    }
-                }
+        let session = GcSession::open(cfg).map_err(|e| fail(&e))?;
+        let deliver = callback.map(|cb| {
+            let ud = UserData(user_data);
+            move |ev: GcEventOut| {
+                let json = event_c_string(ev.json);
+                // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+                unsafe { cb(ud.ptr(), json.as_ptr()) };
             }
-            None => None,
-        };
-        gc_registry()
-            .sessions
-            .insert(token, GcEntry { session, delivery });
+        });
+        let h = handle::insert(Arc::new(Evented::start(session, deliver)?));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut gc_session, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
@@ -190,36 +164,14 @@ pub unsafe extern "C" fn gc_poll_event(
     json_out: *mut *mut c_char,
 ) -> cce_status {
     guard(|| {
-        let (s, polled) = {
-            let reg = gc_registry();
-            let e = reg
-                .sessions
-                .get(&(session as usize))
-                .ok_or_else(|| invalid_handle("GC session handle"))?;
-            (e.session.clone(), e.delivery.is_none())
-        };
-        if !polled {
-            return Err(set_error(
-                cce_status::CCE_ERR_INVALID_ARGUMENT,
-                "this session delivers events to its callback; gc_poll_event needs a session opened without one",
-                None,
-            ));
-        }
+        let e = handle::get::<Evented<GcSession>>(session)?;
+        e.polled("gc_poll_event")?;
         if json_out.is_null() {
             return Err(null("json_out"));
         }
-        match s
-            .next_event(Some(Duration::from_millis(u64::from(timeout_ms))))
-            .map_err(|e| fail(&e))?
-        {
-            // SAFETY: checked non-null above.
-            Some(ev) => unsafe { write_out(json_out, to_c_string(ev.json), "json_out") },
-            None => Err(set_error(
-                cce_status::CCE_ERR_TIMEOUT,
-                "no event within the timeout",
-                None,
-            )),
-        }
+        let ev = e.poll(timeout_ms, "gc_poll_event")?;
+        // SAFETY: checked non-null above.
+        unsafe { write_out(json_out, to_c_string(ev.json), "json_out") }
     })
 }
 
@@ -250,37 +202,7 @@ pub unsafe extern "C" fn gc_state(
 /// session's own callback gives `CCE_ERR_WOULD_DEADLOCK` and leaves it open.
 #[no_mangle]
 pub extern "C" fn gc_close(session: *mut gc_session) -> cce_status {
-    guard(|| {
-        let entry = {
-            let mut reg = gc_registry();
-            let key = session as usize;
-            let e = reg
-                .sessions
-                .get(&key)
-                .ok_or_else(|| invalid_handle("GC session handle"))?;
-            if e.delivery.as_ref().is_some_and(|d| d.in_own_callback()) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_WOULD_DEADLOCK,
-                    "gc_close called from the session's own callback",
-                    None,
-                ));
-            }
-            reg.sessions
-                .remove(&key)
-                .ok_or_else(|| invalid_handle("GC session handle"))?
-        };
-        let result = entry.session.close();
-        if let Some(d) = entry.delivery {
-            if !d.finish(Instant::now() + GC_CLOSE_DRAIN) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_TIMEOUT,
-                    "session closed, but its callback was still busy: Closed not delivered",
-                    None,
-                ));
-            }
-        }
-        result.map_err(|e| fail(&e))
-    })
+    guard(|| dispatch::close::<GcSession>(session, "gc_close"))
 }
 
 /// Encodes a command given as JSON to its wire form without sending it: the JMSType
@@ -298,9 +220,7 @@ pub unsafe extern "C" fn gc_encode_command(
     guard(|| {
         // SAFETY: forwarded caller promise.
         let cmd = unsafe { arg_str(command_json, "command_json", false) }?.unwrap_or_default();
-        if jms_type_out.is_null() || body_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(jms_type_out, body_out);
         let (t, b) = cce::api::gc_encode_command(cmd).map_err(|e| fail(&e))?;
         // SAFETY: checked non-null above.
         unsafe {
@@ -347,7 +267,7 @@ pub unsafe extern "C" fn gc_parse_event(
 
 /// Starts a GC simulator on a broker: `config_json` needs `broker` ("host:port", or
 /// "embedded" for an in-memory broker on 127.0.0.1 whose address the action
-/// `{"action":"broker_address"}` returns as `{"broker":"host:port"}`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
+/// `{"action":"broker"}` returns as `"host:port"`); optional `request_queue` ("Connector1"), `format` ("json" or "text"), `agents`
 /// (default 1001/1002 and supervisor 9001, password "secret"), reason codes.
 ///
 /// # Safety
@@ -364,10 +284,9 @@ pub unsafe extern "C" fn gc_sim_start(
             return Err(null("out"));
         }
         let sim = GcSim::start(cfg).map_err(|e| fail(&e))?;
-        let token = new_token();
-        gc_registry().sims.insert(token, Arc::new(sim));
+        let h = handle::insert(Arc::new(sim));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut gc_sim, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
@@ -388,15 +307,12 @@ pub unsafe extern "C" fn gc_sim_control(
     result_out: *mut *mut c_char,
 ) -> cce_status {
     guard(|| {
-        let s = gc_sim_of(sim)?;
+        let s = handle::get::<GcSim>(sim)?;
         // SAFETY: forwarded caller promise.
         let action = unsafe { arg_str(action_json, "action_json", false) }?.unwrap_or_default();
         let r = s.control(action).map_err(|e| fail(&e))?;
-        if !result_out.is_null() {
-            // SAFETY: non-null and writable per the caller.
-            unsafe { result_out.write(to_c_string(r)) };
-        }
-        Ok(())
+        // SAFETY: forwarded caller promise.
+        unsafe { write_opt_string(result_out, r) }
     })
 }
 
@@ -404,11 +320,5 @@ pub unsafe extern "C" fn gc_sim_control(
 /// `CCE_ERR_INVALID_HANDLE`.
 #[no_mangle]
 pub extern "C" fn gc_sim_stop(sim: *mut gc_sim) -> cce_status {
-    guard(|| {
-        let s = gc_registry()
-            .sims
-            .remove(&(sim as usize))
-            .ok_or_else(|| invalid_handle("GC simulator handle"))?;
-        s.stop().map_err(|e| fail(&e))
-    })
+    guard(|| handle::remove::<GcSim>(sim)?.stop().map_err(|e| fail(&e)))
 }

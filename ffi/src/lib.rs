@@ -3,9 +3,11 @@
 //! Conventions (repeated in `include/cce.h`):
 //! - Every function returns a [`cce_status`]; `CCE_OK` is 0. On failure, a message is
 //!   available from [`cce_last_error`] on the same thread until the next libcce call.
-//! - Handles (`cce_sim*`, `cti_session*`) are opaque tokens, never dereferenced by the
-//!   library: a NULL, stale or already-closed handle gives `CCE_ERR_INVALID_HANDLE`,
-//!   never a crash. Every function is safe to call from any thread.
+//! - Handles (`cce_sim*`, `cti_session*`, `gc_session*`, ...) are opaque tokens in one
+//!   table ([`handle`]), never dereferenced by the library: a NULL, stale or
+//!   already-closed handle gives `CCE_ERR_INVALID_HANDLE`, a handle of another type
+//!   `CCE_ERR_INVALID_ARGUMENT`, never a crash. Every function is safe to call from
+//!   any thread.
 //! - Strings passed in are NUL-terminated UTF-8 and only borrowed for the call.
 //!   Strings and byte buffers returned through `char**`/`uint8_t**` belong to the
 //!   caller and must be freed with [`cce_string_free`] / [`cce_bytes_free`].
@@ -15,26 +17,25 @@
 #![deny(clippy::unwrap_used)]
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, EventOut, StreamDecoder};
 
 mod dispatch;
 mod ece;
 mod gc;
+mod handle;
 mod log;
 mod sim;
 pub mod tls;
 pub mod version;
 mod wakefd;
 
-use dispatch::{Delivery, Next, Source};
-use wakefd::WakeFd;
+use dispatch::{Evented, Next, Source};
+use handle::{arg_str, null, req_str, require_out, write_opt, write_opt_string, write_out, Handle};
 
 /// Result of every libcce call.
 #[repr(C)]
@@ -44,7 +45,7 @@ pub enum cce_status {
     CCE_OK = 0,
     /// A required pointer argument was NULL.
     CCE_ERR_NULL_POINTER = 1,
-    /// An argument (JSON, configuration, text) is invalid.
+    /// An argument (JSON, configuration, text, a handle of another type) is invalid.
     CCE_ERR_INVALID_ARGUMENT = 2,
     /// The handle is NULL, unknown, or already closed/stopped.
     CCE_ERR_INVALID_HANDLE = 3,
@@ -198,101 +199,35 @@ fn guard(f: impl FnOnce() -> FfiResult) -> cce_status {
     }
 }
 
-fn null(what: &str) -> cce_status {
-    set_error(
-        cce_status::CCE_ERR_NULL_POINTER,
-        &format!("{what} must not be NULL"),
-        None,
-    )
-}
-
-/// Borrows a C string argument. NULL is allowed only when `optional`.
-unsafe fn arg_str<'a>(
-    p: *const c_char,
-    what: &str,
-    optional: bool,
-) -> Result<Option<&'a str>, cce_status> {
-    if p.is_null() {
-        return if optional { Ok(None) } else { Err(null(what)) };
-    }
-    // SAFETY: the caller promises a NUL-terminated string valid for the call.
-    let s = unsafe { CStr::from_ptr(p) };
-    s.to_str().map(Some).map_err(|_| {
-        set_error(
-            cce_status::CCE_ERR_INVALID_ARGUMENT,
-            &format!("{what} is not valid UTF-8"),
-            None,
-        )
-    })
-}
-
-unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> FfiResult {
-    if out.is_null() {
-        return Err(null(what));
-    }
-    // SAFETY: non-null, and the caller promises it points to writable storage for T.
-    unsafe { out.write(value) };
-    Ok(())
-}
-
 fn to_c_string(s: String) -> *mut c_char {
     let clean: Vec<u8> = s.into_bytes().into_iter().filter(|b| *b != 0).collect();
     CString::new(clean).unwrap_or_default().into_raw()
 }
 
 // ---------------------------------------------------------------------------
-// Handle registry: handles are tokens looked up here, never dereferenced.
+// Handles of this module.
 
-struct SessionEntry {
-    session: Arc<CtiSession>,
-    delivery: Option<Arc<Delivery<CtiSession>>>,
-    /// Readable while events are queued (pull mode, once asked for).
-    fd: Option<Arc<WakeFd>>,
+impl Handle for Evented<CtiSession> {
+    type C = cti_session;
+    const NAME: &'static str = "cti_session";
 }
 
-#[derive(Default)]
-struct Registry {
-    streams: HashMap<usize, Arc<Mutex<StreamDecoder>>>,
-    sims: HashMap<usize, Arc<CtiSim>>,
-    sessions: HashMap<usize, SessionEntry>,
+impl Handle for CtiSim {
+    type C = cce_sim;
+    const NAME: &'static str = "cce_sim";
 }
 
-static NEXT_HANDLE: AtomicUsize = AtomicUsize::new(0x1000);
-
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    static REG: OnceLock<Mutex<Registry>> = OnceLock::new();
-    REG.get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-}
-
-fn new_token() -> usize {
-    // Multiples of 16 so that tokens look like aligned pointers; never reused.
-    NEXT_HANDLE.fetch_add(16, Ordering::Relaxed)
-}
-
-fn invalid_handle(what: &str) -> cce_status {
-    set_error(
-        cce_status::CCE_ERR_INVALID_HANDLE,
-        &format!("{what} is NULL, unknown, or already closed"),
-        None,
-    )
+impl Handle for Mutex<StreamDecoder> {
+    type C = cce_stream;
+    const NAME: &'static str = "cce_stream";
 }
 
 fn sim_of(h: *const cce_sim) -> Result<Arc<CtiSim>, cce_status> {
-    registry()
-        .sims
-        .get(&(h as usize))
-        .cloned()
-        .ok_or_else(|| invalid_handle("simulator handle"))
+    handle::get(h)
 }
 
 fn session_of(h: *const cti_session) -> Result<Arc<CtiSession>, cce_status> {
-    registry()
-        .sessions
-        .get(&(h as usize))
-        .map(|e| e.session.clone())
-        .ok_or_else(|| invalid_handle("session handle"))
+    Ok(handle::get::<Evented<CtiSession>>(h)?.source().clone())
 }
 
 // ---------------------------------------------------------------------------
@@ -325,6 +260,36 @@ pub extern "C" fn cce_last_error_cti_status() -> i64 {
 #[no_mangle]
 pub extern "C" fn cce_last_error_kind() -> cce_status {
     LAST_ERROR.with(|e| e.borrow().kind)
+}
+
+/// The name of `status` as a static string, e.g. `"CCE_ERR_TIMEOUT"` for
+/// `CCE_ERR_TIMEOUT`; `"CCE_ERR_UNKNOWN"` for a value that is no `cce_status` (e.g. from a
+/// newer header). Takes an `int32_t`, not the enum, so that any value is safe to pass.
+/// Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn cce_status_name(status: i32) -> *const c_char {
+    use cce_status::*;
+    let name: &'static CStr = match status {
+        s if s == CCE_OK as i32 => c"CCE_OK",
+        s if s == CCE_ERR_NULL_POINTER as i32 => c"CCE_ERR_NULL_POINTER",
+        s if s == CCE_ERR_INVALID_ARGUMENT as i32 => c"CCE_ERR_INVALID_ARGUMENT",
+        s if s == CCE_ERR_INVALID_HANDLE as i32 => c"CCE_ERR_INVALID_HANDLE",
+        s if s == CCE_ERR_IO as i32 => c"CCE_ERR_IO",
+        s if s == CCE_ERR_TIMEOUT as i32 => c"CCE_ERR_TIMEOUT",
+        s if s == CCE_ERR_REFUSED as i32 => c"CCE_ERR_REFUSED",
+        s if s == CCE_ERR_CONTROL_FAILED as i32 => c"CCE_ERR_CONTROL_FAILED",
+        s if s == CCE_ERR_CLOSED as i32 => c"CCE_ERR_CLOSED",
+        s if s == CCE_ERR_CODEC as i32 => c"CCE_ERR_CODEC",
+        s if s == CCE_ERR_PROTOCOL as i32 => c"CCE_ERR_PROTOCOL",
+        s if s == CCE_ERR_WOULD_DEADLOCK as i32 => c"CCE_ERR_WOULD_DEADLOCK",
+        s if s == CCE_ERR_PANIC as i32 => c"CCE_ERR_PANIC",
+        s if s == CCE_ERR_DISCONNECTED as i32 => c"CCE_ERR_DISCONNECTED",
+        s if s == CCE_ERR_TLS_HANDSHAKE as i32 => c"CCE_ERR_TLS_HANDSHAKE",
+        s if s == CCE_ERR_CERTIFICATE_INVALID as i32 => c"CCE_ERR_CERTIFICATE_INVALID",
+        s if s == CCE_ERR_QUEUE_FULL as i32 => c"CCE_ERR_QUEUE_FULL",
+        _ => c"CCE_ERR_UNKNOWN",
+    };
+    name.as_ptr()
 }
 
 /// The protocol the last error on this thread comes from: `"cti"`, `"gc"`, `"ece"`,
@@ -409,9 +374,7 @@ pub unsafe extern "C" fn cce_decode(
         if bytes.is_null() {
             return Err(null("bytes"));
         }
-        if msg_type_out.is_null() || json_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(msg_type_out, json_out);
         // SAFETY: the caller promises `len` readable bytes at `bytes`.
         let data = unsafe { std::slice::from_raw_parts(bytes, len) };
         let (t, j) = api::decode_json(data, version).map_err(|e| fail(&e))?;
@@ -447,9 +410,7 @@ pub unsafe extern "C" fn cce_decode_ex(
         if bytes.is_null() {
             return Err(null("bytes"));
         }
-        if msg_type_out.is_null() || json_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(msg_type_out, json_out);
         if flags & !CCE_DECODE_TOLERANT != 0 {
             return Err(fail(&api::Error::invalid(format!(
                 "unknown cce_decode_ex flags {flags:#x}"
@@ -482,9 +443,7 @@ pub unsafe extern "C" fn cce_encode(
     guard(|| {
         // SAFETY: forwarded caller promise.
         let json = unsafe { arg_str(json, "json", false) }?.unwrap_or_default();
-        if bytes_out.is_null() || len_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(bytes_out, len_out);
         let bytes = api::encode_json(json, version).map_err(|e| fail(&e))?;
         let boxed = bytes.into_boxed_slice();
         let len = boxed.len();
@@ -511,19 +470,14 @@ pub unsafe extern "C" fn cce_stream_new(version: u32, out: *mut *mut cce_stream)
             return Err(null("out"));
         }
         let s = StreamDecoder::new(version).map_err(|e| fail(&e))?;
-        let token = new_token();
-        registry().streams.insert(token, Arc::new(Mutex::new(s)));
+        let h = handle::insert(Arc::new(Mutex::new(s)));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut cce_stream, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
 fn stream_of(h: *const cce_stream) -> Result<Arc<Mutex<StreamDecoder>>, cce_status> {
-    registry()
-        .streams
-        .get(&(h as usize))
-        .cloned()
-        .ok_or_else(|| invalid_handle("stream handle"))
+    handle::get(h)
 }
 
 /// Appends `len` received bytes to the stream.
@@ -566,9 +520,7 @@ pub unsafe extern "C" fn cce_stream_next(
 ) -> cce_status {
     guard(|| {
         let s = stream_of(stream)?;
-        if msg_type_out.is_null() || json_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(msg_type_out, json_out);
         let next = s.lock().unwrap_or_else(|p| p.into_inner()).next();
         let (t, j) = match next.map_err(|e| fail(&e))? {
             Some((t, j)) => (t, to_c_string(j)),
@@ -585,13 +537,7 @@ pub unsafe extern "C" fn cce_stream_next(
 /// Frees a stream. A second call returns `CCE_ERR_INVALID_HANDLE`.
 #[no_mangle]
 pub extern "C" fn cce_stream_free(stream: *mut cce_stream) -> cce_status {
-    guard(|| {
-        registry()
-            .streams
-            .remove(&(stream as usize))
-            .map(|_| ())
-            .ok_or_else(|| invalid_handle("stream handle"))
-    })
+    guard(|| handle::remove::<Mutex<StreamDecoder>>(stream).map(drop))
 }
 
 // ---------------------------------------------------------------------------
@@ -613,6 +559,16 @@ impl UserData {
 
 impl Source for CtiSession {
     type Event = EventOut;
+    const NOUN: &'static str = "session";
+    const CLOSE_GRACE: Duration = dispatch::CALLBACK_GRACE;
+
+    fn wait_next(&self, timeout: Duration) -> Result<Option<EventOut>, Error> {
+        self.next_event(Some(timeout))
+    }
+
+    fn shut(&self) -> Result<(), Error> {
+        self.close().map(drop)
+    }
 
     fn try_next(&self) -> Next<EventOut> {
         match self.try_next_event() {
@@ -650,7 +606,9 @@ fn event_c_string(text: String) -> CString {
 /// `agent_id`, `agent_extension`, `agent_instrument`, `heartbeat_ms` (default 90000;
 /// 0 turns heartbeats off), `open_timeout_ms`, `close_timeout_ms`, `request_timeout_ms`,
 /// `strict_decode` (default false: messages with count mismatches or wrongly sized
-/// fields are delivered with `_warnings` instead of as DECODE_ERROR).
+/// fields are delivered with `_warnings` instead of as DECODE_ERROR). Every key may
+/// be given in camelCase too (`clientId`; not both spellings); masks also take a list
+/// of names or numbers (`["CTI_SERVICE_CLIENT_EVENTS","CTI_SERVICE_CLIENT_CONTROL"]`).
 ///
 /// Failover: `address_b` (side B) turns on reconnection (`reconnect`: true/false to
 /// choose), following the guide's A/B schedule (`expected_clients` sets the random
@@ -697,38 +655,19 @@ pub unsafe extern "C" fn cti_open(
         if out.is_null() {
             return Err(null("out"));
         }
-        let session = Arc::new(CtiSession::open(cfg).map_err(|e| fail(&e))?);
-        let token = new_token();
-        let delivery = match callback {
-            Some(cb) => {
-                let ud = UserData(user_data);
-                let d = Delivery::start(token, session.clone(), move |ev: EventOut| {
-                    let msg_type = ev.msg_type;
-                    let json = event_c_string(ev.into_json());
-                    // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-                    unsafe { cb(ud.ptr(), msg_type, json.as_ptr()) };
-                })
-                .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
-                match d {
-                    Ok(d) => Some(d),
-                    Err(status) => {
-                        let _ = session.close();
-                        return Err(status);
-                    }
-                }
+        let session = CtiSession::open(cfg).map_err(|e| fail(&e))?;
+        let deliver = callback.map(|cb| {
+            let ud = UserData(user_data);
+            move |ev: EventOut| {
+                let msg_type = ev.msg_type;
+                let json = event_c_string(ev.into_json());
+                // SAFETY: the application supplied `cb` and `ud` for exactly this use.
+                unsafe { cb(ud.ptr(), msg_type, json.as_ptr()) };
             }
-            None => None,
-        };
-        registry().sessions.insert(
-            token,
-            SessionEntry {
-                session,
-                delivery,
-                fd: None,
-            },
-        );
+        });
+        let h = handle::insert(Arc::new(Evented::start(session, deliver)?));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut cti_session, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
@@ -766,11 +705,8 @@ pub unsafe extern "C" fn cti_send(
         // SAFETY: forwarded caller promise.
         let msg = unsafe { arg_str(msg_json, "msg_json", false) }?.unwrap_or_default();
         let id = s.send_json(msg).map_err(|e| fail(&e))?;
-        if !invoke_id_out.is_null() {
-            // SAFETY: non-null and writable per the caller.
-            unsafe { invoke_id_out.write(id) };
-        }
-        Ok(())
+        // SAFETY: forwarded caller promise.
+        unsafe { write_opt(invoke_id_out, id) }
     })
 }
 
@@ -794,9 +730,7 @@ pub unsafe extern "C" fn cti_request(
         let s = session_of(session)?;
         // SAFETY: forwarded caller promise.
         let msg = unsafe { arg_str(msg_json, "msg_json", false) }?.unwrap_or_default();
-        if msg_type_out.is_null() || json_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(msg_type_out, json_out);
         let timeout = (timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
         let (t, j) = s.request_json(msg, timeout).map_err(|e| fail(&e))?;
         // SAFETY: checked non-null above.
@@ -828,9 +762,7 @@ pub unsafe extern "C" fn cti_call(
         let name = unsafe { arg_str(name, "name", false) }?.unwrap_or_default();
         // SAFETY: forwarded caller promise.
         let fields = unsafe { arg_str(fields_json, "fields_json", true) }?.unwrap_or("");
-        if msg_type_out.is_null() || json_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        require_out!(msg_type_out, json_out);
         let timeout = (timeout_ms != 0).then(|| Duration::from_millis(u64::from(timeout_ms)));
         let (t, j) = s.call_json(name, fields, timeout).map_err(|e| fail(&e))?;
         // SAFETY: checked non-null above.
@@ -904,50 +836,16 @@ pub unsafe extern "C" fn cti_poll_event(
     json_out: *mut *mut c_char,
 ) -> cce_status {
     guard(|| {
-        let (s, fd) = polled_session(session, "cti_poll_event")?;
-        if msg_type_out.is_null() || json_out.is_null() {
-            return Err(null("output pointer"));
-        }
-        let next = s.next_event(Some(Duration::from_millis(u64::from(timeout_ms))));
-        if let Some(fd) = &fd {
-            fd.rearm(s.has_queued_events());
-        }
-        match next.map_err(|e| fail(&e))? {
-            Some(ev) => {
-                // SAFETY: checked non-null above.
-                unsafe {
-                    write_out(msg_type_out, ev.msg_type, "msg_type_out")?;
-                    write_out(json_out, to_c_string(ev.into_json()), "json_out")
-                }
-            }
-            None => Err(set_error(
-                cce_status::CCE_ERR_TIMEOUT,
-                "no event within the timeout",
-                None,
-            )),
+        let e = handle::get::<Evented<CtiSession>>(session)?;
+        e.polled("cti_poll_event")?;
+        require_out!(msg_type_out, json_out);
+        let ev = e.poll(timeout_ms, "cti_poll_event")?;
+        // SAFETY: checked non-null above.
+        unsafe {
+            write_out(msg_type_out, ev.msg_type, "msg_type_out")?;
+            write_out(json_out, to_c_string(ev.into_json()), "json_out")
         }
     })
-}
-
-fn polled_session(
-    session: *const cti_session,
-    what: &str,
-) -> Result<(Arc<CtiSession>, Option<Arc<WakeFd>>), cce_status> {
-    let reg = registry();
-    let e = reg
-        .sessions
-        .get(&(session as usize))
-        .ok_or_else(|| invalid_handle("session handle"))?;
-    if e.delivery.is_some() {
-        return Err(set_error(
-            cce_status::CCE_ERR_INVALID_ARGUMENT,
-            &format!(
-                "this session delivers events to its callback; {what} needs a session opened without one"
-            ),
-            None,
-        ));
-    }
-    Ok((e.session.clone(), e.fd.clone()))
 }
 
 /// One event of a [`cti_poll_events`] batch.
@@ -977,10 +875,10 @@ pub unsafe extern "C" fn cti_poll_events(
     count_out: *mut usize,
 ) -> cce_status {
     guard(|| {
-        let (s, fd) = polled_session(session, "cti_poll_events")?;
-        if events.is_null() || count_out.is_null() {
-            return Err(null("output pointer"));
-        }
+        let e = handle::get::<Evented<CtiSession>>(session)?;
+        let s = e.polled("cti_poll_events")?;
+        let fd = e.fd();
+        require_out!(events, count_out);
         // SAFETY: checked non-null above.
         unsafe { write_out(count_out, 0, "count_out")? };
         if max == 0 {
@@ -1060,25 +958,15 @@ pub unsafe extern "C" fn cti_event_fd(session: *const cti_session, fd_out: *mut 
         if fd_out.is_null() {
             return Err(null("fd_out"));
         }
-        let (s, existing) = polled_session(session, "cti_event_fd")?;
-        let fd = match existing {
-            Some(fd) => fd,
-            None => {
-                let fd = Arc::new(WakeFd::new().map_err(|e| {
-                    set_error(
-                        cce_status::CCE_ERR_IO,
-                        &format!("cannot create the event descriptor: {e}"),
-                        None,
-                    )
-                })?);
-                if let Some(e) = registry().sessions.get_mut(&(session as usize)) {
-                    e.fd = Some(fd.clone());
-                }
-                let waker = fd.clone();
-                s.set_event_waker(move || waker.wake());
-                fd
-            }
-        };
+        let e = handle::get::<Evented<CtiSession>>(session)?;
+        e.polled("cti_event_fd")?;
+        let fd = e.fd_or_create().map_err(|e| {
+            set_error(
+                cce_status::CCE_ERR_IO,
+                &format!("cannot create the event descriptor: {e}"),
+                None,
+            )
+        })?;
         // SAFETY: checked non-null above.
         unsafe { write_out(fd_out, fd.raw(), "fd_out") }
     })
@@ -1127,35 +1015,5 @@ pub extern "C" fn cce_set_callback_threads(threads: u32) -> cce_status {
 /// `CCE_ERR_WOULD_DEADLOCK` and leaves the session open.
 #[no_mangle]
 pub extern "C" fn cti_close(session: *mut cti_session) -> cce_status {
-    guard(|| {
-        let entry = {
-            let mut reg = registry();
-            let key = session as usize;
-            let e = reg
-                .sessions
-                .get(&key)
-                .ok_or_else(|| invalid_handle("session handle"))?;
-            if e.delivery.as_ref().is_some_and(|d| d.in_own_callback()) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_WOULD_DEADLOCK,
-                    "cti_close called from the session's own callback",
-                    None,
-                ));
-            }
-            reg.sessions
-                .remove(&key)
-                .ok_or_else(|| invalid_handle("session handle"))?
-        };
-        let result = entry.session.close();
-        if let Some(d) = entry.delivery {
-            if !d.finish(Instant::now() + dispatch::CALLBACK_GRACE) {
-                return Err(set_error(
-                    cce_status::CCE_ERR_TIMEOUT,
-                    "session closed, but its callback was still running: SESSION_CLOSED not delivered",
-                    None,
-                ));
-            }
-        }
-        result.map(|_| ()).map_err(|e| fail(&e))
-    })
+    guard(|| dispatch::close::<CtiSession>(session, "cti_close"))
 }

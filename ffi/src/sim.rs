@@ -20,10 +20,9 @@ pub unsafe extern "C" fn cce_sim_start(
             return Err(null("out"));
         }
         let sim = CtiSim::start(cfg).map_err(|e| fail(&e))?;
-        let token = new_token();
-        registry().sims.insert(token, Arc::new(sim));
+        let h = handle::insert(Arc::new(sim));
         // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut cce_sim, "out") }
+        unsafe { write_out(out, h, "out") }
     })
 }
 
@@ -58,11 +57,8 @@ pub unsafe extern "C" fn cce_sim_inject_call(
         // SAFETY: forwarded caller promise.
         let call = unsafe { arg_str(call_json, "call_json", false) }?.unwrap_or_default();
         let id = s.inject_call(call).map_err(|e| fail(&e))?;
-        if !call_id_out.is_null() {
-            // SAFETY: non-null and writable per the caller.
-            unsafe { call_id_out.write(id) };
-        }
-        Ok(())
+        // SAFETY: forwarded caller promise.
+        unsafe { write_opt(call_id_out, id) }
     })
 }
 
@@ -96,13 +92,7 @@ pub unsafe extern "C" fn cce_sim_unanswered_heartbeats(
 /// A second call with the same handle returns `CCE_ERR_INVALID_HANDLE`.
 #[no_mangle]
 pub extern "C" fn cce_sim_stop(sim: *mut cce_sim) -> cce_status {
-    guard(|| {
-        let s = registry()
-            .sims
-            .remove(&(sim as usize))
-            .ok_or_else(|| invalid_handle("simulator handle"))?;
-        s.stop().map_err(|e| fail(&e))
-    })
+    guard(|| handle::remove::<CtiSim>(sim)?.stop().map_err(|e| fail(&e)))
 }
 
 /// Borrows a side name ("A" or "B"); NULL is allowed when `optional` (all sides).
@@ -112,18 +102,6 @@ pub extern "C" fn cce_sim_stop(sim: *mut cce_sim) -> cce_status {
 unsafe fn side_arg<'a>(p: *const c_char, optional: bool) -> Result<Option<&'a str>, cce_status> {
     // SAFETY: forwarded caller promise.
     unsafe { arg_str(p, "side", optional) }
-}
-
-/// Writes a string result when `out` is not NULL.
-///
-/// # Safety
-/// `out` must be NULL or writable.
-unsafe fn write_opt_string(out: *mut *mut c_char, s: String) -> FfiResult {
-    if !out.is_null() {
-        // SAFETY: non-null and writable per the caller.
-        unsafe { out.write(to_c_string(s)) };
-    }
-    Ok(())
 }
 
 /// The TCP port of side "A" or "B". `*port_out` is 0 for side B of a simplex
@@ -178,11 +156,8 @@ pub unsafe extern "C" fn cce_sim_restart_side(
         // SAFETY: forwarded caller promise.
         let side = unsafe { side_arg(side, false) }?.unwrap_or_default();
         let port = s.restart_side(side).map_err(|e| fail(&e))?;
-        if !port_out.is_null() {
-            // SAFETY: non-null and writable per the caller.
-            unsafe { port_out.write(port) };
-        }
-        Ok(())
+        // SAFETY: forwarded caller promise.
+        unsafe { write_opt(port_out, port) }
     })
 }
 
@@ -389,11 +364,8 @@ pub unsafe extern "C" fn cce_sim_offer_call(
         // SAFETY: forwarded caller promise.
         let call = unsafe { arg_str(call_json, "call_json", false) }?.unwrap_or_default();
         let id = s.offer_call(call).map_err(|e| fail(&e))?;
-        if !call_id_out.is_null() {
-            // SAFETY: non-null and writable per the caller.
-            unsafe { call_id_out.write(id) };
-        }
-        Ok(())
+        // SAFETY: forwarded caller promise.
+        unsafe { write_opt(call_id_out, id) }
     })
 }
 

@@ -115,6 +115,28 @@ def test_agent_session_flow(sim: libcce.Simulator, version: int) -> None:
         assert session.close()["MessageName"] == "SESSION_CLOSED"  # idempotent
 
 
+def test_camel_case_config(sim: libcce.Simulator) -> None:
+    """The core reads camelCase keys, mask lists and named variables as a mapping."""
+    config = {
+        "address": sim.address,
+        "clientId": "py-camel",
+        "peripheralId": 5000,
+        "agentId": "1001",
+        "services": ["CTI_SERVICE_CLIENT_EVENTS", "CTI_SERVICE_CLIENT_CONTROL"],
+        "agentStateMask": ["AGENT_LOGIN_MASK", "AGENT_AVAILABLE_MASK"],
+    }
+    with libcce.CtiSession(config) as session:
+        session.request(SET_AVAILABLE, timeout=WAIT)
+        sim.inject_call(ani="5551234", callVariables=["acct-42"], namedVariables={"user.crm.id": "C-7"})
+        begin = next(
+            e for e in session.events(timeout=WAIT) if e["MessageName"] == "BEGIN_CALL_EVENT"
+        )
+        assert begin["CallVariable1"] == "acct-42"
+        assert begin["NamedVariable"] == [{"Name": "user.crm.id", "Value": "C-7"}]
+    with pytest.raises(libcce.InvalidArgument, match="given twice"):
+        libcce.CtiSession({**config, "client_id": "again"})
+
+
 def test_refused_open(sim: libcce.Simulator) -> None:
     with pytest.raises(libcce.Refused) as info:
         open_agent(sim, agent_id="9999")

@@ -135,7 +135,7 @@ fn parse_with_http<T: DeserializeOwned>(
     what: &str,
     known: &[&str],
 ) -> Result<(T, HttpJson), Error> {
-    let v: Json = serde_json::from_str(text).map_err(|e| Error::invalid(format!("{what}: {e}")))?;
+    let v = super::config_json::parse(text, what, &["paths"])?;
     let obj = v
         .as_object()
         .ok_or_else(|| Error::invalid(format!("{what}: expected a JSON object")))?;
@@ -367,8 +367,9 @@ struct WebhookJson {
 /// `max_connections` (256), `max_connections_per_peer` (128), `first_byte_timeout_ms`
 /// (2000), `read_timeout_ms`, `tls` (`{"cert_pem", "key_pem"}`: serve HTTPS).
 pub fn webhook_config_from_json(text: &str) -> Result<WebhookConfig, Error> {
+    let v = super::config_json::parse(text, "webhook config", &[])?;
     let j: WebhookJson =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("webhook config: {e}")))?;
+        serde_json::from_value(v).map_err(|e| Error::invalid(format!("webhook config: {e}")))?;
     let auth = match j.auth {
         AuthJson::Basic { username, password } => WebhookAuth::Basic { username, password },
         AuthJson::Bearer(t) if !t.is_empty() => WebhookAuth::Bearer(t),
@@ -700,7 +701,8 @@ impl EceSim {
     /// Starts a simulator from JSON (`{}` or empty: defaults; see
     /// [`crate::sim::ece::EceSimConfig`]).
     pub fn start(config_json: &str) -> Result<Self, Error> {
-        let cfg = EceSimConfig::from_json(config_json)?;
+        let text = super::config_json::normalized_text(config_json, "ECE simulator config", &[])?;
+        let cfg = EceSimConfig::from_json(&text)?;
         let sim = rt()?.block_on(EceSimulator::start(cfg))?;
         Ok(EceSim {
             server_url: sim.server_url(),

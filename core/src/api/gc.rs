@@ -188,8 +188,9 @@ pub fn default_destination() -> String {
 /// every STOMP frame as an INFO record under the target `libcce::wire`) and `trace_file`
 /// (a path: JSON lines appended there; wins over `trace`).
 pub fn gc_config_from_json(text: &str) -> Result<ClientConfig, Error> {
+    let v = super::config_json::parse(text, "GC config", &[])?;
     let j: GcConfigJson =
-        serde_json::from_str(text).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
+        serde_json::from_value(v).map_err(|e| Error::invalid(format!("GC config: {e}")))?;
     let brokers = match j.brokers {
         Brokers::One(b) => vec![b],
         Brokers::Many(v) => v,
@@ -519,7 +520,9 @@ impl GcSim {
     /// [`crate::sim::gc::GcSimConfig`]; `broker` required: "host:port", or
     /// [`EMBEDDED_BROKER`] for an in-memory broker of its own).
     pub fn start(config_json: &str) -> Result<Self, Error> {
-        let mut cfg = GcSimConfig::from_json(config_json)?;
+        let text =
+            super::config_json::normalized_text(config_json, "GC simulator config", &["agents"])?;
+        let mut cfg = GcSimConfig::from_json(&text)?;
         let rt = rt()?;
         let broker = if cfg.broker == EMBEDDED_BROKER {
             let b = rt
@@ -547,17 +550,14 @@ impl GcSim {
     }
 
     /// Performs a control action given as JSON (see [`GcSimulator::control`]);
-    /// returns its JSON result. `{"action":"broker_address"}` gives
-    /// `{"broker":"host:port"}`, the broker the simulator is on; `{"action":"broker"}`
-    /// gives just that address as a JSON string.
+    /// returns its JSON result. `{"action":"broker"}` gives the broker the simulator is
+    /// on as a JSON string (`"host:port"`).
     pub fn control(&self, action_json: &str) -> Result<String, Error> {
         let action = serde_json::from_str::<Json>(action_json)
             .ok()
             .and_then(|v| v.get("action").and_then(Json::as_str).map(str::to_owned));
-        match action.as_deref() {
-            Some("broker") => return Ok(json!(self.broker_addr).to_string()),
-            Some("broker_address") => return Ok(json!({ "broker": self.broker_addr }).to_string()),
-            _ => {}
+        if action.as_deref() == Some("broker") {
+            return Ok(json!(self.broker_addr).to_string());
         }
         let guard = self.sim.lock().unwrap_or_else(|p| p.into_inner());
         let sim = guard
@@ -613,10 +613,11 @@ mod tests {
     #[test]
     fn embedded_broker_serves_a_client_and_stops_with_the_simulator() {
         let sim = GcSim::start(r#"{"broker":"embedded"}"#).expect("sim");
-        let addr: Json =
-            serde_json::from_str(&sim.control(r#"{"action":"broker_address"}"#).expect("addr"))
-                .expect("json");
-        let addr = addr["broker"].as_str().expect("broker").to_owned();
+        // The one address action; the former `broker_address` is gone.
+        assert!(sim.control(r#"{"action":"broker_address"}"#).is_err());
+        let addr: String =
+            serde_json::from_str(&sim.control(r#"{"action":"broker"}"#).expect("addr"))
+                .expect("address as a JSON string");
         assert!(addr.starts_with("127.0.0.1:"), "{addr}");
         let cfg = format!(r#"{{"broker":"{addr}","destination":"emb-1"}}"#);
         let session = GcSession::open(&cfg).expect("client reaches the embedded broker");

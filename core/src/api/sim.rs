@@ -47,6 +47,13 @@ fn const_ref(s: &str) -> ConstRef {
         .map_or_else(|_| ConstRef::Name(s.trim().to_owned()), ConstRef::Num)
 }
 
+/// A call from JSON: camelCase keys accepted, `named_variables` as a list of pairs or
+/// an object.
+fn sim_call(call_json: &str) -> Result<SimCall, Error> {
+    let v = config_json::named_variable_pairs(config_json::parse(call_json, "call", &[])?);
+    SimCall::from_json(&v.to_string()).map_err(sim_err)
+}
+
 /// A CTI Server simulator with a blocking API.
 pub struct CtiSim {
     sim: Mutex<Option<Arc<CtiSimulator>>>,
@@ -57,7 +64,8 @@ impl CtiSim {
     /// Starts a simulator from a JSON configuration (`{}` or empty for defaults:
     /// loopback, ephemeral port, agent 1001 at extension 5001; `"bind_b"` adds side B).
     pub fn start(config_json: &str) -> Result<Self, Error> {
-        let cfg = SimConfig::from_json(config_json).map_err(sim_err)?;
+        let text = config_json::normalized_text(config_json, "simulator config", &["agents"])?;
+        let cfg = SimConfig::from_json(&text).map_err(sim_err)?;
         let sim = rt()?.block_on(CtiSimulator::start(cfg)).map_err(sim_err)?;
         let addr = sim.local_addr();
         Ok(CtiSim {
@@ -104,14 +112,14 @@ impl CtiSim {
     /// Plays a complete scripted inbound call at once (JSON, see [`SimCall`]); returns
     /// its ConnectionCallID.
     pub fn inject_call(&self, call_json: &str) -> Result<u32, Error> {
-        let call = SimCall::from_json(call_json).map_err(sim_err)?;
+        let call = sim_call(call_json)?;
         self.with(|s| s.inject_call(&call))
     }
 
     /// Offers a live inbound call (routed or queued, rings until answered); returns its
     /// ConnectionCallID.
     pub fn offer_call(&self, call_json: &str) -> Result<u32, Error> {
-        let call = SimCall::from_json(call_json).map_err(sim_err)?;
+        let call = sim_call(call_json)?;
         self.with(|s| s.offer_call(&call))
     }
 

@@ -317,9 +317,9 @@ pub fn parse_survey(xml: &[u8], limits: &XmlLimits) -> Result<Survey, XmlError> 
         {
             Event::Start(e) => {
                 field = match e.local_name().as_ref() {
-                    b"question" => Some("q"),
-                    b"answer" => Some("a"),
-                    b"survey" => {
+                    "question" => Some("q"),
+                    "answer" => Some("a"),
+                    "survey" => {
                         q.clear();
                         a.clear();
                         None
@@ -328,16 +328,15 @@ pub fn parse_survey(xml: &[u8], limits: &XmlLimits) -> Result<Survey, XmlError> 
                 }
             }
             Event::Text(t) => {
-                let s = t.decode().map_err(|e| XmlError::Malformed(e.to_string()))?;
+                let s: &str = &t;
                 match field {
-                    Some("q") => q.push_str(&s),
-                    Some("a") => a.push_str(&s),
+                    Some("q") => q.push_str(s),
+                    Some("a") => a.push_str(s),
                     _ => {}
                 }
             }
             Event::GeneralRef(r) => {
-                let name = r.decode().map_err(|e| XmlError::Malformed(e.to_string()))?;
-                let s = quick_xml::escape::resolve_predefined_entity(&name).unwrap_or("");
+                let s = quick_xml::escape::resolve_predefined_entity(&r).unwrap_or("");
                 match field {
                     Some("q") => q.push_str(s),
                     Some("a") => a.push_str(s),
@@ -345,7 +344,7 @@ pub fn parse_survey(xml: &[u8], limits: &XmlLimits) -> Result<Survey, XmlError> 
                 }
             }
             Event::End(e) => {
-                if e.local_name().as_ref() == b"survey" {
+                if e.local_name().as_ref() == "survey" {
                     answers.push(SurveyAnswer {
                         question: q.clone(),
                         answer: a.clone(),

@@ -82,12 +82,11 @@ impl SimpleDoc {
     }
 }
 
-fn local(name: &[u8]) -> String {
-    let l = match name.iter().rposition(|b| *b == b':') {
-        Some(i) => &name[i + 1..],
-        None => name,
-    };
-    String::from_utf8_lossy(l).into_owned()
+fn local(name: &str) -> String {
+    match name.rfind(':') {
+        Some(i) => name[i + 1..].to_owned(),
+        None => name.to_owned(),
+    }
 }
 
 fn malformed(e: impl std::fmt::Display) -> XmlError {
@@ -100,7 +99,7 @@ fn attributes(e: &BytesStart<'_>) -> Result<Vec<(String, String)>, XmlError> {
     for a in e.html_attributes() {
         let a = a.map_err(malformed)?;
         let key = a.key.as_ref();
-        if key.starts_with(b"xmlns") {
+        if key.starts_with("xmlns") {
             continue;
         }
         let v = a
@@ -188,22 +187,21 @@ pub fn parse_simple(xml: &[u8], limits: &XmlLimits) -> Result<SimpleDoc, XmlErro
                 }
             }
             Event::Text(t) => {
-                let s = t.decode().map_err(malformed)?;
+                let s: &str = &t;
                 if depth == 0 && !s.trim().is_empty() {
                     return Err(XmlError::Malformed("text outside the root element".into()));
                 }
                 if let (2, Some((_, buf))) = (depth, current.as_mut()) {
-                    buf.push_str(&s);
+                    buf.push_str(s);
                 }
             }
             Event::CData(t) => {
                 if let (2, Some((_, buf))) = (depth, current.as_mut()) {
-                    buf.push_str(&String::from_utf8_lossy(&t));
+                    buf.push_str(&t);
                 }
             }
             Event::GeneralRef(r) => {
-                let name = r.decode().map_err(malformed)?;
-                let s = resolve_ref(&name)?;
+                let s = resolve_ref(&r)?;
                 if let (2, Some((_, buf))) = (depth, current.as_mut()) {
                     buf.push_str(&s);
                 }

@@ -92,7 +92,8 @@ class Simulator:
 
         The call is given as a dict, keyword arguments, or both (keywords win): ``ani``,
         ``dnis``, ``call_variables`` (list of up to 10 strings), ``named_variables``
-        (list of ``(name, value)`` pairs) and ``agent_id`` (default: the first agent).
+        (list of ``(name, value)`` pairs, or a mapping) and ``agent_id`` (default: the
+        first agent). camelCase keys (``callVariables``) are accepted too.
         The agent must be ``AGENT_STATE_AVAILABLE``; else :class:`InvalidArgument`.
         """
         return self._sim.inject_call(_merge(call, fields, "call"))
