@@ -72,6 +72,7 @@ impl PyEvent {
                 }
                 match key {
                     "MessageName" => Some(Json::String(ev.name().to_owned())),
+                    "MessageType" => Some(Json::from(ev.msg_type)),
                     _ => ev.field_json(key),
                 }
             }
@@ -166,6 +167,9 @@ impl PyEvent {
     }
 
     fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        if let (Body::Cti(ev), "MessageName") = (&self.body, key) {
+            return Ok(pyo3::types::PyString::new(py, ev.name()).into_any());
+        }
         match self.field(key) {
             Some(v) => to_py(py, &v),
             None => Err(PyKeyError::new_err(key.to_owned())),
@@ -194,7 +198,7 @@ impl PyEvent {
         match key.extract::<String>() {
             Ok(k) => match &self.body {
                 Body::Cti(ev) if self.value.get().is_none() => {
-                    k == "MessageName" || ev.field_json(&k).is_some()
+                    k == "MessageName" || k == "MessageType" || ev.field_json(&k).is_some()
                 }
                 _ => self.whole().get(&k).is_some(),
             },

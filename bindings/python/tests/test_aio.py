@@ -165,7 +165,8 @@ def test_no_thread_per_session() -> None:
 def test_gc_open_without_await_flow() -> None:
     queue = f"Connector-py-aio-{uuid.uuid4().hex[:8]}"
 
-    async def flow(broker: str) -> None:
+    async def flow(sim: GcSimulator) -> None:
+        broker = sim.control("broker")
         async with aio.GcSession.open(
             brokers=[broker], destination=f"py-aio-{uuid.uuid4().hex[:8]}", request_queue=queue
         ) as gc:
@@ -174,6 +175,14 @@ def test_gc_open_without_await_flow() -> None:
             assert isinstance(st, libcce.Event) and st.name == "State"
             await gc.send("MakeReady", agent_id="1001")
             await gc.wait_for("State", agent_id="1001", state="READY", timeout=WAIT)
+            # A wait given up before the call comes: the call's events are not lost.
+            try:
+                await asyncio.wait_for(gc.next_event(), 0.05)
+            except asyncio.TimeoutError:
+                pass
+            dialog = sim.inject_call("1001", "5551234")
+            ring = await gc.wait_for("NewInboundCall", agent_id="1001", timeout=WAIT)
+            assert ring["dialog_id"] == dialog
             with pytest.raises(libcce.InvalidArgument):
                 await gc.send("MakeCall", agent_id="1001", number="1#2")
             await gc.close()
@@ -187,7 +196,7 @@ def test_gc_open_without_await_flow() -> None:
             await aio.GcSession.open(brokers="127.0.0.1:1", destination="py-x")
 
     with GcSimulator(broker="embedded", request_queue=queue) as sim:
-        run(flow(sim.control("broker")))
+        run(flow(sim))
     run(no_broker())
 
 

@@ -279,13 +279,17 @@ class CtiSession:
         taken, the iterator is empty. Events taken in a batch but not yet yielded when
         the loop is left stay with the session for the next read.
         """
+        buffer = self._buffer
         while True:
-            try:
-                event = self._next(timeout)
-            except Closed:
-                return
-            if event is None:
-                raise Timeout(f"no event within {timeout} s")
+            if not buffer:
+                try:
+                    batch = self.next_events(BATCH, timeout)
+                except Closed:
+                    return
+                if not batch:
+                    raise Timeout(f"no event within {timeout} s")
+                buffer.extend(batch)
+            event = buffer.popleft()
             yield event
             if event.last:
                 return
