@@ -4,6 +4,7 @@ embedded CTI simulator. Every wait has a timeout; no sleeps."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -137,3 +138,39 @@ def test_close_events_and_json_text(session: libcce.CtiSession) -> None:
     assert [e.name for e in events] == ["SESSION_CLOSED"]
     assert json.loads(events[0].json)["reason"] == "Closed"
     assert list(session.events(timeout=WAIT)) == []
+
+
+def test_on_event_sessions_share_one_dispatcher_thread() -> None:
+    with libcce.Simulator() as sim:
+        before = threading.active_count()
+        sessions = [
+            libcce.CtiSession.open(address=sim.address, client_id=f"py-cb-{i}")
+            for i in range(20)
+        ]
+        got: list[list[libcce.Event]] = [[] for _ in sessions]
+        subs = [s.on_event(got[i].append) for i, s in enumerate(sessions)]
+        # At most the one dispatcher thread (none if an earlier test started it).
+        assert threading.active_count() <= before + 1
+        for s in sessions:
+            s.close()  # returns once the callback got SESSION_CLOSED
+        for events, sub in zip(got, subs):
+            assert [e.name for e in events] == ["SESSION_CLOSED"]
+            assert not sub.is_alive()
+
+
+def test_raising_callback_is_reported_and_ends_delivery(
+    session: libcce.CtiSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reported: list[type] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: reported.append(args.exc_type))
+    calls: list[str] = []
+
+    def callback(ev: libcce.Event) -> None:
+        calls.append(ev.name)
+        raise ZeroDivisionError
+
+    sub = session.on_event(callback)
+    session.request(SET_AVAILABLE, timeout=WAIT)
+    sub.join(WAIT)
+    assert not sub.is_alive()
+    assert calls == ["AGENT_STATE_EVENT"] and reported == [ZeroDivisionError]
