@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import libcce
@@ -23,9 +24,9 @@ AGENT_ID = "1001"
 INSTRUMENT = "5001"
 
 
-def show(message: dict[str, Any]) -> None:
-    """Prints a message as one JSON line."""
-    print(json.dumps(message, sort_keys=True), flush=True)
+def show(message: Mapping[str, Any]) -> None:
+    """Prints a message (a dict, or a libcce.Event) as one JSON line."""
+    print(json.dumps(dict(message), sort_keys=True), flush=True)
 
 
 def run() -> None:

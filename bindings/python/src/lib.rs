@@ -5,7 +5,7 @@
 //! Configurations, messages and events cross the boundary as JSON text; the pure
 //! Python package `libcce` turns them into dicts. No protocol logic lives here.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use cce::api::{self, Error, ErrorKind};
@@ -14,11 +14,20 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+mod aio;
+mod dispatch;
 mod ece;
+mod event;
 mod gc;
+mod interp;
 mod log;
 mod sim;
+use aio::Completion;
+use event::PyEvent;
 use sim::PyCtiSim;
+
+/// Most events in one batch (`next_events` without `max`, `events()`, `on_event`).
+const DEFAULT_BATCH: usize = 256;
 
 create_exception!(
     libcce,
@@ -135,7 +144,7 @@ const ALL_KINDS: [ErrorKind; 12] = [
 ];
 
 /// Builds the Python exception for a core error, with `kind`, `status` and `status_name` set.
-fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
+pub(crate) fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     let err = PyErr::from_type(exception_type(py, e.kind), e.message);
     let value = err.value(py);
     let reason = match e.kind {
@@ -173,7 +182,7 @@ fn duration(py: Python<'_>, secs: Option<f64>) -> PyResult<Option<Duration>> {
 /// An open CTI session (wraps `cce::api::CtiSession`).
 #[pyclass(module = "libcce._native", name = "CtiSession", frozen)]
 struct PyCtiSession {
-    inner: api::CtiSession,
+    inner: Arc<api::CtiSession>,
 }
 
 #[pymethods]
@@ -181,8 +190,96 @@ impl PyCtiSession {
     /// Connects and opens a session from a JSON configuration; blocks until OPEN_CONF.
     #[new]
     fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
-        let inner = check(py, py.allow_threads(|| api::CtiSession::open(config_json)))?;
-        Ok(PyCtiSession { inner })
+        let inner = check(py, py.detach(|| api::CtiSession::open(config_json)))?;
+        Ok(PyCtiSession {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Opens a session without blocking: `callback(ok, session_or_error)` is called
+    /// on `event_loop` (through `call_soon_threadsafe`) once OPEN_CONF came or it failed.
+    #[staticmethod]
+    fn open_async(event_loop: Bound<'_, PyAny>, callback: Bound<'_, PyAny>, config_json: String) {
+        Completion::new(event_loop, callback).spawn(
+            async move { api::CtiSession::open_async(&config_json).await },
+            |py, inner| {
+                Ok(Bound::new(
+                    py,
+                    PyCtiSession {
+                        inner: Arc::new(inner),
+                    },
+                )?
+                .into_any())
+            },
+        );
+    }
+
+    /// `request_json` without blocking: `callback(ok, (MessageType, JSON) or error)`.
+    #[pyo3(signature = (event_loop, callback, msg_json, timeout = None))]
+    fn request_json_async(
+        &self,
+        py: Python<'_>,
+        event_loop: Bound<'_, PyAny>,
+        callback: Bound<'_, PyAny>,
+        msg_json: String,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let timeout = duration(py, timeout)?;
+        let s = self.inner.clone();
+        Completion::new(event_loop, callback).spawn(
+            async move { s.request_json_async(&msg_json, timeout).await },
+            |py, v| Ok(v.into_pyobject(py)?.into_any()),
+        );
+        Ok(())
+    }
+
+    /// `call_json` without blocking: `callback(ok, (MessageType, JSON) or error)`.
+    #[pyo3(signature = (event_loop, callback, name, fields_json, timeout = None))]
+    fn call_json_async(
+        &self,
+        py: Python<'_>,
+        event_loop: Bound<'_, PyAny>,
+        callback: Bound<'_, PyAny>,
+        name: String,
+        fields_json: String,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let timeout = duration(py, timeout)?;
+        let s = self.inner.clone();
+        Completion::new(event_loop, callback).spawn(
+            async move { s.call_json_async(&name, &fields_json, timeout).await },
+            |py, v| Ok(v.into_pyobject(py)?.into_any()),
+        );
+        Ok(())
+    }
+
+    /// Waits without blocking for a batch of at most `max` events:
+    /// `callback(ok, list[Event] or error)`; an empty list when `timeout` passed.
+    #[pyo3(signature = (event_loop, callback, max = DEFAULT_BATCH, timeout = None))]
+    fn next_events_async(
+        &self,
+        py: Python<'_>,
+        event_loop: Bound<'_, PyAny>,
+        callback: Bound<'_, PyAny>,
+        max: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        let timeout = duration(py, timeout)?;
+        let s = self.inner.clone();
+        Completion::new(event_loop, callback).spawn(
+            async move { s.next_events_async(max, timeout).await },
+            events_to_py,
+        );
+        Ok(())
+    }
+
+    /// `close` without blocking: `callback(ok, SESSION_CLOSED JSON or error)`.
+    fn close_async(&self, event_loop: Bound<'_, PyAny>, callback: Bound<'_, PyAny>) {
+        let s = self.inner.clone();
+        Completion::new(event_loop, callback)
+            .spawn(async move { s.close_async().await }, |py, v| {
+                Ok(v.into_pyobject(py)?.into_any())
+            });
     }
 
     /// The OPEN_CONF as JSON.
@@ -198,7 +295,7 @@ impl PyCtiSession {
 
     /// Sends a message given as JSON without waiting; returns its InvokeID.
     fn send_json(&self, py: Python<'_>, msg_json: &str) -> PyResult<u32> {
-        check(py, py.allow_threads(|| self.inner.send_json(msg_json)))
+        check(py, py.detach(|| self.inner.send_json(msg_json)))
     }
 
     /// Sends a request given as JSON and waits for its confirmation (`timeout` in
@@ -211,10 +308,7 @@ impl PyCtiSession {
         timeout: Option<f64>,
     ) -> PyResult<(u32, String)> {
         let timeout = duration(py, timeout)?;
-        check(
-            py,
-            py.allow_threads(|| self.inner.request_json(msg_json, timeout)),
-        )
+        check(py, py.detach(|| self.inner.request_json(msg_json, timeout)))
     }
 
     /// Sends the request `name` (message name or helper name, see `requests_json`)
@@ -230,13 +324,13 @@ impl PyCtiSession {
         let timeout = duration(py, timeout)?;
         check(
             py,
-            py.allow_threads(|| self.inner.call_json(name, fields_json, timeout)),
+            py.detach(|| self.inner.call_json(name, fields_json, timeout)),
         )
     }
 
     /// The live agent/call model as JSON.
     fn model_json(&self, py: Python<'_>) -> String {
-        py.allow_threads(|| self.inner.model_json())
+        py.detach(|| self.inner.model_json())
     }
 
     /// The link state as JSON (`connected`, `closed`, `side`).
@@ -265,17 +359,70 @@ impl PyCtiSession {
         timeout: Option<f64>,
     ) -> PyResult<Option<(u32, String, bool)>> {
         let timeout = duration(py, timeout)?;
-        let ev = check(py, py.allow_threads(|| self.inner.next_event(timeout)))?;
+        let ev = check(py, py.detach(|| self.inner.next_event(timeout)))?;
         Ok(ev
             .map(|e| (e.msg_type, e.last, e.into_json()))
             .map(|(t, l, j)| (t, j, l)))
     }
 
+    /// Waits for the next events (`timeout` in seconds; None: until one comes) and
+    /// returns them as a list of at most `max` `Event`s: what arrived together. An
+    /// empty list on timeout; raises `Closed` once the final SESSION_CLOSED was taken.
+    #[pyo3(signature = (max = DEFAULT_BATCH, timeout = None))]
+    fn next_events(
+        &self,
+        py: Python<'_>,
+        max: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<PyEvent>> {
+        let timeout = duration(py, timeout)?;
+        let batch = check(
+            py,
+            py.detach(|| -> Result<Vec<api::EventOut>, Error> {
+                let Some(first) = self.inner.next_event(timeout)? else {
+                    return Ok(Vec::new());
+                };
+                let last = first.last;
+                let mut batch = vec![first];
+                if !last && max > 1 {
+                    match self.inner.poll_events(max - 1) {
+                        Ok(more) => batch.extend(more),
+                        Err(e) if e.kind == ErrorKind::Closed => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(batch)
+            }),
+        )?;
+        Ok(batch.into_iter().map(PyEvent::cti).collect())
+    }
+
+    /// Takes up to `max` queued events without waiting (an empty list: none queued);
+    /// raises `Closed` once the final SESSION_CLOSED was taken.
+    #[pyo3(signature = (max = DEFAULT_BATCH))]
+    fn poll_events(&self, py: Python<'_>, max: usize) -> PyResult<Vec<PyEvent>> {
+        let batch = check(py, py.detach(|| self.inner.poll_events(max)))?;
+        Ok(batch.into_iter().map(PyEvent::cti).collect())
+    }
+
+    /// Hands the session to the shared dispatcher under `token`: whenever an event
+    /// lands in its empty queue, `token` becomes ready (see `dispatch_wait`).
+    fn watch(&self, token: u64) {
+        self.inner
+            .set_event_waker(move || dispatch::mark_ready(token));
+        dispatch::mark_ready(token);
+    }
+
     /// Closes the session (CLOSE_REQ, then at most the close timeout for CLOSE_CONF)
     /// and returns the SESSION_CLOSED JSON. Safe to call more than once.
     fn close(&self, py: Python<'_>) -> PyResult<String> {
-        check(py, py.allow_threads(|| self.inner.close()))
+        check(py, py.detach(|| self.inner.close()))
     }
+}
+
+/// A batch of CTI events as a Python list of `Event`s.
+fn events_to_py(py: Python<'_>, batch: Vec<api::EventOut>) -> PyResult<Bound<'_, PyAny>> {
+    Ok(pyo3::types::PyList::new(py, batch.into_iter().map(PyEvent::cti))?.into_any())
 }
 
 /// Every live CTI session's counters in the Prometheus text format.
@@ -297,7 +444,7 @@ fn requests_json() -> String {
 fn decode_json(py: Python<'_>, data: &[u8], version: u32, strict: bool) -> PyResult<(u32, String)> {
     check(
         py,
-        py.allow_threads(|| api::decode_json_with(data, version, strict)),
+        py.detach(|| api::decode_json_with(data, version, strict)),
     )
 }
 
@@ -308,7 +455,7 @@ fn encode_json<'py>(
     msg_json: &str,
     version: u32,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let bytes = check(py, py.allow_threads(|| api::encode_json(msg_json, version)))?;
+    let bytes = check(py, py.detach(|| api::encode_json(msg_json, version)))?;
     Ok(PyBytes::new(py, &bytes))
 }
 
@@ -340,7 +487,7 @@ impl PyStreamDecoder {
 
     /// Appends received bytes.
     fn push(&self, py: Python<'_>, data: &[u8]) {
-        py.allow_threads(|| self.lock().push(data));
+        py.detach(|| self.lock().push(data));
     }
 
     /// The next whole message as (MessageType, JSON), or None when more bytes are
@@ -348,7 +495,7 @@ impl PyStreamDecoder {
     /// goes on) or a length over 12,492, which breaks the stream: every later call
     /// raises too.
     fn next(&self, py: Python<'_>) -> PyResult<Option<(u32, String)>> {
-        check(py, py.allow_threads(|| self.lock().next()))
+        check(py, py.detach(|| self.lock().next()))
     }
 
     /// Bytes buffered while waiting for the rest of a message.
@@ -366,6 +513,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCtiSim>()?;
     m.add_class::<PyCtiSession>()?;
     m.add_class::<PyStreamDecoder>()?;
+    m.add_class::<PyEvent>()?;
+    dispatch::register(m)?;
+    interp::register(m)?;
     m.add_function(wrap_pyfunction!(decode_json, m)?)?;
     m.add_function(wrap_pyfunction!(requests_json, m)?)?;
     m.add_function(wrap_pyfunction!(encode_json, m)?)?;

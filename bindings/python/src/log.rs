@@ -12,7 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use cce::log::{Level, LogSink};
 use pyo3::prelude::*;
-use pyo3::sync::GILOnceCell;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
 
 /// Most records waiting for the GIL; newer ones are dropped beyond this.
@@ -78,7 +78,8 @@ fn shared() -> &'static Arc<Shared> {
                 }
                 let _order = lock(&s.emit);
                 let batch = take(&s);
-                Python::with_gil(|py| emit(py, batch));
+                // After interpreter shutdown began, records are dropped.
+                crate::interp::with_python(|py| emit(py, batch));
             });
         if started.is_err() {
             // Without the thread, records still reach Python through flush_logs().
@@ -121,7 +122,7 @@ fn logger_name(target: &str) -> String {
 }
 
 fn emit(py: Python<'_>, (batch, dropped): (Vec<Record>, u64)) {
-    static LOGGING: GILOnceCell<Py<PyModule>> = GILOnceCell::new();
+    static LOGGING: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     let Ok(logging) =
         LOGGING.get_or_try_init(py, || PyModule::import(py, "logging").map(Bound::unbind))
     else {
@@ -173,10 +174,10 @@ fn set_log_level(level: i64) -> PyResult<()> {
 #[pyfunction]
 fn flush_logs(py: Python<'_>) {
     let s = shared().clone();
-    py.allow_threads(|| {
+    py.detach(|| {
         let _order = lock(&s.emit);
         let batch = take(&s);
-        Python::with_gil(|py| emit(py, batch));
+        Python::attach(|py| emit(py, batch));
     });
 }
 

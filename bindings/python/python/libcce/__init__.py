@@ -1,9 +1,11 @@
 """libcce for Python: a Cisco CTI Server (GED-188) client and an embedded simulator.
 
-Messages and events are plain dicts in the JSON form of libcce: each has
-``MessageName`` (and ``MessageType`` on output); enum and mask fields accept numbers
-or constant names on input and come back as numbers with ``<Field>_name``
-companions. The ``InvokeID`` of a request is assigned when absent.
+Messages are plain dicts in the JSON form of libcce: each has ``MessageName`` (and
+``MessageType`` on output); enum and mask fields accept numbers or constant names on
+input and come back as numbers with ``<Field>_name`` companions. The ``InvokeID`` of a
+request is assigned when absent. Events are :class:`Event` objects: read-only
+mappings of the same JSON form, built lazily in native code (``ev["AgentState"]``,
+``ev.get(k)``, ``ev.to_dict()``, ``ev.json``).
 
 Example::
 
@@ -25,13 +27,17 @@ An asyncio flavour is in :mod:`libcce.aio`.
 
 from __future__ import annotations
 
+import atexit
+import collections
 import json
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
 from . import _native
 from ._native import (
+    Event,
     CceError,
     Closed,
     CodecError,
@@ -58,6 +64,7 @@ __all__ = [
     "CodecError",
     "ConnectionFailed",
     "ControlFailed",
+    "BATCH",
     "CtiSession",
     "Event",
     "InvalidArgument",
@@ -71,6 +78,7 @@ __all__ = [
     "Refused",
     "Simulator",
     "StreamDecoder",
+    "Subscription",
     "TRACE",
     "Timeout",
     "decode",
@@ -84,9 +92,10 @@ __all__ = [
 Message = dict[str, Any]
 """A CTI message as a dict (``{"MessageName": ..., <fields>}``)."""
 
-Event = dict[str, Any]
-"""An event: a CTI message, or a library event with ``MessageType`` 0
-(``SESSION_CLOSED``, the last one, or ``DECODE_ERROR``)."""
+Mapping.register(Event)
+
+BATCH = 256
+"""Most events taken in one batch by :meth:`CtiSession.events` and ``on_event``."""
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -143,10 +152,16 @@ class CtiSession:
     """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        self._session = _native.CtiSession(_dumps(config, "session config"))
-        self._open_conf: Message = json.loads(self._session.open_conf_json())
+        self._adopt(_native.CtiSession(_dumps(config, "session config")))
+
+    def _adopt(self, native: Any) -> None:
+        """Wraps an open native session (also used by :attr:`libcce.aio.CtiSession.sync`)."""
+        self._session = native
+        self._open_conf: Message = json.loads(native.open_conf_json())
         self._lock = threading.Lock()
-        self._dispatcher: Optional[threading.Thread] = None
+        self._subscription: Optional[Subscription] = None
+        # Events taken in a batch and not yet handed out (shared by every reader).
+        self._buffer: collections.deque[Event] = collections.deque()
 
     @classmethod
     def open(cls, address: str, client_id: str, version: int = 24, **options: Any) -> CtiSession:
@@ -225,20 +240,27 @@ class CtiSession:
         TCP). They apply from the next reconnect on; the open session is left alone."""
         self._session.set_tls_json(json.dumps(None if tls is None else dict(tls)))
 
-    def _next(self, timeout: Optional[float]) -> Optional[tuple[Event, bool]]:
-        """The next event and whether it is the last one, or None on timeout."""
-        if timeout is None:
-            while True:
-                got = self._session.next_event(_WAIT_SLICE_SECONDS)
-                if got is not None:
-                    break
-        else:
-            got = self._session.next_event(timeout)
-            if got is None:
+    def next_events(self, max: int = BATCH, timeout: Optional[float] = None) -> list[Event]:
+        """Waits for events and returns those that arrived together (at most ``max``);
+        an empty list if none came within ``timeout`` seconds (None: wait until one
+        comes). After the final ``SESSION_CLOSED`` was returned, raises :class:`Closed`.
+        """
+        if self._buffer:
+            n = min(max, len(self._buffer))
+            return [self._buffer.popleft() for _ in range(n)]
+        if timeout is not None:
+            return self._session.next_events(max, timeout)
+        while True:
+            batch = self._session.next_events(max, _WAIT_SLICE_SECONDS)
+            if batch:
+                return batch
+
+    def _next(self, timeout: Optional[float]) -> Optional[Event]:
+        if not self._buffer:
+            self._buffer.extend(self.next_events(BATCH, timeout))
+            if not self._buffer:
                 return None
-        _, text, last = got
-        event: Event = json.loads(text)
-        return event, last
+        return self._buffer.popleft()
 
     def next_event(self, timeout: Optional[float] = None) -> Optional[Event]:
         """Waits for the next event; returns None if none came within ``timeout`` seconds.
@@ -246,58 +268,63 @@ class CtiSession:
         With ``timeout=None`` it waits until one comes. After the final
         ``SESSION_CLOSED`` event has been returned, raises :class:`Closed`.
         """
-        got = self._next(timeout)
-        return got[0] if got is not None else None
+        return self._next(timeout)
 
     def events(self, timeout: Optional[float] = None) -> Iterator[Event]:
-        """Iterates over events until ``SESSION_CLOSED`` (included).
+        """Iterates over events until ``SESSION_CLOSED`` (included), taking them in
+        batches.
 
         ``timeout`` bounds the wait for each event: when it passes with no event,
         the iterator raises :class:`Timeout`. Once the session's events are all
-        taken, the iterator is empty.
+        taken, the iterator is empty. Events taken in a batch but not yet yielded when
+        the loop is left stay with the session for the next read.
         """
+        buffer = self._buffer
         while True:
-            try:
-                got = self._next(timeout)
-            except Closed:
-                return
-            if got is None:
-                raise Timeout(f"no event within {timeout} s")
-            event, last = got
+            if not buffer:
+                try:
+                    batch = self.next_events(BATCH, timeout)
+                except Closed:
+                    return
+                if not batch:
+                    raise Timeout(f"no event within {timeout} s")
+                buffer.extend(batch)
+            event = buffer.popleft()
             yield event
-            if last:
+            if event.last:
                 return
 
-    def on_event(self, callback: Callable[[Event], object]) -> threading.Thread:
-        """Delivers every event to ``callback`` from a daemon thread, in order.
+    def on_event(self, callback: Callable[[Event], object]) -> Subscription:
+        """Delivers every event to ``callback``, in order, from the dispatcher thread
+        that all sessions share (one thread for the process, started on first use).
 
-        The thread ends after ``SESSION_CLOSED``, or when ``callback`` raises (the
-        error goes to :func:`threading.excepthook`); it is returned so that it can be
-        joined. Do not call :meth:`next_event` or :meth:`events` at the same time.
-        Raises RuntimeError if called twice.
+        Delivery ends after ``SESSION_CLOSED``, or when ``callback`` raises (the error
+        goes to :func:`threading.excepthook`). Returns a :class:`Subscription`
+        (``join(timeout)``, ``is_alive()``). Do not call :meth:`next_event` or
+        :meth:`events` at the same time. A slow callback delays the other sessions'
+        callbacks. Raises RuntimeError if called twice.
         """
         with self._lock:
-            if self._dispatcher is not None:
+            if self._subscription is not None:
                 raise RuntimeError("on_event() was already called for this session")
-            thread = threading.Thread(
-                target=self._dispatch, args=(callback,), name="cce-events", daemon=True
-            )
-            self._dispatcher = thread
-        thread.start()
-        return thread
+            sub = Subscription(self, callback)
+            self._subscription = sub
+        _DISPATCHER.add(sub)
+        return sub
 
-    def _dispatch(self, callback: Callable[[Event], object]) -> None:
-        for event in self.events():
-            callback(event)
-
-    def close(self) -> Event:
-        """Closes the session and returns the ``SESSION_CLOSED`` event.
+    def close(self) -> dict[str, Any]:
+        """Closes the session and returns the ``SESSION_CLOSED`` event as a dict.
 
         Sends CLOSE_REQ and waits at most the close timeout for CLOSE_CONF. Safe to
         call more than once; the ``SESSION_CLOSED`` event is also delivered as the
-        last event.
+        last event. With :meth:`on_event`, waits (at most 5 s) until the callback got
+        that last event, unless called from the callback itself.
         """
-        result: Event = json.loads(self._session.close())
+        result = _loads_dict(self._session.close())
+        sub = self._subscription
+        if sub is not None and threading.current_thread() is not _DISPATCHER.thread:
+            # The final SESSION_CLOSED goes to the callback before close returns.
+            sub.join(_CLOSE_DELIVERY_SECONDS)
         return result
 
     def __enter__(self) -> CtiSession:
@@ -308,6 +335,124 @@ class CtiSession:
 
     def __repr__(self) -> str:
         return f"<libcce.CtiSession version={self.version}>"
+
+
+def _loads_dict(text: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+_CLOSE_DELIVERY_SECONDS = 5.0
+
+
+class Subscription:
+    """The delivery of one session's events to an ``on_event`` callback."""
+
+    def __init__(self, session: CtiSession, callback: Callable[[Event], object]) -> None:
+        self.session = session
+        self.callback = callback
+        self._done = threading.Event()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        """Waits until delivery ended (after ``SESSION_CLOSED`` or a raising callback)."""
+        self._done.wait(timeout)
+
+    def is_alive(self) -> bool:
+        """Whether events are still being delivered."""
+        return not self._done.is_set()
+
+    def _finish(self) -> None:
+        self._done.set()
+
+    def __repr__(self) -> str:
+        return f"<libcce.Subscription alive={self.is_alive()}>"
+
+
+class _Dispatcher:
+    """One daemon thread delivering every subscribed session's events, in order per
+    session. Core wakes it (through the native ready list) when an event lands in a
+    session's empty queue; it then takes that session's queued events as a batch. It
+    stops at interpreter exit (atexit), before Python finalises."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: dict[int, Subscription] = {}
+        self._next_token = 1
+        self.thread: Optional[threading.Thread] = None
+        self._stopping = False
+
+    def add(self, sub: Subscription) -> None:
+        with self._lock:
+            if self._stopping:
+                raise Closed("the interpreter is shutting down")
+            token = self._next_token
+            self._next_token += 1
+            self._subs[token] = sub
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="cce-events", daemon=True)
+                self.thread.start()
+        sub.session._session.watch(token)
+
+    def _run(self) -> None:
+        while not self._stopping:
+            for token in _native.dispatch_wait(_WAIT_SLICE_SECONDS):
+                if self._stopping:
+                    return
+                with self._lock:
+                    sub = self._subs.get(token)
+                if sub is not None:
+                    self._deliver(token, sub)
+
+    def _deliver(self, token: int, sub: Subscription) -> None:
+        session = sub.session
+        try:
+            if session._buffer:
+                batch = list(session._buffer)
+                session._buffer.clear()
+            else:
+                batch = session._session.poll_events(BATCH)
+        except Closed:
+            self._remove(token, sub)
+            return
+        for event in batch:
+            try:
+                sub.callback(event)
+            except BaseException:  # noqa: B036 - reported like an uncaught thread error
+                self._remove(token, sub)
+                hook_args = threading.ExceptHookArgs(  # type: ignore[attr-defined]
+                    (*sys.exc_info(), threading.current_thread())
+                )
+                threading.excepthook(hook_args)
+                return
+            if event.last:
+                self._remove(token, sub)
+                return
+        if len(batch) >= BATCH:
+            _native.dispatch_ready(token)  # more may be queued
+
+    def _remove(self, token: int, sub: Subscription) -> None:
+        with self._lock:
+            self._subs.pop(token, None)
+        sub._finish()
+
+    def stop(self) -> None:
+        """Stops delivery and joins the thread (at interpreter exit)."""
+        with self._lock:
+            self._stopping = True
+            thread = self.thread
+        _native.dispatch_stop()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(_CLOSE_DELIVERY_SECONDS)
+
+
+_DISPATCHER = _Dispatcher()
+
+
+@atexit.register
+def _at_exit() -> None:
+    # Before the interpreter finalises: no library thread may attach to Python then.
+    _DISPATCHER.stop()
+    _native._shutdown()
 
 
 class StreamDecoder:

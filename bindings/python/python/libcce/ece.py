@@ -26,22 +26,25 @@ Errors are :class:`libcce.CceError` subclasses whose ``status`` is the HTTP stat
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Optional, Union
 
 from . import Closed, InvalidArgument, _native
+from ._native import Event
 
 __all__ = ["ChatWebServices", "Client", "Event", "Simulator", "WebhookServer"]
 
-Event = dict[str, Any]
-"""A webhook event: ``type`` (``assigned``, ``startTyping``, ``endTyping``,
-``message``, ``complete`` or ``other``), ``type_value`` (as received),
-``conversation_id``, ``id``, ``timestamp`` (epoch ms), ``content``, ``sender``
-(``system``/``user``/raw), ``agent`` (``{"name", "screen_name"}``), ``format``
-(``html``/``plain`` for messages), ``raw`` (the event object as received) and, when
-something in the event was repaired (an escaped lone UTF-16 surrogate replaced by
-U+FFFD), ``warnings``."""
+_BATCH = 256
+
+# A webhook event is a :class:`libcce.Event` mapping: ``type`` (``assigned``,
+# ``startTyping``, ``endTyping``, ``message``, ``complete`` or ``other``), ``type_value``
+# (as received), ``conversation_id``, ``id``, ``timestamp`` (epoch ms), ``content``,
+# ``sender`` (``system``/``user``/raw), ``agent`` (``{"name", "screen_name"}``),
+# ``format`` (``html``/``plain`` for messages), ``raw`` (the event object as received)
+# and, when something in the event was repaired (an escaped lone UTF-16 surrogate replaced
+# by U+FFFD), ``warnings``.
 
 _CONFIGURED = object()
 
@@ -53,6 +56,32 @@ def _dumps(value: Mapping[str, Any], what: str) -> str:
         return json.dumps(dict(value), allow_nan=False)
     except (TypeError, ValueError) as e:
         raise InvalidArgument(f"{what} is not JSON-serialisable: {e}") from e
+
+
+def _start_request(
+    customer: Optional[Mapping[str, Any]],
+    send_typing_notification: bool,
+    search_contact_on_attribute: Optional[str],
+    activity: Optional[Mapping[str, Any]],
+) -> dict[str, Any]:
+    req: dict[str, Any] = {
+        "customer": dict(customer or {}),
+        "send_typing_notification": send_typing_notification,
+        "search_contact_on_attribute": search_contact_on_attribute,
+    }
+    if activity is not None:
+        req["activity"] = dict(activity)
+    return req
+
+
+def _survey(
+    sid: str, answers: Iterable[Union[tuple[str, str], Mapping[str, str]]]
+) -> dict[str, Any]:
+    items = [
+        dict(a) if isinstance(a, Mapping) else {"question": a[0], "answer": a[1]}
+        for a in answers
+    ]
+    return {"sid": sid, "answers": items}
 
 
 class Client:
@@ -112,13 +141,9 @@ class Client:
         ``{"number", "type", "country_code", "area_code"}``), ``customer_type``.
         ``activity``: extra keys merged into the request's ``activity``.
         """
-        req: dict[str, Any] = {
-            "customer": dict(customer or {}),
-            "send_typing_notification": send_typing_notification,
-            "search_contact_on_attribute": search_contact_on_attribute,
-        }
-        if activity is not None:
-            req["activity"] = dict(activity)
+        req = _start_request(
+            customer, send_typing_notification, search_contact_on_attribute, activity
+        )
         return json.loads(self._client.start_conversation_json(_dumps(req, "start request")))
 
     def send_message(
@@ -166,6 +191,7 @@ class WebhookServer:
             auth = {"none": True}
         self._hook = _native.EceWebhook(_dumps({"auth": auth, **options}, "webhook config"))
         self._stopped = False
+        self._buffer: collections.deque[Event] = collections.deque()
 
     @property
     def port(self) -> int:
@@ -177,11 +203,22 @@ class WebhookServer:
         """Callback URL on the listening address (``http://127.0.0.1:PORT/PATH``)."""
         return self._hook.url
 
+    def next_events(self, max: int = _BATCH, timeout: Optional[float] = None) -> list[Event]:
+        """The events queued together (at most ``max``), or an empty list after
+        ``timeout`` seconds (None: wait for one). Raises :class:`libcce.Closed` once
+        stopped and every event was taken."""
+        if self._buffer:
+            return [self._buffer.popleft() for _ in range(min(max, len(self._buffer)))]
+        return self._hook.next_events(max, timeout)
+
     def next_event(self, timeout: Optional[float] = None) -> Optional[Event]:
         """The next event, or None after ``timeout`` seconds (None: wait for one).
         Raises :class:`libcce.Closed` once stopped and every event was taken."""
-        text = self._hook.next_event(timeout)
-        return None if text is None else json.loads(text)
+        if not self._buffer:
+            self._buffer.extend(self.next_events(_BATCH, timeout))
+            if not self._buffer:
+                return None
+        return self._buffer.popleft()
 
     def events(self, timeout: Optional[float] = None) -> Iterator[Event]:
         """Iterates over events until none comes within ``timeout`` or the server stops."""
@@ -252,11 +289,7 @@ class ChatWebServices:
         self, sid: str, answers: Iterable[Union[tuple[str, str], Mapping[str, str]]]
     ) -> None:
         """Submits survey answers, given as ``(question, answer)`` pairs or dicts."""
-        items = [
-            dict(a) if isinstance(a, Mapping) else {"question": a[0], "answer": a[1]}
-            for a in answers
-        ]
-        self._ws.submit_survey_json(_dumps({"sid": sid, "answers": items}, "survey"))
+        self._ws.submit_survey_json(_dumps(_survey(sid, answers), "survey"))
 
 
 class Simulator:

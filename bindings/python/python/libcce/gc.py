@@ -1,7 +1,7 @@
 """Expertflow Generic Connector (GC) over an ActiveMQ broker (STOMP).
 
 Commands are sent fire-and-forget (GC has no reply correlation); GC's answers and
-library notices arrive as events, plain dicts tagged by ``"event"`` — the same model
+library notices arrive as events, :class:`libcce.Event` mappings tagged by ``"event"`` — the same model
 as the Rust, C and Node APIs (see docs/gc.md)::
 
     from libcce.gc import GcSession
@@ -27,18 +27,35 @@ and sends the notice ``{"event": "Notice", "notice": "CredentialsRequired", ...}
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
 from . import _native
-from ._native import Closed, Timeout
+from ._native import Closed, Event, Timeout
 
 __all__ = ["GcSession", "GcSimulator", "encode_command", "parse_event"]
 
-GcEvent = dict[str, Any]
-"""A GC event or library event: ``{"event": "State", "agent_id": ..., ...}``."""
+GcEvent = Event
+"""A GC event or library event (a :class:`libcce.Event`): ``{"event": "State",
+"agent_id": ..., ...}``; ``ev.last`` is true for the final ``Closed``."""
+
+_BATCH = 256
+
+
+def _matches(
+    ev: Any, event: Union[str, Callable[[Any], bool]], agent_id: Optional[str],
+    fields: Mapping[str, Any],
+) -> bool:
+    if callable(event):
+        return bool(event(ev))
+    if ev.get("event") != event:
+        return False
+    if agent_id is not None and ev.get("agent_id") != agent_id:
+        return False
+    return all(ev.get(k) == v for k, v in fields.items())
 
 _WAIT_SLICE_SECONDS = 0.25
 
@@ -52,10 +69,12 @@ def encode_command(command: str, agent_id: str, **params: Any) -> tuple[str, str
     return _native.gc_encode_command(_dumps({"command": command, "agent_id": agent_id, **params}))
 
 
-def parse_event(body: Union[bytes, str], jms_type: Optional[str] = None) -> list[GcEvent]:
-    """Parses one GC message body (``#`` text or JSON) into events."""
+def parse_event(
+    body: Union[bytes, str], jms_type: Optional[str] = None
+) -> list[dict[str, Any]]:
+    """Parses one GC message body (``#`` text or JSON) into events (dicts)."""
     data = body.encode() if isinstance(body, str) else bytes(body)
-    result: list[GcEvent] = json.loads(_native.gc_parse_event(data, jms_type))
+    result: list[dict[str, Any]] = json.loads(_native.gc_parse_event(data, jms_type))
     return result
 
 
@@ -75,6 +94,7 @@ class GcSession:
         cfg.update(options)
         self._session = _native.GcSession(_dumps(cfg))
         self._closed = False
+        self._buffer: collections.deque[GcEvent] = collections.deque()
 
     def send(self, command: str, agent_id: Optional[str] = None, **params: Any) -> None:
         """Sends ``command`` (e.g. ``"MakeNotReadyWithReason"``) with its parameters
@@ -96,20 +116,27 @@ class GcSession:
         result: dict[str, Any] = json.loads(self._session.state_json())
         return result
 
+    def next_events(self, max: int = _BATCH, timeout: Optional[float] = None) -> list[GcEvent]:
+        """The events queued together (at most ``max``), or an empty list if none came
+        within ``timeout`` seconds (None: wait). Raises :class:`libcce.Closed` after the
+        last event."""
+        if self._buffer:
+            return [self._buffer.popleft() for _ in range(min(max, len(self._buffer)))]
+        if timeout is not None:
+            return self._session.next_events(max, timeout)
+        while True:
+            batch = self._session.next_events(max, _WAIT_SLICE_SECONDS)
+            if batch:
+                return batch
+
     def next_event(self, timeout: Optional[float] = None) -> Optional[GcEvent]:
         """The next event, or None if none came within ``timeout`` seconds (None: wait).
         Raises :class:`libcce.Closed` after the last event (``{"event": "Closed"}``)."""
-        if timeout is None:
-            while True:
-                got = self._session.next_event(_WAIT_SLICE_SECONDS)
-                if got is not None:
-                    break
-        else:
-            got = self._session.next_event(timeout)
-            if got is None:
+        if not self._buffer:
+            self._buffer.extend(self.next_events(_BATCH, timeout))
+            if not self._buffer:
                 return None
-        event: GcEvent = json.loads(got[0])
-        return event
+        return self._buffer.popleft()
 
     def events(self, timeout: Optional[float] = None) -> Iterator[GcEvent]:
         """Iterates over events until ``Closed`` (included); raises :class:`libcce.Timeout`
@@ -122,7 +149,7 @@ class GcSession:
             if ev is None:
                 raise Timeout(f"no GC event within {timeout} s")
             yield ev
-            if ev.get("event") == "Closed":
+            if ev.last:
                 return
 
     def wait_for(
@@ -136,22 +163,13 @@ class GcSession:
         ``agent_id`` with the given field values, skipping others; raises
         :class:`libcce.Timeout` after ``timeout`` seconds."""
 
-        def matches(ev: GcEvent) -> bool:
-            if callable(event):
-                return bool(event(ev))
-            if ev.get("event") != event:
-                return False
-            if agent_id is not None and ev.get("agent_id") != agent_id:
-                return False
-            return all(ev.get(k) == v for k, v in fields.items())
-
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Timeout(f"no matching GC event {event!r} within {timeout} s")
             ev = self.next_event(left)
-            if ev is not None and matches(ev):
+            if ev is not None and _matches(ev, event, agent_id, fields):
                 return ev
 
     def close(self) -> None:
