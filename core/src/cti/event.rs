@@ -23,8 +23,21 @@
 use bytes::Bytes;
 
 use super::codec::json_write;
+use super::codec::view_read_u32 as read_u32;
 use super::codec::{CodecError, DecodeOptions, FieldRef, Message, MessageRef};
-use super::spec::MessageSpec;
+use super::spec::{MessageSpec, WireType};
+
+/// A number of wire type `ty` from its bit pattern, as the JSON form shows it.
+fn number_json(ty: WireType, v: u32) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match ty {
+        WireType::Char => Json::from(v as i8),
+        WireType::Short => Json::from(v as i16),
+        WireType::Int => Json::from(v as i32),
+        WireType::Bool if v <= 1 => Json::Bool(v == 1),
+        _ => Json::from(v),
+    }
+}
 
 /// A validated received message: its body bytes plus the offsets validation found.
 #[derive(Clone)]
@@ -162,6 +175,44 @@ impl Event {
         json_write::write_json(&self.view(), out);
     }
 
+    /// One key of the message's JSON form (what `json::to_json(..).get(key)` gives),
+    /// read from the bytes for numbers and strings; `None` when absent.
+    pub fn field_json(&self, key: &str) -> Option<serde_json::Value> {
+        use serde_json::Value as Json;
+        let view = self.view();
+        match key {
+            "MessageType" => return Some(Json::from(self.msg_type())),
+            "MessageName" => return Some(Json::from(self.name())),
+            _ => {}
+        }
+        if view.plain() && view.spec().documented && !key.ends_with("_name") {
+            if let Some((f, data)) = view.fixed().find(|(f, _)| f.name == key) {
+                return Some(match read_u32(f.ty, data) {
+                    Some(v) => number_json(f.ty, v),
+                    None => Json::from(""),
+                });
+            }
+            match view.spec().float_by_name(key) {
+                None => return None,
+                Some((_, fs)) if fs.repeat.is_none() => {
+                    let f = view.field(key)?;
+                    match (fs.ty, f.u32()) {
+                        (WireType::String, _) => return Some(Json::from(f.str().unwrap_or(""))),
+                        (_, Some(v)) => return Some(number_json(fs.ty, v)),
+                        _ => {}
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        // Lists, `_name` companions and unusual shapes: the owned rendering.
+        let m = self.to_message().ok()?;
+        match super::codec::json::to_json(&m) {
+            Json::Object(mut o) => o.remove(key),
+            _ => None,
+        }
+    }
+
     /// The JSON text of the message.
     pub fn json(&self) -> String {
         let mut out = String::with_capacity(64 + self.body.len() * 3);
@@ -202,6 +253,20 @@ mod tests {
         assert_eq!(ev.named_arrays().count(), 0);
         assert_eq!(ev.to_message().expect("owned"), m);
         assert_eq!(ev.json(), json::to_json_string(&m));
+        let whole = json::to_json(&m);
+        for key in [
+            "MessageType",
+            "MessageName",
+            "ConnectionCallID",
+            "ConnectionDeviceID",
+            "ConnectionDeviceIDType",
+            "ConnectionDeviceIDType_name",
+            "NamedVariable",
+            "ANI",
+            "NoSuchField",
+        ] {
+            assert_eq!(ev.field_json(key), whole.get(key).cloned(), "{key}");
+        }
         let wire = encode(&m, 24).expect("encode");
         assert_eq!(ev.body()[..], wire[8..]);
     }

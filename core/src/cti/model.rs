@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::codec::{Message, Value};
+use super::event::Event;
 use super::spec;
 
 /// Identifies an agent: its peripheral and AgentID.
@@ -268,6 +269,34 @@ impl Model {
             self.calls.remove(k);
         }
         gone.into_iter().map(Change::CallRemoved).collect()
+    }
+
+    /// Whether [`Model::apply`] reads messages of this name (the others leave the
+    /// model as it is): agent state and snapshots (AGENT_STATE_EVENT,
+    /// QUERY_AGENT_STATE_CONF, OPEN_CONF), SYSTEM_EVENT and the call events (CALL_*_EVENT,
+    /// BEGIN_CALL_EVENT, END_CALL_EVENT).
+    pub fn reads(name: &str) -> bool {
+        matches!(
+            name,
+            "AGENT_STATE_EVENT"
+                | "QUERY_AGENT_STATE_CONF"
+                | "OPEN_CONF"
+                | "SYSTEM_EVENT"
+                | "BEGIN_CALL_EVENT"
+                | "END_CALL_EVENT"
+        ) || (name.starts_with("CALL_") && name.ends_with("_EVENT"))
+    }
+
+    /// [`Model::apply`] for a received event: only the message types the model reads
+    /// (see [`Model::reads`]) are decoded into their owned form.
+    pub fn apply_event(&mut self, ev: &Event) -> Vec<Change> {
+        if !Self::reads(ev.name()) {
+            return Vec::new();
+        }
+        match ev.to_message() {
+            Ok(m) => self.apply(&m),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Updates the model from one received message and says what changed.
