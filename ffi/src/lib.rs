@@ -26,6 +26,8 @@ use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, EventOut, StreamDecod
 
 mod dispatch;
 mod ece;
+mod event;
+pub mod event_fields;
 mod gc;
 mod log;
 mod sim;
@@ -76,6 +78,8 @@ pub enum cce_status {
     /// A bounded queue is full (too many commands waiting to be written); nothing was
     /// sent. Retry later.
     CCE_ERR_QUEUE_FULL = 16,
+    /// The event has no such field (typed event accessors; the last error is not set).
+    CCE_ERR_NOT_FOUND = 17,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -699,36 +703,58 @@ pub unsafe extern "C" fn cti_open(
         }
         let session = Arc::new(CtiSession::open(cfg).map_err(|e| fail(&e))?);
         let token = new_token();
-        let delivery = match callback {
-            Some(cb) => {
-                let ud = UserData(user_data);
-                let d = Delivery::start(token, session.clone(), move |ev: EventOut| {
-                    let msg_type = ev.msg_type;
-                    let json = event_c_string(ev.into_json());
-                    // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-                    unsafe { cb(ud.ptr(), msg_type, json.as_ptr()) };
-                })
-                .map_err(|e| set_error(cce_status::CCE_ERR_IO, &e, None));
-                match d {
-                    Ok(d) => Some(d),
-                    Err(status) => {
-                        let _ = session.close();
-                        return Err(status);
-                    }
-                }
-            }
-            None => None,
-        };
-        registry().sessions.insert(
-            token,
-            SessionEntry {
-                session,
-                delivery,
-                fd: None,
-            },
-        );
-        // SAFETY: checked non-null above.
-        unsafe { write_out(out, token as *mut cti_session, "out") }
+        let ud = UserData(user_data);
+        let delivery = callback.map(|cb| event::json_delivery(token, session.clone(), cb, ud));
+        register_session(token, session, delivery, out)
+    })
+}
+
+/// Registers an opened session whose delivery (if any) has been started.
+fn register_session(
+    token: usize,
+    session: Arc<CtiSession>,
+    delivery: Option<Result<Arc<Delivery<CtiSession>>, String>>,
+    out: *mut *mut cti_session,
+) -> FfiResult {
+    let delivery = match delivery {
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => {
+            let _ = session.close();
+            return Err(set_error(cce_status::CCE_ERR_IO, &e, None));
+        }
+        None => None,
+    };
+    registry().sessions.insert(
+        token,
+        SessionEntry {
+            session,
+            delivery,
+            fd: None,
+        },
+    );
+    // SAFETY: the callers checked `out` non-null.
+    unsafe { write_out(out, token as *mut cti_session, "out") }
+}
+
+/// `cti_open` with a delivery started by `start` (the typed callback's open).
+///
+/// # Safety
+/// As `cti_open`.
+unsafe fn open_with(
+    config_json: *const c_char,
+    out: *mut *mut cti_session,
+    start: impl FnOnce(usize, Arc<CtiSession>) -> Result<Arc<Delivery<CtiSession>>, String>,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let cfg = unsafe { arg_str(config_json, "config_json", false) }?.unwrap_or_default();
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let session = Arc::new(CtiSession::open(cfg).map_err(|e| fail(&e))?);
+        let token = new_token();
+        let delivery = start(token, session.clone());
+        register_session(token, session, Some(delivery), out)
     })
 }
 
