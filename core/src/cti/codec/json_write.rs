@@ -56,62 +56,139 @@ pub fn write_json(view: &MessageRef<'_>, out: &mut String) {
             }
         }
     }
-    let mut it = view.field_iter().peekable();
+    let spec = view.spec();
+    // Fields already shown (a single-valued field shows its first value; a list shows
+    // all its values at its first occurrence) and lists whose `_name` array is out.
+    let mut shown: u64 = 0;
+    let mut named: u64 = 0;
+    let mut it = view.field_iter();
     while let Some(first) = it.next() {
-        let Some(fs) = first.field else {
+        let Some((idx, fs)) = first.field.and_then(|f| index_of(spec, f)) else {
             // Unknown tags make a view unusual; not reached.
             continue;
         };
+        let bit = 1u64 << idx;
+        if shown & bit != 0 {
+            // A later element of a list shown already: its `_name` array comes where
+            // the first element that has a name arrived.
+            if fs.repeat.is_some() && named & bit == 0 && has_name(fs, &first) {
+                names_array(out, fs, view);
+                named |= bit;
+            }
+            continue;
+        }
+        shown |= bit;
         if fs.repeat.is_none() {
             key(out, fs.name, "");
             value(out, fs, &first);
             if let Some(v) = first.u32() {
                 name_of(out, fs.name, fs.tables, v);
             }
-            // A repeated single-valued field shows its first value only.
-            while it.peek().is_some_and(|n| same(n, fs)) {
-                it.next();
-            }
             continue;
         }
-        // A list: its elements are contiguous (plain order), as one array.
-        let run = it.clone();
+        // A list: every element (in wire order), as one array at its first occurrence.
         key(out, fs.name, "");
         out.push('[');
         value(out, fs, &first);
-        while let Some(n) = it.next_if(|n| same(n, fs)) {
+        for n in it.clone().filter(|n| same(n, fs)) {
             out.push(',');
             value(out, fs, &n);
         }
         out.push(']');
-        if fs.tables.is_empty() {
-            continue;
-        }
-        // `<field>_name`: the names of the elements that have one (absent when none has).
-        let mark = out.len();
-        key(out, fs.name, "_name");
-        out.push('[');
-        let open = out.len();
-        for el in std::iter::once(first).chain(run.take_while(|n| same(n, fs))) {
-            let Some(v) = el.u32() else { continue };
-            let at = out.len();
-            if at > open {
-                out.push(',');
-            }
-            out.push('"');
-            if describe_into(out, fs.tables, v) {
-                out.push('"');
-            } else {
-                out.truncate(at);
-            }
-        }
-        if out.len() > open {
-            out.push(']');
-        } else {
-            out.truncate(mark);
+        if has_name(fs, &first) {
+            names_array(out, fs, view);
+            named |= bit;
         }
     }
+    if let Some(order) = wire_order(view) {
+        out.push_str(",\"_order\":[");
+        for (i, name) in order.enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str_json(out, name);
+        }
+        out.push(']');
+    }
     out.push('}');
+}
+
+/// The catalogue index of `f` in `spec`, below 64 (the widest message has 64 fields).
+fn index_of(
+    spec: &'static crate::cti::spec::MessageSpec,
+    f: &'static FloatField,
+) -> Option<(usize, &'static FloatField)> {
+    let base = spec.floating.as_ptr() as usize;
+    let at =
+        (f as *const FloatField as usize).checked_sub(base)? / std::mem::size_of::<FloatField>();
+    (at < 64 && std::ptr::eq(spec.floating.get(at)?, f)).then_some((at, f))
+}
+
+/// Whether the element has a `_name` (its value is described by the field's tables).
+fn has_name(fs: &FloatField, el: &FieldRef<'_>) -> bool {
+    if fs.tables.is_empty() {
+        return false;
+    }
+    let Some(v) = el.u32() else { return false };
+    let Some(first) = fs.tables.first().and_then(|&i| TABLES.get(usize::from(i))) else {
+        return false;
+    };
+    match first.kind {
+        TableKind::Enum => fs
+            .tables
+            .iter()
+            .filter_map(|&i| TABLES.get(usize::from(i)))
+            .any(|t| t.name_of(v).is_some()),
+        TableKind::Mask => v != 0,
+    }
+}
+
+/// `,"<field>_name":[...]`: the names of every element of the list that has one.
+fn names_array(out: &mut String, fs: &'static FloatField, view: &MessageRef<'_>) {
+    key(out, fs.name, "_name");
+    out.push('[');
+    let open = out.len();
+    for el in view.field_iter().filter(|n| same(n, fs)) {
+        let Some(v) = el.u32() else { continue };
+        let at = out.len();
+        if at > open {
+            out.push(',');
+        }
+        out.push('"');
+        if describe_into(out, fs.tables, v) {
+            out.push('"');
+        } else {
+            out.truncate(at);
+        }
+    }
+    out.push(']');
+}
+
+/// The field names in wire order as `_order` lists them (a single-valued field once,
+/// where it first came), or `None` when that is the data sheet's order.
+fn wire_order<'a>(view: &MessageRef<'a>) -> Option<impl Iterator<Item = &'static str> + 'a> {
+    let spec = view.spec();
+    let keys = move || {
+        let mut seen: u64 = 0;
+        view.field_iter().filter_map(move |f| {
+            let (idx, fs) = f.field.and_then(|x| index_of(spec, x))?;
+            if fs.repeat.is_none() {
+                let bit = 1u64 << idx;
+                if seen & bit != 0 {
+                    return None;
+                }
+                seen |= bit;
+            }
+            Some((idx, fs.name))
+        })
+    };
+    let mut last = 0;
+    let canonical = keys().all(|(idx, _)| {
+        let ok = idx >= last;
+        last = idx;
+        ok
+    });
+    (!canonical).then(|| keys().map(|(_, name)| name))
 }
 
 /// Whether `n` is another occurrence of `fs`.

@@ -170,16 +170,14 @@ impl<'a> MessageRef<'a> {
         };
         let mut counts = CountCheck::new();
         let mut mismatch = false;
-        // Plain: known fields in data sheet order, one element each, no unknown tag.
+        // Plain: known fields only, one element each (not packed, not wrongly sized).
         let mut plain = true;
-        let mut last = 0;
         walk_floating(spec, body, need, version, opts, |_, known, _, elements| {
             match known {
                 Some((idx, _)) => {
                     // A wrongly sized field a tolerant reading keeps counts once.
                     counts.add(idx, elements.max(1));
-                    plain &= elements == 1 && idx >= last;
-                    last = idx;
+                    plain &= elements == 1;
                 }
                 None => plain = false,
             }
@@ -237,10 +235,10 @@ impl<'a> MessageRef<'a> {
         }
     }
 
-    /// Whether the message has the usual shape: a documented message whose known
-    /// floating fields came in data sheet order, one value per wire field, with no
-    /// unknown tag and no count a tolerant reading had to accept. JSON of any other
-    /// shape carries `_order`, `_unknown`, `_warnings` or `_raw` keys.
+    /// Whether the message has the usual shape: only known floating fields, one value
+    /// per wire field (no packed list, no wrongly sized field), and no count a tolerant
+    /// reading had to accept. JSON of any other shape carries `_unknown`, `_warnings`
+    /// or `_raw` keys.
     pub fn plain(&self) -> bool {
         !self.unusual
     }
