@@ -422,6 +422,37 @@ mod tests {
         }
     }
 
+    /// A list split by another field, whose first element has no `_name` and a later
+    /// one has: `to_json` puts the array at the first element and `_name` where the
+    /// first named element came, then `_order`.
+    #[test]
+    fn split_lists_and_late_names_match_the_owned_rendering() {
+        use crate::cti::codec::{encode, json, DecodeOptions, Message, Value};
+        let mut m = Message::new("AGENT_STATE_EVENT", 24).expect("msg");
+        m.set_str("AgentID", "1001").expect("id");
+        for (field, v) in [
+            ("FltSkillGroupState", Value::UShort(9999)),
+            ("FltSkillGroupNumber", Value::Int(1)),
+            ("FltSkillGroupState", Value::UShort(3)),
+            ("FltSkillGroupNumber", Value::Int(2)),
+        ] {
+            m.push_floating(field, v).expect(field);
+        }
+        m.update_counts().expect("counts");
+        let wire = encode(&m, 24).expect("encode");
+        let view = MessageRef::parse(30, &wire[8..], 24, DecodeOptions::default()).expect("view");
+        let mut out = String::new();
+        write_json(&view, &mut out);
+        let owned = json::to_json_string(&m);
+        assert!(owned.contains("_order"), "{owned}");
+        let at = |k: &str| owned.find(k).unwrap_or(usize::MAX);
+        assert!(
+            at("\"FltSkillGroupNumber\"") < at("\"FltSkillGroupState_name\""),
+            "{owned}"
+        );
+        assert_eq!(out, owned);
+    }
+
     #[test]
     fn escaping_matches_serde_json() {
         let s: String = (0u8..0x80).map(char::from).collect();
