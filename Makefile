@@ -149,6 +149,8 @@ test-c: deps-cc test-pki
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_sim
 	cc $(CFLAGS) ffi/tests/test_pipeline.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_pipeline
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_pipeline
+	cc $(CFLAGS) ffi/tests/test_typed.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_typed
+	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_typed
 	cc $(CFLAGS) ffi/tests/test_log.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_log
 	LD_LIBRARY_PATH=$(LIBDIR) $(BUILD)/test_log
 	cc $(CFLAGS) ffi/tests/test_handles.c -L$(LIBDIR) -lcce -lpthread -o $(BUILD)/test_handles

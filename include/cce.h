@@ -126,6 +126,8 @@ typedef enum {
   // A bounded queue is full (too many commands waiting to be written); nothing was
   // sent. Retry later.
   CCE_ERR_QUEUE_FULL = 16,
+  // The event has no such field (typed event accessors; the last error is not set).
+  CCE_ERR_NOT_FOUND = 17,
 } cce_status;
 
 // Severity of a log record (also the `level` argument of [`cce_set_log_callback`]).
@@ -143,6 +145,10 @@ typedef enum {
   // Everything.
   CCE_LOG_TRACE = 5,
 } cce_log_level;
+
+// A received event (opaque): valid during the typed callback that got it, or until
+// [`cce_event_release`] for events from [`cti_poll_typed`].
+typedef struct cce_event cce_event;
 
 // A running CTI Server simulator (opaque).
 typedef struct cce_sim cce_sim;
@@ -188,6 +194,12 @@ typedef struct {
 // during the call.
 typedef void (*ece_event_cb)(void *user_data, const char *json);
 
+// A CTI field id (`CCE_FIELD_<FieldName>`), for `cce_event_u32_id`/`cce_event_str_id`.
+typedef uint32_t cce_field;
+
+// Typed event callback: `event` is valid only during the call.
+typedef void (*cti_typed_event_cb)(void *user_data, const cce_event *event);
+
 // GC event callback: `json` is the event (`{"event": "State", ...}`), valid only
 // during the call. The last call of a session carries `{"event":"Closed"}`.
 typedef void (*gc_event_cb)(void *user_data, const char *json);
@@ -199,6 +211,1749 @@ typedef void (*cce_log_cb)(cce_log_level level,
                            const char *target,
                            const char *message,
                            void *user_data);
+
+// The CTI field `ACDSharedLineUsage`.
+#define CCE_FIELD_ACDSharedLineUsage 0
+
+// The CTI field `ANI`.
+#define CCE_FIELD_ANI 1
+
+// The CTI field `ANI_II`.
+#define CCE_FIELD_ANI_II 2
+
+// The CTI field `AccountCode`.
+#define CCE_FIELD_AccountCode 3
+
+// The CTI field `ActiveConnectionCallID`.
+#define CCE_FIELD_ActiveConnectionCallID 4
+
+// The CTI field `ActiveConnectionDeviceID`.
+#define CCE_FIELD_ActiveConnectionDeviceID 5
+
+// The CTI field `ActiveConnectionDeviceIDType`.
+#define CCE_FIELD_ActiveConnectionDeviceIDType 6
+
+// The CTI field `ActiveTerminal`.
+#define CCE_FIELD_ActiveTerminal 7
+
+// The CTI field `AddedPartyDeviceID`.
+#define CCE_FIELD_AddedPartyDeviceID 8
+
+// The CTI field `AddedPartyDeviceType`.
+#define CCE_FIELD_AddedPartyDeviceType 9
+
+// The CTI field `AgentAction`.
+#define CCE_FIELD_AgentAction 10
+
+// The CTI field `AgentAvailabilityStatus`.
+#define CCE_FIELD_AgentAvailabilityStatus 11
+
+// The CTI field `AgentConfigKey`.
+#define CCE_FIELD_AgentConfigKey 12
+
+// The CTI field `AgentConnectionCallID`.
+#define CCE_FIELD_AgentConnectionCallID 13
+
+// The CTI field `AgentConnectionDeviceID`.
+#define CCE_FIELD_AgentConnectionDeviceID 14
+
+// The CTI field `AgentConnectionDeviceIDType`.
+#define CCE_FIELD_AgentConnectionDeviceIDType 15
+
+// The CTI field `AgentDeskSettingsConfigKey`.
+#define CCE_FIELD_AgentDeskSettingsConfigKey 16
+
+// The CTI field `AgentDeskSettingsID`.
+#define CCE_FIELD_AgentDeskSettingsID 17
+
+// The CTI field `AgentExtension`.
+#define CCE_FIELD_AgentExtension 18
+
+// The CTI field `AgentFlags`.
+#define CCE_FIELD_AgentFlags 19
+
+// The CTI field `AgentID`.
+#define CCE_FIELD_AgentID 20
+
+// The CTI field `AgentIDLong`.
+#define CCE_FIELD_AgentIDLong 21
+
+// The CTI field `AgentInstrument`.
+#define CCE_FIELD_AgentInstrument 22
+
+// The CTI field `AgentMode`.
+#define CCE_FIELD_AgentMode 23
+
+// The CTI field `AgentOutCallsHeldSession`.
+#define CCE_FIELD_AgentOutCallsHeldSession 24
+
+// The CTI field `AgentOutCallsHeldTimeSession`.
+#define CCE_FIELD_AgentOutCallsHeldTimeSession 25
+
+// The CTI field `AgentOutCallsHeldTimeTo5`.
+#define CCE_FIELD_AgentOutCallsHeldTimeTo5 26
+
+// The CTI field `AgentOutCallsHeldTimeToHalf`.
+#define CCE_FIELD_AgentOutCallsHeldTimeToHalf 27
+
+// The CTI field `AgentOutCallsHeldTimeToday`.
+#define CCE_FIELD_AgentOutCallsHeldTimeToday 28
+
+// The CTI field `AgentOutCallsHeldTo5`.
+#define CCE_FIELD_AgentOutCallsHeldTo5 29
+
+// The CTI field `AgentOutCallsHeldToHalf`.
+#define CCE_FIELD_AgentOutCallsHeldToHalf 30
+
+// The CTI field `AgentOutCallsHeldToday`.
+#define CCE_FIELD_AgentOutCallsHeldToday 31
+
+// The CTI field `AgentOutCallsSession`.
+#define CCE_FIELD_AgentOutCallsSession 32
+
+// The CTI field `AgentOutCallsTalkTimeSession`.
+#define CCE_FIELD_AgentOutCallsTalkTimeSession 33
+
+// The CTI field `AgentOutCallsTalkTimeTo5`.
+#define CCE_FIELD_AgentOutCallsTalkTimeTo5 34
+
+// The CTI field `AgentOutCallsTalkTimeToHalf`.
+#define CCE_FIELD_AgentOutCallsTalkTimeToHalf 35
+
+// The CTI field `AgentOutCallsTalkTimeToday`.
+#define CCE_FIELD_AgentOutCallsTalkTimeToday 36
+
+// The CTI field `AgentOutCallsTimeSession`.
+#define CCE_FIELD_AgentOutCallsTimeSession 37
+
+// The CTI field `AgentOutCallsTimeTo5`.
+#define CCE_FIELD_AgentOutCallsTimeTo5 38
+
+// The CTI field `AgentOutCallsTimeToHalf`.
+#define CCE_FIELD_AgentOutCallsTimeToHalf 39
+
+// The CTI field `AgentOutCallsTimeToday`.
+#define CCE_FIELD_AgentOutCallsTimeToday 40
+
+// The CTI field `AgentOutCallsTo5`.
+#define CCE_FIELD_AgentOutCallsTo5 41
+
+// The CTI field `AgentOutCallsToHalf`.
+#define CCE_FIELD_AgentOutCallsToHalf 42
+
+// The CTI field `AgentOutCallsToday`.
+#define CCE_FIELD_AgentOutCallsToday 43
+
+// The CTI field `AgentPassword`.
+#define CCE_FIELD_AgentPassword 44
+
+// The CTI field `AgentServiceReq`.
+#define CCE_FIELD_AgentServiceReq 45
+
+// The CTI field `AgentSkillTargetID`.
+#define CCE_FIELD_AgentSkillTargetID 46
+
+// The CTI field `AgentState`.
+#define CCE_FIELD_AgentState 47
+
+// The CTI field `AgentStateMask`.
+#define CCE_FIELD_AgentStateMask 48
+
+// The CTI field `AgentTeamName`.
+#define CCE_FIELD_AgentTeamName 49
+
+// The CTI field `AgentType`.
+#define CCE_FIELD_AgentType 50
+
+// The CTI field `AgentWorkMode`.
+#define CCE_FIELD_AgentWorkMode 51
+
+// The CTI field `AgentsApplicationAvailable`.
+#define CCE_FIELD_AgentsApplicationAvailable 52
+
+// The CTI field `AgentsAvail`.
+#define CCE_FIELD_AgentsAvail 53
+
+// The CTI field `AgentsBusyOther`.
+#define CCE_FIELD_AgentsBusyOther 54
+
+// The CTI field `AgentsHold`.
+#define CCE_FIELD_AgentsHold 55
+
+// The CTI field `AgentsICMAvailable`.
+#define CCE_FIELD_AgentsICMAvailable 56
+
+// The CTI field `AgentsLoggedOn`.
+#define CCE_FIELD_AgentsLoggedOn 57
+
+// The CTI field `AgentsNotReady`.
+#define CCE_FIELD_AgentsNotReady 58
+
+// The CTI field `AgentsReady`.
+#define CCE_FIELD_AgentsReady 59
+
+// The CTI field `AgentsReserved`.
+#define CCE_FIELD_AgentsReserved 60
+
+// The CTI field `AgentsTalkingAutoOut`.
+#define CCE_FIELD_AgentsTalkingAutoOut 61
+
+// The CTI field `AgentsTalkingIn`.
+#define CCE_FIELD_AgentsTalkingIn 62
+
+// The CTI field `AgentsTalkingOther`.
+#define CCE_FIELD_AgentsTalkingOther 63
+
+// The CTI field `AgentsTalkingOut`.
+#define CCE_FIELD_AgentsTalkingOut 64
+
+// The CTI field `AgentsTalkingPreview`.
+#define CCE_FIELD_AgentsTalkingPreview 65
+
+// The CTI field `AgentsTalkingReservation`.
+#define CCE_FIELD_AgentsTalkingReservation 66
+
+// The CTI field `AgentsWorkNotReady`.
+#define CCE_FIELD_AgentsWorkNotReady 67
+
+// The CTI field `AgentsWorkReady`.
+#define CCE_FIELD_AgentsWorkReady 68
+
+// The CTI field `AlertRings`.
+#define CCE_FIELD_AlertRings 69
+
+// The CTI field `AlertingDeviceID`.
+#define CCE_FIELD_AlertingDeviceID 70
+
+// The CTI field `AlertingDeviceType`.
+#define CCE_FIELD_AlertingDeviceType 71
+
+// The CTI field `AllocationState`.
+#define CCE_FIELD_AllocationState 72
+
+// The CTI field `AnswerDetectControl1`.
+#define CCE_FIELD_AnswerDetectControl1 73
+
+// The CTI field `AnswerDetectControl2`.
+#define CCE_FIELD_AnswerDetectControl2 74
+
+// The CTI field `AnswerDetectMode`.
+#define CCE_FIELD_AnswerDetectMode 75
+
+// The CTI field `AnswerDetectTime`.
+#define CCE_FIELD_AnswerDetectTime 76
+
+// The CTI field `AnsweringDeviceID`.
+#define CCE_FIELD_AnsweringDeviceID 77
+
+// The CTI field `AnsweringDeviceType`.
+#define CCE_FIELD_AnsweringDeviceType 78
+
+// The CTI field `AnsweringMachine`.
+#define CCE_FIELD_AnsweringMachine 79
+
+// The CTI field `ApplicationPathID`.
+#define CCE_FIELD_ApplicationPathID 80
+
+// The CTI field `AtcAgentID`.
+#define CCE_FIELD_AtcAgentID 81
+
+// The CTI field `AtcAgentState`.
+#define CCE_FIELD_AtcAgentState 82
+
+// The CTI field `AtcStateDuration`.
+#define CCE_FIELD_AtcStateDuration 83
+
+// The CTI field `AuthorizationCode`.
+#define CCE_FIELD_AuthorizationCode 84
+
+// The CTI field `AutoOutCallsHeldSession`.
+#define CCE_FIELD_AutoOutCallsHeldSession 85
+
+// The CTI field `AutoOutCallsHeldTimeSession`.
+#define CCE_FIELD_AutoOutCallsHeldTimeSession 86
+
+// The CTI field `AutoOutCallsHeldTimeTo5`.
+#define CCE_FIELD_AutoOutCallsHeldTimeTo5 87
+
+// The CTI field `AutoOutCallsHeldTimeToHalf`.
+#define CCE_FIELD_AutoOutCallsHeldTimeToHalf 88
+
+// The CTI field `AutoOutCallsHeldTimeToday`.
+#define CCE_FIELD_AutoOutCallsHeldTimeToday 89
+
+// The CTI field `AutoOutCallsHeldTo5`.
+#define CCE_FIELD_AutoOutCallsHeldTo5 90
+
+// The CTI field `AutoOutCallsHeldToHalf`.
+#define CCE_FIELD_AutoOutCallsHeldToHalf 91
+
+// The CTI field `AutoOutCallsHeldToday`.
+#define CCE_FIELD_AutoOutCallsHeldToday 92
+
+// The CTI field `AutoOutCallsSession`.
+#define CCE_FIELD_AutoOutCallsSession 93
+
+// The CTI field `AutoOutCallsTalkTimeSession`.
+#define CCE_FIELD_AutoOutCallsTalkTimeSession 94
+
+// The CTI field `AutoOutCallsTalkTimeTo5`.
+#define CCE_FIELD_AutoOutCallsTalkTimeTo5 95
+
+// The CTI field `AutoOutCallsTalkTimeToHalf`.
+#define CCE_FIELD_AutoOutCallsTalkTimeToHalf 96
+
+// The CTI field `AutoOutCallsTalkTimeToday`.
+#define CCE_FIELD_AutoOutCallsTalkTimeToday 97
+
+// The CTI field `AutoOutCallsTimeSession`.
+#define CCE_FIELD_AutoOutCallsTimeSession 98
+
+// The CTI field `AutoOutCallsTimeTo5`.
+#define CCE_FIELD_AutoOutCallsTimeTo5 99
+
+// The CTI field `AutoOutCallsTimeToHalf`.
+#define CCE_FIELD_AutoOutCallsTimeToHalf 100
+
+// The CTI field `AutoOutCallsTimeToday`.
+#define CCE_FIELD_AutoOutCallsTimeToday 101
+
+// The CTI field `AutoOutCallsTo5`.
+#define CCE_FIELD_AutoOutCallsTo5 102
+
+// The CTI field `AutoOutCallsToHalf`.
+#define CCE_FIELD_AutoOutCallsToHalf 103
+
+// The CTI field `AutoOutCallsToday`.
+#define CCE_FIELD_AutoOutCallsToday 104
+
+// The CTI field `AutoRecordOnEmergency`.
+#define CCE_FIELD_AutoRecordOnEmergency 105
+
+// The CTI field `AutoWork`.
+#define CCE_FIELD_AutoWork 106
+
+// The CTI field `AvailTimeSession`.
+#define CCE_FIELD_AvailTimeSession 107
+
+// The CTI field `AvailTimeTo5`.
+#define CCE_FIELD_AvailTimeTo5 108
+
+// The CTI field `AvailTimeToHalf`.
+#define CCE_FIELD_AvailTimeToHalf 109
+
+// The CTI field `AvailTimeToday`.
+#define CCE_FIELD_AvailTimeToday 110
+
+// The CTI field `BargeInCallsSession`.
+#define CCE_FIELD_BargeInCallsSession 111
+
+// The CTI field `BargeInCallsTo5`.
+#define CCE_FIELD_BargeInCallsTo5 112
+
+// The CTI field `BargeInCallsToHalf`.
+#define CCE_FIELD_BargeInCallsToHalf 113
+
+// The CTI field `BargeInCallsToday`.
+#define CCE_FIELD_BargeInCallsToday 114
+
+// The CTI field `BitRate`.
+#define CCE_FIELD_BitRate 115
+
+// The CTI field `CCT`.
+#define CCE_FIELD_CCT 116
+
+// The CTI field `COCCallConnectionDeviceID`.
+#define CCE_FIELD_COCCallConnectionDeviceID 117
+
+// The CTI field `COCCallConnectionDeviceIDType`.
+#define CCE_FIELD_COCCallConnectionDeviceIDType 118
+
+// The CTI field `COCConnectionCallID`.
+#define CCE_FIELD_COCConnectionCallID 119
+
+// The CTI field `CTIClientSignature`.
+#define CCE_FIELD_CTIClientSignature 120
+
+// The CTI field `CTIClientTimestamp`.
+#define CCE_FIELD_CTIClientTimestamp 121
+
+// The CTI field `CTIOSCILClientID`.
+#define CCE_FIELD_CTIOSCILClientID 122
+
+// The CTI field `CallConnectionCallID`.
+#define CCE_FIELD_CallConnectionCallID 123
+
+// The CTI field `CallConnectionDeviceID`.
+#define CCE_FIELD_CallConnectionDeviceID 124
+
+// The CTI field `CallConnectionDeviceIDType`.
+#define CCE_FIELD_CallConnectionDeviceIDType 125
+
+// The CTI field `CallControlSupported`.
+#define CCE_FIELD_CallControlSupported 126
+
+// The CTI field `CallDeviceConnectionState`.
+#define CCE_FIELD_CallDeviceConnectionState 127
+
+// The CTI field `CallDeviceID`.
+#define CCE_FIELD_CallDeviceID 128
+
+// The CTI field `CallDeviceType`.
+#define CCE_FIELD_CallDeviceType 129
+
+// The CTI field `CallEventsSupported`.
+#define CCE_FIELD_CallEventsSupported 130
+
+// The CTI field `CallMannerType`.
+#define CCE_FIELD_CallMannerType 131
+
+// The CTI field `CallMsgMask`.
+#define CCE_FIELD_CallMsgMask 132
+
+// The CTI field `CallOption`.
+#define CCE_FIELD_CallOption 133
+
+// The CTI field `CallOriginatedFrom`.
+#define CCE_FIELD_CallOriginatedFrom 134
+
+// The CTI field `CallPlacementType`.
+#define CCE_FIELD_CallPlacementType 135
+
+// The CTI field `CallReferenceID`.
+#define CCE_FIELD_CallReferenceID 136
+
+// The CTI field `CallState`.
+#define CCE_FIELD_CallState 137
+
+// The CTI field `CallType`.
+#define CCE_FIELD_CallType 138
+
+// The CTI field `CallTypeConfigKey`.
+#define CCE_FIELD_CallTypeConfigKey 139
+
+// The CTI field `CallTypeID`.
+#define CCE_FIELD_CallTypeID 140
+
+// The CTI field `CallVariable1`.
+#define CCE_FIELD_CallVariable1 141
+
+// The CTI field `CallVariable10`.
+#define CCE_FIELD_CallVariable10 142
+
+// The CTI field `CallVariable2`.
+#define CCE_FIELD_CallVariable2 143
+
+// The CTI field `CallVariable3`.
+#define CCE_FIELD_CallVariable3 144
+
+// The CTI field `CallVariable4`.
+#define CCE_FIELD_CallVariable4 145
+
+// The CTI field `CallVariable5`.
+#define CCE_FIELD_CallVariable5 146
+
+// The CTI field `CallVariable6`.
+#define CCE_FIELD_CallVariable6 147
+
+// The CTI field `CallVariable7`.
+#define CCE_FIELD_CallVariable7 148
+
+// The CTI field `CallVariable8`.
+#define CCE_FIELD_CallVariable8 149
+
+// The CTI field `CallVariable9`.
+#define CCE_FIELD_CallVariable9 150
+
+// The CTI field `CallVariableMask`.
+#define CCE_FIELD_CallVariableMask 151
+
+// The CTI field `CallWrapupData`.
+#define CCE_FIELD_CallWrapupData 152
+
+// The CTI field `CalledDeviceID`.
+#define CCE_FIELD_CalledDeviceID 153
+
+// The CTI field `CalledDeviceType`.
+#define CCE_FIELD_CalledDeviceType 154
+
+// The CTI field `CalledPartyDisposition`.
+#define CCE_FIELD_CalledPartyDisposition 155
+
+// The CTI field `CallerEnteredDigits`.
+#define CCE_FIELD_CallerEnteredDigits 156
+
+// The CTI field `CallingDeviceID`.
+#define CCE_FIELD_CallingDeviceID 157
+
+// The CTI field `CallingDeviceType`.
+#define CCE_FIELD_CallingDeviceType 158
+
+// The CTI field `CallsQ5`.
+#define CCE_FIELD_CallsQ5 159
+
+// The CTI field `CallsQHalf`.
+#define CCE_FIELD_CallsQHalf 160
+
+// The CTI field `CallsQNow`.
+#define CCE_FIELD_CallsQNow 161
+
+// The CTI field `CallsQTime5`.
+#define CCE_FIELD_CallsQTime5 162
+
+// The CTI field `CallsQTimeHalf`.
+#define CCE_FIELD_CallsQTimeHalf 163
+
+// The CTI field `CallsQTimeNow`.
+#define CCE_FIELD_CallsQTimeNow 164
+
+// The CTI field `CallsQTimeToday`.
+#define CCE_FIELD_CallsQTimeToday 165
+
+// The CTI field `CallsQToday`.
+#define CCE_FIELD_CallsQToday 166
+
+// The CTI field `CampaignID`.
+#define CCE_FIELD_CampaignID 167
+
+// The CTI field `CcaiConfigId`.
+#define CCE_FIELD_CcaiConfigId 168
+
+// The CTI field `ClassOfDevice`.
+#define CCE_FIELD_ClassOfDevice 169
+
+// The CTI field `ClientAddress`.
+#define CCE_FIELD_ClientAddress 170
+
+// The CTI field `ClientID`.
+#define CCE_FIELD_ClientID 171
+
+// The CTI field `ClientPassword`.
+#define CCE_FIELD_ClientPassword 172
+
+// The CTI field `ClientPort`.
+#define CCE_FIELD_ClientPort 173
+
+// The CTI field `ClientSignature`.
+#define CCE_FIELD_ClientSignature 174
+
+// The CTI field `ConfigEndStatus`.
+#define CCE_FIELD_ConfigEndStatus 175
+
+// The CTI field `ConfigInformation`.
+#define CCE_FIELD_ConfigInformation 176
+
+// The CTI field `ConfigKeyStatus`.
+#define CCE_FIELD_ConfigKeyStatus 177
+
+// The CTI field `ConfigMsgMask`.
+#define CCE_FIELD_ConfigMsgMask 178
+
+// The CTI field `ConfigOperation`.
+#define CCE_FIELD_ConfigOperation 179
+
+// The CTI field `ConfigParam`.
+#define CCE_FIELD_ConfigParam 180
+
+// The CTI field `ConfigPeripheralID`.
+#define CCE_FIELD_ConfigPeripheralID 181
+
+// The CTI field `ConfigType`.
+#define CCE_FIELD_ConfigType 182
+
+// The CTI field `ConnectedPartyCallID`.
+#define CCE_FIELD_ConnectedPartyCallID 183
+
+// The CTI field `ConnectedPartyDeviceID`.
+#define CCE_FIELD_ConnectedPartyDeviceID 184
+
+// The CTI field `ConnectedPartyDeviceIDType`.
+#define CCE_FIELD_ConnectedPartyDeviceIDType 185
+
+// The CTI field `ConnectionCallID`.
+#define CCE_FIELD_ConnectionCallID 186
+
+// The CTI field `ConnectionDeviceID`.
+#define CCE_FIELD_ConnectionDeviceID 187
+
+// The CTI field `ConnectionDeviceIDType`.
+#define CCE_FIELD_ConnectionDeviceIDType 188
+
+// The CTI field `ConsultType`.
+#define CCE_FIELD_ConsultType 189
+
+// The CTI field `ControllerDeviceID`.
+#define CCE_FIELD_ControllerDeviceID 190
+
+// The CTI field `ControllerDeviceType`.
+#define CCE_FIELD_ControllerDeviceType 191
+
+// The CTI field `CustomerAccountNumber`.
+#define CCE_FIELD_CustomerAccountNumber 192
+
+// The CTI field `CustomerDefinitionID`.
+#define CCE_FIELD_CustomerDefinitionID 193
+
+// The CTI field `CustomerID`.
+#define CCE_FIELD_CustomerID 194
+
+// The CTI field `CustomerPhoneNumber`.
+#define CCE_FIELD_CustomerPhoneNumber 195
+
+// The CTI field `DNIS`.
+#define CCE_FIELD_DNIS 196
+
+// The CTI field `DTMFString`.
+#define CCE_FIELD_DTMFString 197
+
+// The CTI field `DefaultAgentDeskSettingsID`.
+#define CCE_FIELD_DefaultAgentDeskSettingsID 198
+
+// The CTI field `DefaultDevicePortAddress`.
+#define CCE_FIELD_DefaultDevicePortAddress 199
+
+// The CTI field `DepartmentID`.
+#define CCE_FIELD_DepartmentID 200
+
+// The CTI field `Description`.
+#define CCE_FIELD_Description 201
+
+// The CTI field `DeskSettingsMask`.
+#define CCE_FIELD_DeskSettingsMask 202
+
+// The CTI field `DestinationCountry`.
+#define CCE_FIELD_DestinationCountry 203
+
+// The CTI field `DeviceConfigKey`.
+#define CCE_FIELD_DeviceConfigKey 204
+
+// The CTI field `DeviceType`.
+#define CCE_FIELD_DeviceType 205
+
+// The CTI field `DialedNumber`.
+#define CCE_FIELD_DialedNumber 206
+
+// The CTI field `Direction`.
+#define CCE_FIELD_Direction 207
+
+// The CTI field `Distribution`.
+#define CCE_FIELD_Distribution 208
+
+// The CTI field `DivertingDeviceID`.
+#define CCE_FIELD_DivertingDeviceID 209
+
+// The CTI field `DivertingDeviceType`.
+#define CCE_FIELD_DivertingDeviceType 210
+
+// The CTI field `Duration`.
+#define CCE_FIELD_Duration 211
+
+// The CTI field `EchoCancellation`.
+#define CCE_FIELD_EchoCancellation 212
+
+// The CTI field `EmergencyCallMethod`.
+#define CCE_FIELD_EmergencyCallMethod 213
+
+// The CTI field `EmergencyCallsSession`.
+#define CCE_FIELD_EmergencyCallsSession 214
+
+// The CTI field `EmergencyCallsTo5`.
+#define CCE_FIELD_EmergencyCallsTo5 215
+
+// The CTI field `EmergencyCallsToHalf`.
+#define CCE_FIELD_EmergencyCallsToHalf 216
+
+// The CTI field `EmergencyCallsToday`.
+#define CCE_FIELD_EmergencyCallsToday 217
+
+// The CTI field `EnterpriseName`.
+#define CCE_FIELD_EnterpriseName 218
+
+// The CTI field `EventCause`.
+#define CCE_FIELD_EventCause 219
+
+// The CTI field `EventCode`.
+#define CCE_FIELD_EventCode 220
+
+// The CTI field `EventDeviceID`.
+#define CCE_FIELD_EventDeviceID 221
+
+// The CTI field `EventDeviceType`.
+#define CCE_FIELD_EventDeviceType 222
+
+// The CTI field `EventReasonCode`.
+#define CCE_FIELD_EventReasonCode 223
+
+// The CTI field `Extension`.
+#define CCE_FIELD_Extension 224
+
+// The CTI field `FacilityCode`.
+#define CCE_FIELD_FacilityCode 225
+
+// The CTI field `FacilityType`.
+#define CCE_FIELD_FacilityType 226
+
+// The CTI field `FailingDeviceID`.
+#define CCE_FIELD_FailingDeviceID 227
+
+// The CTI field `FailingDeviceType`.
+#define CCE_FIELD_FailingDeviceType 228
+
+// The CTI field `FailureCode`.
+#define CCE_FIELD_FailureCode 229
+
+// The CTI field `FirstName`.
+#define CCE_FIELD_FirstName 230
+
+// The CTI field `FltAgentMRDID`.
+#define CCE_FIELD_FltAgentMRDID 231
+
+// The CTI field `FltAgentMRDState`.
+#define CCE_FIELD_FltAgentMRDState 232
+
+// The CTI field `FltAutoRecordOnEmergency`.
+#define CCE_FIELD_FltAutoRecordOnEmergency 233
+
+// The CTI field `FltCallTypeID`.
+#define CCE_FIELD_FltCallTypeID 234
+
+// The CTI field `FltDefaultDevicePortAddress`.
+#define CCE_FIELD_FltDefaultDevicePortAddress 235
+
+// The CTI field `FltDescription`.
+#define CCE_FIELD_FltDescription 236
+
+// The CTI field `FltDeskSettingsMask`.
+#define CCE_FIELD_FltDeskSettingsMask 237
+
+// The CTI field `FltEmergencyCallMethod`.
+#define CCE_FIELD_FltEmergencyCallMethod 238
+
+// The CTI field `FltEnabledServices`.
+#define CCE_FIELD_FltEnabledServices 239
+
+// The CTI field `FltEnterpriseName`.
+#define CCE_FIELD_FltEnterpriseName 240
+
+// The CTI field `FltInterruptible`.
+#define CCE_FIELD_FltInterruptible 241
+
+// The CTI field `FltLogoutNonActivityTime`.
+#define CCE_FIELD_FltLogoutNonActivityTime 242
+
+// The CTI field `FltMRDomainID`.
+#define CCE_FIELD_FltMRDomainID 243
+
+// The CTI field `FltMaxTaskDuration`.
+#define CCE_FIELD_FltMaxTaskDuration 244
+
+// The CTI field `FltPeripheralID`.
+#define CCE_FIELD_FltPeripheralID 245
+
+// The CTI field `FltPrecisionQueueID`.
+#define CCE_FIELD_FltPrecisionQueueID 246
+
+// The CTI field `FltPrecisionQueueName`.
+#define CCE_FIELD_FltPrecisionQueueName 247
+
+// The CTI field `FltQualityRecordingRate`.
+#define CCE_FIELD_FltQualityRecordingRate 248
+
+// The CTI field `FltRecordingMode`.
+#define CCE_FIELD_FltRecordingMode 249
+
+// The CTI field `FltRingNoAnswerDnId`.
+#define CCE_FIELD_FltRingNoAnswerDnId 250
+
+// The CTI field `FltRingNoAnswerTime`.
+#define CCE_FIELD_FltRingNoAnswerTime 251
+
+// The CTI field `FltServiceID`.
+#define CCE_FIELD_FltServiceID 252
+
+// The CTI field `FltSilentMonitorAudibleIndication`.
+#define CCE_FIELD_FltSilentMonitorAudibleIndication 253
+
+// The CTI field `FltSilentMonitorWarningMessage`.
+#define CCE_FIELD_FltSilentMonitorWarningMessage 254
+
+// The CTI field `FltSkillGroupID`.
+#define CCE_FIELD_FltSkillGroupID 255
+
+// The CTI field `FltSkillGroupNumber`.
+#define CCE_FIELD_FltSkillGroupNumber 256
+
+// The CTI field `FltSkillGroupPriority`.
+#define CCE_FIELD_FltSkillGroupPriority 257
+
+// The CTI field `FltSkillGroupState`.
+#define CCE_FIELD_FltSkillGroupState 258
+
+// The CTI field `FltSupervisorAssistCallMethod`.
+#define CCE_FIELD_FltSupervisorAssistCallMethod 259
+
+// The CTI field `FltWorkModeTimer`.
+#define CCE_FIELD_FltWorkModeTimer 260
+
+// The CTI field `FltWrapUpDataIncomingMode`.
+#define CCE_FIELD_FltWrapUpDataIncomingMode 261
+
+// The CTI field `FltWrapUpDataOutgoingMode`.
+#define CCE_FIELD_FltWrapUpDataOutgoingMode 262
+
+// The CTI field `ForcedFlag`.
+#define CCE_FIELD_ForcedFlag 263
+
+// The CTI field `GreetingType`.
+#define CCE_FIELD_GreetingType 264
+
+// The CTI field `HandledCallsAfterCallTimeSession`.
+#define CCE_FIELD_HandledCallsAfterCallTimeSession 265
+
+// The CTI field `HandledCallsAfterCallTimeTo5`.
+#define CCE_FIELD_HandledCallsAfterCallTimeTo5 266
+
+// The CTI field `HandledCallsAfterCallTimeToHalf`.
+#define CCE_FIELD_HandledCallsAfterCallTimeToHalf 267
+
+// The CTI field `HandledCallsAfterCallTimeToday`.
+#define CCE_FIELD_HandledCallsAfterCallTimeToday 268
+
+// The CTI field `HandledCallsSession`.
+#define CCE_FIELD_HandledCallsSession 269
+
+// The CTI field `HandledCallsTalkTimeSession`.
+#define CCE_FIELD_HandledCallsTalkTimeSession 270
+
+// The CTI field `HandledCallsTalkTimeTo5`.
+#define CCE_FIELD_HandledCallsTalkTimeTo5 271
+
+// The CTI field `HandledCallsTalkTimeToHalf`.
+#define CCE_FIELD_HandledCallsTalkTimeToHalf 272
+
+// The CTI field `HandledCallsTalkTimeToday`.
+#define CCE_FIELD_HandledCallsTalkTimeToday 273
+
+// The CTI field `HandledCallsTimeSession`.
+#define CCE_FIELD_HandledCallsTimeSession 274
+
+// The CTI field `HandledCallsTimeTo5`.
+#define CCE_FIELD_HandledCallsTimeTo5 275
+
+// The CTI field `HandledCallsTimeToHalf`.
+#define CCE_FIELD_HandledCallsTimeToHalf 276
+
+// The CTI field `HandledCallsTimeToday`.
+#define CCE_FIELD_HandledCallsTimeToday 277
+
+// The CTI field `HandledCallsTo5`.
+#define CCE_FIELD_HandledCallsTo5 278
+
+// The CTI field `HandledCallsToHalf`.
+#define CCE_FIELD_HandledCallsToHalf 279
+
+// The CTI field `HandledCallsToday`.
+#define CCE_FIELD_HandledCallsToday 280
+
+// The CTI field `HeldConnectionCallID`.
+#define CCE_FIELD_HeldConnectionCallID 281
+
+// The CTI field `HeldConnectionDeviceID`.
+#define CCE_FIELD_HeldConnectionDeviceID 282
+
+// The CTI field `HeldConnectionDeviceIDType`.
+#define CCE_FIELD_HeldConnectionDeviceIDType 283
+
+// The CTI field `HoldingDeviceID`.
+#define CCE_FIELD_HoldingDeviceID 284
+
+// The CTI field `HoldingDeviceType`.
+#define CCE_FIELD_HoldingDeviceType 285
+
+// The CTI field `ICMAgentID`.
+#define CCE_FIELD_ICMAgentID 286
+
+// The CTI field `ICMAvailableTimeSession`.
+#define CCE_FIELD_ICMAvailableTimeSession 287
+
+// The CTI field `ICMAvailableTimeToday`.
+#define CCE_FIELD_ICMAvailableTimeToday 288
+
+// The CTI field `ICMCentralControllerTime`.
+#define CCE_FIELD_ICMCentralControllerTime 289
+
+// The CTI field `IdleTimeout`.
+#define CCE_FIELD_IdleTimeout 290
+
+// The CTI field `IncomingCallsHeldSession`.
+#define CCE_FIELD_IncomingCallsHeldSession 291
+
+// The CTI field `IncomingCallsHeldTimeSession`.
+#define CCE_FIELD_IncomingCallsHeldTimeSession 292
+
+// The CTI field `IncomingCallsHeldTimeTo5`.
+#define CCE_FIELD_IncomingCallsHeldTimeTo5 293
+
+// The CTI field `IncomingCallsHeldTimeToHalf`.
+#define CCE_FIELD_IncomingCallsHeldTimeToHalf 294
+
+// The CTI field `IncomingCallsHeldTimeToday`.
+#define CCE_FIELD_IncomingCallsHeldTimeToday 295
+
+// The CTI field `IncomingCallsHeldTo5`.
+#define CCE_FIELD_IncomingCallsHeldTo5 296
+
+// The CTI field `IncomingCallsHeldToHalf`.
+#define CCE_FIELD_IncomingCallsHeldToHalf 297
+
+// The CTI field `IncomingCallsHeldToday`.
+#define CCE_FIELD_IncomingCallsHeldToday 298
+
+// The CTI field `Instrument`.
+#define CCE_FIELD_Instrument 299
+
+// The CTI field `InterceptCallsSession`.
+#define CCE_FIELD_InterceptCallsSession 300
+
+// The CTI field `InterceptCallsTo5`.
+#define CCE_FIELD_InterceptCallsTo5 301
+
+// The CTI field `InterceptCallsToHalf`.
+#define CCE_FIELD_InterceptCallsToHalf 302
+
+// The CTI field `InterceptCallsToday`.
+#define CCE_FIELD_InterceptCallsToday 303
+
+// The CTI field `InternalAgentState`.
+#define CCE_FIELD_InternalAgentState 304
+
+// The CTI field `InternalCallsHeldSession`.
+#define CCE_FIELD_InternalCallsHeldSession 305
+
+// The CTI field `InternalCallsHeldTimeSession`.
+#define CCE_FIELD_InternalCallsHeldTimeSession 306
+
+// The CTI field `InternalCallsHeldTimeTo5`.
+#define CCE_FIELD_InternalCallsHeldTimeTo5 307
+
+// The CTI field `InternalCallsHeldTimeToHalf`.
+#define CCE_FIELD_InternalCallsHeldTimeToHalf 308
+
+// The CTI field `InternalCallsHeldTimeToday`.
+#define CCE_FIELD_InternalCallsHeldTimeToday 309
+
+// The CTI field `InternalCallsHeldTo5`.
+#define CCE_FIELD_InternalCallsHeldTo5 310
+
+// The CTI field `InternalCallsHeldToHalf`.
+#define CCE_FIELD_InternalCallsHeldToHalf 311
+
+// The CTI field `InternalCallsHeldToday`.
+#define CCE_FIELD_InternalCallsHeldToday 312
+
+// The CTI field `InternalCallsRcvdSession`.
+#define CCE_FIELD_InternalCallsRcvdSession 313
+
+// The CTI field `InternalCallsRcvdTimeSession`.
+#define CCE_FIELD_InternalCallsRcvdTimeSession 314
+
+// The CTI field `InternalCallsRcvdTimeTo5`.
+#define CCE_FIELD_InternalCallsRcvdTimeTo5 315
+
+// The CTI field `InternalCallsRcvdTimeToHalf`.
+#define CCE_FIELD_InternalCallsRcvdTimeToHalf 316
+
+// The CTI field `InternalCallsRcvdTimeToday`.
+#define CCE_FIELD_InternalCallsRcvdTimeToday 317
+
+// The CTI field `InternalCallsRcvdTo5`.
+#define CCE_FIELD_InternalCallsRcvdTo5 318
+
+// The CTI field `InternalCallsRcvdToHalf`.
+#define CCE_FIELD_InternalCallsRcvdToHalf 319
+
+// The CTI field `InternalCallsRcvdToday`.
+#define CCE_FIELD_InternalCallsRcvdToday 320
+
+// The CTI field `InternalCallsSession`.
+#define CCE_FIELD_InternalCallsSession 321
+
+// The CTI field `InternalCallsTimeSession`.
+#define CCE_FIELD_InternalCallsTimeSession 322
+
+// The CTI field `InternalCallsTimeToday`.
+#define CCE_FIELD_InternalCallsTimeToday 323
+
+// The CTI field `InternalCallsToday`.
+#define CCE_FIELD_InternalCallsToday 324
+
+// The CTI field `InvocationType`.
+#define CCE_FIELD_InvocationType 325
+
+// The CTI field `InvokeID`.
+#define CCE_FIELD_InvokeID 326
+
+// The CTI field `LastName`.
+#define CCE_FIELD_LastName 327
+
+// The CTI field `LastRedirectDeviceID`.
+#define CCE_FIELD_LastRedirectDeviceID 328
+
+// The CTI field `LastRedirectDeviceType`.
+#define CCE_FIELD_LastRedirectDeviceType 329
+
+// The CTI field `LineHandle`.
+#define CCE_FIELD_LineHandle 330
+
+// The CTI field `LineType`.
+#define CCE_FIELD_LineType 331
+
+// The CTI field `LocalConnectionState`.
+#define CCE_FIELD_LocalConnectionState 332
+
+// The CTI field `LoggedOnTimeSession`.
+#define CCE_FIELD_LoggedOnTimeSession 333
+
+// The CTI field `LoggedOnTimeTo5`.
+#define CCE_FIELD_LoggedOnTimeTo5 334
+
+// The CTI field `LoggedOnTimeToHalf`.
+#define CCE_FIELD_LoggedOnTimeToHalf 335
+
+// The CTI field `LoggedOnTimeToday`.
+#define CCE_FIELD_LoggedOnTimeToday 336
+
+// The CTI field `LoginID`.
+#define CCE_FIELD_LoginID 337
+
+// The CTI field `LoginName`.
+#define CCE_FIELD_LoginName 338
+
+// The CTI field `LogoutNonActivityTime`.
+#define CCE_FIELD_LogoutNonActivityTime 339
+
+// The CTI field `LongestCallQ5`.
+#define CCE_FIELD_LongestCallQ5 340
+
+// The CTI field `LongestCallQHalf`.
+#define CCE_FIELD_LongestCallQHalf 341
+
+// The CTI field `LongestCallQNow`.
+#define CCE_FIELD_LongestCallQNow 342
+
+// The CTI field `LongestCallQToday`.
+#define CCE_FIELD_LongestCallQToday 343
+
+// The CTI field `LongestRouterCallQNow`.
+#define CCE_FIELD_LongestRouterCallQNow 344
+
+// The CTI field `MRDID`.
+#define CCE_FIELD_MRDID 345
+
+// The CTI field `MaintenanceModeAccepted`.
+#define CCE_FIELD_MaintenanceModeAccepted 346
+
+// The CTI field `MaintenanceModeStatus`.
+#define CCE_FIELD_MaintenanceModeStatus 347
+
+// The CTI field `MakeCallSetup`.
+#define CCE_FIELD_MakeCallSetup 348
+
+// The CTI field `MaxActiveCalls`.
+#define CCE_FIELD_MaxActiveCalls 349
+
+// The CTI field `MaxBeyondTaskLimit`.
+#define CCE_FIELD_MaxBeyondTaskLimit 350
+
+// The CTI field `MaxDevicesInConference`.
+#define CCE_FIELD_MaxDevicesInConference 351
+
+// The CTI field `MaxHeldCalls`.
+#define CCE_FIELD_MaxHeldCalls 352
+
+// The CTI field `MaxQueued`.
+#define CCE_FIELD_MaxQueued 353
+
+// The CTI field `MaxTaskLimit`.
+#define CCE_FIELD_MaxTaskLimit 354
+
+// The CTI field `MediaForkingClusterID`.
+#define CCE_FIELD_MediaForkingClusterID 355
+
+// The CTI field `MediaForkingDeviceName`.
+#define CCE_FIELD_MediaForkingDeviceName 356
+
+// The CTI field `MediaForkingDeviceType`.
+#define CCE_FIELD_MediaForkingDeviceType 357
+
+// The CTI field `MonitorCallsSession`.
+#define CCE_FIELD_MonitorCallsSession 358
+
+// The CTI field `MonitorCallsTo5`.
+#define CCE_FIELD_MonitorCallsTo5 359
+
+// The CTI field `MonitorCallsToHalf`.
+#define CCE_FIELD_MonitorCallsToHalf 360
+
+// The CTI field `MonitorCallsToday`.
+#define CCE_FIELD_MonitorCallsToday 361
+
+// The CTI field `MonitorID`.
+#define CCE_FIELD_MonitorID 362
+
+// The CTI field `MonitoredDeviceID`.
+#define CCE_FIELD_MonitoredDeviceID 363
+
+// The CTI field `MonitoredDeviceType`.
+#define CCE_FIELD_MonitoredDeviceType 364
+
+// The CTI field `More`.
+#define CCE_FIELD_More 365
+
+// The CTI field `MultilineAgentControl`.
+#define CCE_FIELD_MultilineAgentControl 366
+
+// The CTI field `NamedArray`.
+#define CCE_FIELD_NamedArray 367
+
+// The CTI field `NamedVariable`.
+#define CCE_FIELD_NamedVariable 368
+
+// The CTI field `NewConnectionCallID`.
+#define CCE_FIELD_NewConnectionCallID 369
+
+// The CTI field `NewConnectionDeviceID`.
+#define CCE_FIELD_NewConnectionDeviceID 370
+
+// The CTI field `NewConnectionDeviceIDType`.
+#define CCE_FIELD_NewConnectionDeviceIDType 371
+
+// The CTI field `NextAgentState`.
+#define CCE_FIELD_NextAgentState 372
+
+// The CTI field `NotReadyTimeSession`.
+#define CCE_FIELD_NotReadyTimeSession 373
+
+// The CTI field `NotReadyTimeTo5`.
+#define CCE_FIELD_NotReadyTimeTo5 374
+
+// The CTI field `NotReadyTimeToHalf`.
+#define CCE_FIELD_NotReadyTimeToHalf 375
+
+// The CTI field `NotReadyTimeToday`.
+#define CCE_FIELD_NotReadyTimeToday 376
+
+// The CTI field `NumCTIClients`.
+#define CCE_FIELD_NumCTIClients 377
+
+// The CTI field `NumCallDevices`.
+#define CCE_FIELD_NumCallDevices 378
+
+// The CTI field `NumCalls`.
+#define CCE_FIELD_NumCalls 379
+
+// The CTI field `NumFltSkillGroups`.
+#define CCE_FIELD_NumFltSkillGroups 380
+
+// The CTI field `NumInstruments`.
+#define CCE_FIELD_NumInstruments 381
+
+// The CTI field `NumLines`.
+#define CCE_FIELD_NumLines 382
+
+// The CTI field `NumMRDs`.
+#define CCE_FIELD_NumMRDs 383
+
+// The CTI field `NumNamedArrays`.
+#define CCE_FIELD_NumNamedArrays 384
+
+// The CTI field `NumNamedVariables`.
+#define CCE_FIELD_NumNamedVariables 385
+
+// The CTI field `NumNegativeAnswersSuggestions`.
+#define CCE_FIELD_NumNegativeAnswersSuggestions 386
+
+// The CTI field `NumOfEnabledServices`.
+#define CCE_FIELD_NumOfEnabledServices 387
+
+// The CTI field `NumParties`.
+#define CCE_FIELD_NumParties 388
+
+// The CTI field `NumPeripherals`.
+#define CCE_FIELD_NumPeripherals 389
+
+// The CTI field `NumPositiveAnswersSuggestions`.
+#define CCE_FIELD_NumPositiveAnswersSuggestions 390
+
+// The CTI field `NumQueued`.
+#define CCE_FIELD_NumQueued 391
+
+// The CTI field `NumRecords`.
+#define CCE_FIELD_NumRecords 392
+
+// The CTI field `NumServiceMembers`.
+#define CCE_FIELD_NumServiceMembers 393
+
+// The CTI field `NumSkillGroups`.
+#define CCE_FIELD_NumSkillGroups 394
+
+// The CTI field `NumSkills`.
+#define CCE_FIELD_NumSkills 395
+
+// The CTI field `NumTasks`.
+#define CCE_FIELD_NumTasks 396
+
+// The CTI field `NumberOfAgentTeams`.
+#define CCE_FIELD_NumberOfAgentTeams 397
+
+// The CTI field `NumberOfAgents`.
+#define CCE_FIELD_NumberOfAgents 398
+
+// The CTI field `ObjectName`.
+#define CCE_FIELD_ObjectName 399
+
+// The CTI field `OldLoginID`.
+#define CCE_FIELD_OldLoginID 400
+
+// The CTI field `OldPeripheralNumber`.
+#define CCE_FIELD_OldPeripheralNumber 401
+
+// The CTI field `OriginatingDeviceID`.
+#define CCE_FIELD_OriginatingDeviceID 402
+
+// The CTI field `OriginatingLineID`.
+#define CCE_FIELD_OriginatingLineID 403
+
+// The CTI field `OtherConnectionCallID`.
+#define CCE_FIELD_OtherConnectionCallID 404
+
+// The CTI field `OtherConnectionDeviceID`.
+#define CCE_FIELD_OtherConnectionDeviceID 405
+
+// The CTI field `OtherConnectionDeviceIDType`.
+#define CCE_FIELD_OtherConnectionDeviceIDType 406
+
+// The CTI field `OtherFeaturesSupported`.
+#define CCE_FIELD_OtherFeaturesSupported 407
+
+// The CTI field `PGStatus`.
+#define CCE_FIELD_PGStatus 408
+
+// The CTI field `PacketSize`.
+#define CCE_FIELD_PacketSize 409
+
+// The CTI field `PauseDuration`.
+#define CCE_FIELD_PauseDuration 410
+
+// The CTI field `PayloadType`.
+#define CCE_FIELD_PayloadType 411
+
+// The CTI field `PeripheralConfigKey`.
+#define CCE_FIELD_PeripheralConfigKey 412
+
+// The CTI field `PeripheralErrorCode`.
+#define CCE_FIELD_PeripheralErrorCode 413
+
+// The CTI field `PeripheralID`.
+#define CCE_FIELD_PeripheralID 414
+
+// The CTI field `PeripheralName`.
+#define CCE_FIELD_PeripheralName 415
+
+// The CTI field `PeripheralNumber`.
+#define CCE_FIELD_PeripheralNumber 416
+
+// The CTI field `PeripheralOnline`.
+#define CCE_FIELD_PeripheralOnline 417
+
+// The CTI field `PeripheralType`.
+#define CCE_FIELD_PeripheralType 418
+
+// The CTI field `PlayToneDirection`.
+#define CCE_FIELD_PlayToneDirection 419
+
+// The CTI field `PlayZipTone`.
+#define CCE_FIELD_PlayZipTone 420
+
+// The CTI field `PositionID`.
+#define CCE_FIELD_PositionID 421
+
+// The CTI field `PostRoute`.
+#define CCE_FIELD_PostRoute 422
+
+// The CTI field `PreCallInvokeID`.
+#define CCE_FIELD_PreCallInvokeID 423
+
+// The CTI field `PreviewCallsHeldSession`.
+#define CCE_FIELD_PreviewCallsHeldSession 424
+
+// The CTI field `PreviewCallsHeldTimeSession`.
+#define CCE_FIELD_PreviewCallsHeldTimeSession 425
+
+// The CTI field `PreviewCallsHeldTimeTo5`.
+#define CCE_FIELD_PreviewCallsHeldTimeTo5 426
+
+// The CTI field `PreviewCallsHeldTimeToHalf`.
+#define CCE_FIELD_PreviewCallsHeldTimeToHalf 427
+
+// The CTI field `PreviewCallsHeldTimeToday`.
+#define CCE_FIELD_PreviewCallsHeldTimeToday 428
+
+// The CTI field `PreviewCallsHeldTo5`.
+#define CCE_FIELD_PreviewCallsHeldTo5 429
+
+// The CTI field `PreviewCallsHeldToHalf`.
+#define CCE_FIELD_PreviewCallsHeldToHalf 430
+
+// The CTI field `PreviewCallsHeldToday`.
+#define CCE_FIELD_PreviewCallsHeldToday 431
+
+// The CTI field `PreviewCallsSession`.
+#define CCE_FIELD_PreviewCallsSession 432
+
+// The CTI field `PreviewCallsTalkTimeSession`.
+#define CCE_FIELD_PreviewCallsTalkTimeSession 433
+
+// The CTI field `PreviewCallsTalkTimeTo5`.
+#define CCE_FIELD_PreviewCallsTalkTimeTo5 434
+
+// The CTI field `PreviewCallsTalkTimeToHalf`.
+#define CCE_FIELD_PreviewCallsTalkTimeToHalf 435
+
+// The CTI field `PreviewCallsTalkTimeToday`.
+#define CCE_FIELD_PreviewCallsTalkTimeToday 436
+
+// The CTI field `PreviewCallsTimeSession`.
+#define CCE_FIELD_PreviewCallsTimeSession 437
+
+// The CTI field `PreviewCallsTimeTo5`.
+#define CCE_FIELD_PreviewCallsTimeTo5 438
+
+// The CTI field `PreviewCallsTimeToHalf`.
+#define CCE_FIELD_PreviewCallsTimeToHalf 439
+
+// The CTI field `PreviewCallsTimeToday`.
+#define CCE_FIELD_PreviewCallsTimeToday 440
+
+// The CTI field `PreviewCallsTo5`.
+#define CCE_FIELD_PreviewCallsTo5 441
+
+// The CTI field `PreviewCallsToHalf`.
+#define CCE_FIELD_PreviewCallsToHalf 442
+
+// The CTI field `PreviewCallsToday`.
+#define CCE_FIELD_PreviewCallsToday 443
+
+// The CTI field `PrimaryCallID`.
+#define CCE_FIELD_PrimaryCallID 444
+
+// The CTI field `PrimaryDeviceID`.
+#define CCE_FIELD_PrimaryDeviceID 445
+
+// The CTI field `PrimaryDeviceIDType`.
+#define CCE_FIELD_PrimaryDeviceIDType 446
+
+// The CTI field `Priority`.
+#define CCE_FIELD_Priority 447
+
+// The CTI field `ProtocolReferenceGUID`.
+#define CCE_FIELD_ProtocolReferenceGUID 448
+
+// The CTI field `QualityRecordingRate`.
+#define CCE_FIELD_QualityRecordingRate 449
+
+// The CTI field `QueryRuleID`.
+#define CCE_FIELD_QueryRuleID 450
+
+// The CTI field `QueueDeviceID`.
+#define CCE_FIELD_QueueDeviceID 451
+
+// The CTI field `QueueDeviceType`.
+#define CCE_FIELD_QueueDeviceType 452
+
+// The CTI field `RTPType`.
+#define CCE_FIELD_RTPType 453
+
+// The CTI field `RecordFailureCause`.
+#define CCE_FIELD_RecordFailureCause 454
+
+// The CTI field `RecordType`.
+#define CCE_FIELD_RecordType 455
+
+// The CTI field `RecorderAddress`.
+#define CCE_FIELD_RecorderAddress 456
+
+// The CTI field `RecorderErrorMsg`.
+#define CCE_FIELD_RecorderErrorMsg 457
+
+// The CTI field `RecorderStatus`.
+#define CCE_FIELD_RecorderStatus 458
+
+// The CTI field `RecorderType`.
+#define CCE_FIELD_RecorderType 459
+
+// The CTI field `RecorderURI`.
+#define CCE_FIELD_RecorderURI 460
+
+// The CTI field `RecordingDeviceID`.
+#define CCE_FIELD_RecordingDeviceID 461
+
+// The CTI field `RecordingDeviceType`.
+#define CCE_FIELD_RecordingDeviceType 462
+
+// The CTI field `RecordingMode`.
+#define CCE_FIELD_RecordingMode 463
+
+// The CTI field `RecordingType`.
+#define CCE_FIELD_RecordingType 464
+
+// The CTI field `RegisteredServiceID`.
+#define CCE_FIELD_RegisteredServiceID 465
+
+// The CTI field `ReleasingDeviceID`.
+#define CCE_FIELD_ReleasingDeviceID 466
+
+// The CTI field `ReleasingDeviceType`.
+#define CCE_FIELD_ReleasingDeviceType 467
+
+// The CTI field `RequestingDeviceID`.
+#define CCE_FIELD_RequestingDeviceID 468
+
+// The CTI field `RequestingDeviceIDType`.
+#define CCE_FIELD_RequestingDeviceIDType 469
+
+// The CTI field `Reservation`.
+#define CCE_FIELD_Reservation 470
+
+// The CTI field `ReservationCallsHeldSession`.
+#define CCE_FIELD_ReservationCallsHeldSession 471
+
+// The CTI field `ReservationCallsHeldTimeSession`.
+#define CCE_FIELD_ReservationCallsHeldTimeSession 472
+
+// The CTI field `ReservationCallsHeldTimeTo5`.
+#define CCE_FIELD_ReservationCallsHeldTimeTo5 473
+
+// The CTI field `ReservationCallsHeldTimeToHalf`.
+#define CCE_FIELD_ReservationCallsHeldTimeToHalf 474
+
+// The CTI field `ReservationCallsHeldTimeToday`.
+#define CCE_FIELD_ReservationCallsHeldTimeToday 475
+
+// The CTI field `ReservationCallsHeldTo5`.
+#define CCE_FIELD_ReservationCallsHeldTo5 476
+
+// The CTI field `ReservationCallsHeldToHalf`.
+#define CCE_FIELD_ReservationCallsHeldToHalf 477
+
+// The CTI field `ReservationCallsHeldToday`.
+#define CCE_FIELD_ReservationCallsHeldToday 478
+
+// The CTI field `ReservationCallsSession`.
+#define CCE_FIELD_ReservationCallsSession 479
+
+// The CTI field `ReservationCallsTalkTimeSession`.
+#define CCE_FIELD_ReservationCallsTalkTimeSession 480
+
+// The CTI field `ReservationCallsTalkTimeTo5`.
+#define CCE_FIELD_ReservationCallsTalkTimeTo5 481
+
+// The CTI field `ReservationCallsTalkTimeToHalf`.
+#define CCE_FIELD_ReservationCallsTalkTimeToHalf 482
+
+// The CTI field `ReservationCallsTalkTimeToday`.
+#define CCE_FIELD_ReservationCallsTalkTimeToday 483
+
+// The CTI field `ReservationCallsTimeSession`.
+#define CCE_FIELD_ReservationCallsTimeSession 484
+
+// The CTI field `ReservationCallsTimeTo5`.
+#define CCE_FIELD_ReservationCallsTimeTo5 485
+
+// The CTI field `ReservationCallsTimeToHalf`.
+#define CCE_FIELD_ReservationCallsTimeToHalf 486
+
+// The CTI field `ReservationCallsTimeToday`.
+#define CCE_FIELD_ReservationCallsTimeToday 487
+
+// The CTI field `ReservationCallsTo5`.
+#define CCE_FIELD_ReservationCallsTo5 488
+
+// The CTI field `ReservationCallsToHalf`.
+#define CCE_FIELD_ReservationCallsToHalf 489
+
+// The CTI field `ReservationCallsToday`.
+#define CCE_FIELD_ReservationCallsToday 490
+
+// The CTI field `Reserved`.
+#define CCE_FIELD_Reserved 491
+
+// The CTI field `Reserved1`.
+#define CCE_FIELD_Reserved1 492
+
+// The CTI field `Reserved2`.
+#define CCE_FIELD_Reserved2 493
+
+// The CTI field `Reserved3`.
+#define CCE_FIELD_Reserved3 494
+
+// The CTI field `RetrievingDeviceID`.
+#define CCE_FIELD_RetrievingDeviceID 495
+
+// The CTI field `RetrievingDeviceType`.
+#define CCE_FIELD_RetrievingDeviceType 496
+
+// The CTI field `RingNoAnswerDN`.
+#define CCE_FIELD_RingNoAnswerDN 497
+
+// The CTI field `RingNoAnswerTime`.
+#define CCE_FIELD_RingNoAnswerTime 498
+
+// The CTI field `RoutableTimeSession`.
+#define CCE_FIELD_RoutableTimeSession 499
+
+// The CTI field `RoutableTimeToday`.
+#define CCE_FIELD_RoutableTimeToday 500
+
+// The CTI field `RouterCallKey`.
+#define CCE_FIELD_RouterCallKey 501
+
+// The CTI field `RouterCallKeyCallID`.
+#define CCE_FIELD_RouterCallKeyCallID 502
+
+// The CTI field `RouterCallKeyDay`.
+#define CCE_FIELD_RouterCallKeyDay 503
+
+// The CTI field `RouterCallKeySequenceNumber`.
+#define CCE_FIELD_RouterCallKeySequenceNumber 504
+
+// The CTI field `RouterCallsQNow`.
+#define CCE_FIELD_RouterCallsQNow 505
+
+// The CTI field `SSOEnabled`.
+#define CCE_FIELD_SSOEnabled 506
+
+// The CTI field `SecondaryCallID`.
+#define CCE_FIELD_SecondaryCallID 507
+
+// The CTI field `SecondaryConnectionCallID`.
+#define CCE_FIELD_SecondaryConnectionCallID 508
+
+// The CTI field `SecondaryDeviceID`.
+#define CCE_FIELD_SecondaryDeviceID 509
+
+// The CTI field `SecondaryDeviceIDType`.
+#define CCE_FIELD_SecondaryDeviceIDType 510
+
+// The CTI field `SegmentNumber`.
+#define CCE_FIELD_SegmentNumber 511
+
+// The CTI field `SendingAddress`.
+#define CCE_FIELD_SendingAddress 512
+
+// The CTI field `SendingPort`.
+#define CCE_FIELD_SendingPort 513
+
+// The CTI field `ServerData`.
+#define CCE_FIELD_ServerData 514
+
+// The CTI field `ServerMode`.
+#define CCE_FIELD_ServerMode 515
+
+// The CTI field `ServiceConfigKey`.
+#define CCE_FIELD_ServiceConfigKey 516
+
+// The CTI field `ServiceID`.
+#define CCE_FIELD_ServiceID 517
+
+// The CTI field `ServiceLevelThreshold`.
+#define CCE_FIELD_ServiceLevelThreshold 518
+
+// The CTI field `ServiceLevelType`.
+#define CCE_FIELD_ServiceLevelType 519
+
+// The CTI field `ServiceMember`.
+#define CCE_FIELD_ServiceMember 520
+
+// The CTI field `ServiceName`.
+#define CCE_FIELD_ServiceName 521
+
+// The CTI field `ServiceNumber`.
+#define CCE_FIELD_ServiceNumber 522
+
+// The CTI field `ServicePriority`.
+#define CCE_FIELD_ServicePriority 523
+
+// The CTI field `ServiceSkillTargetID`.
+#define CCE_FIELD_ServiceSkillTargetID 524
+
+// The CTI field `ServicesGranted`.
+#define CCE_FIELD_ServicesGranted 525
+
+// The CTI field `ServicesRequested`.
+#define CCE_FIELD_ServicesRequested 526
+
+// The CTI field `SessionID`.
+#define CCE_FIELD_SessionID 527
+
+// The CTI field `SessionType`.
+#define CCE_FIELD_SessionType 528
+
+// The CTI field `SilentMonitorAudibleIndication`.
+#define CCE_FIELD_SilentMonitorAudibleIndication 529
+
+// The CTI field `SilentMonitorStatus`.
+#define CCE_FIELD_SilentMonitorStatus 530
+
+// The CTI field `SilentMonitorWarningMessage`.
+#define CCE_FIELD_SilentMonitorWarningMessage 531
+
+// The CTI field `SkillGroupConfigKey`.
+#define CCE_FIELD_SkillGroupConfigKey 532
+
+// The CTI field `SkillGroupID`.
+#define CCE_FIELD_SkillGroupID 533
+
+// The CTI field `SkillGroupNumber`.
+#define CCE_FIELD_SkillGroupNumber 534
+
+// The CTI field `SkillGroupPriority`.
+#define CCE_FIELD_SkillGroupPriority 535
+
+// The CTI field `SkillGroupSkillTargetID`.
+#define CCE_FIELD_SkillGroupSkillTargetID 536
+
+// The CTI field `SkillGroupState`.
+#define CCE_FIELD_SkillGroupState 537
+
+// The CTI field `SnapshotDeviceType`.
+#define CCE_FIELD_SnapshotDeviceType 538
+
+// The CTI field `State`.
+#define CCE_FIELD_State 539
+
+// The CTI field `StateDuration`.
+#define CCE_FIELD_StateDuration 540
+
+// The CTI field `Status`.
+#define CCE_FIELD_Status 541
+
+// The CTI field `SupervisorAssistCallMethod`.
+#define CCE_FIELD_SupervisorAssistCallMethod 542
+
+// The CTI field `SupervisorConnectionCallID`.
+#define CCE_FIELD_SupervisorConnectionCallID 543
+
+// The CTI field `SupervisorConnectionDeviceID`.
+#define CCE_FIELD_SupervisorConnectionDeviceID 544
+
+// The CTI field `SupervisorConnectionDeviceIDType`.
+#define CCE_FIELD_SupervisorConnectionDeviceIDType 545
+
+// The CTI field `SupervisorID`.
+#define CCE_FIELD_SupervisorID 546
+
+// The CTI field `SupervisorInstrument`.
+#define CCE_FIELD_SupervisorInstrument 547
+
+// The CTI field `SupervisoryAction`.
+#define CCE_FIELD_SupervisoryAction 548
+
+// The CTI field `SystemEventArg1`.
+#define CCE_FIELD_SystemEventArg1 549
+
+// The CTI field `SystemEventArg2`.
+#define CCE_FIELD_SystemEventArg2 550
+
+// The CTI field `SystemEventArg3`.
+#define CCE_FIELD_SystemEventArg3 551
+
+// The CTI field `SystemEventID`.
+#define CCE_FIELD_SystemEventID 552
+
+// The CTI field `TeamID`.
+#define CCE_FIELD_TeamID 553
+
+// The CTI field `TerminalDeviceName`.
+#define CCE_FIELD_TerminalDeviceName 554
+
+// The CTI field `TerminalName`.
+#define CCE_FIELD_TerminalName 555
+
+// The CTI field `TerminalType`.
+#define CCE_FIELD_TerminalType 556
+
+// The CTI field `TerminalTypeName`.
+#define CCE_FIELD_TerminalTypeName 557
+
+// The CTI field `Text`.
+#define CCE_FIELD_Text 558
+
+// The CTI field `ToneDuration`.
+#define CCE_FIELD_ToneDuration 559
+
+// The CTI field `TotalAnswersSuggestion`.
+#define CCE_FIELD_TotalAnswersSuggestion 560
+
+// The CTI field `TransferConferenceSetup`.
+#define CCE_FIELD_TransferConferenceSetup 561
+
+// The CTI field `TransferredDeviceID`.
+#define CCE_FIELD_TransferredDeviceID 562
+
+// The CTI field `TransferredDeviceType`.
+#define CCE_FIELD_TransferredDeviceType 563
+
+// The CTI field `TransferringDeviceID`.
+#define CCE_FIELD_TransferringDeviceID 564
+
+// The CTI field `TransferringDeviceType`.
+#define CCE_FIELD_TransferringDeviceType 565
+
+// The CTI field `TrunkGroupNumber`.
+#define CCE_FIELD_TrunkGroupNumber 566
+
+// The CTI field `TrunkNumber`.
+#define CCE_FIELD_TrunkNumber 567
+
+// The CTI field `TrunkUsedDeviceID`.
+#define CCE_FIELD_TrunkUsedDeviceID 568
+
+// The CTI field `TrunkUsedDeviceType`.
+#define CCE_FIELD_TrunkUsedDeviceType 569
+
+// The CTI field `TypeOfDevice`.
+#define CCE_FIELD_TypeOfDevice 570
+
+// The CTI field `UniqueInstanceID`.
+#define CCE_FIELD_UniqueInstanceID 571
+
+// The CTI field `UserToUserInfo`.
+#define CCE_FIELD_UserToUserInfo 572
+
+// The CTI field `VersionNumber`.
+#define CCE_FIELD_VersionNumber 573
+
+// The CTI field `WhisperCallsSession`.
+#define CCE_FIELD_WhisperCallsSession 574
+
+// The CTI field `WhisperCallsTo5`.
+#define CCE_FIELD_WhisperCallsTo5 575
+
+// The CTI field `WhisperCallsToHalf`.
+#define CCE_FIELD_WhisperCallsToHalf 576
+
+// The CTI field `WhisperCallsToday`.
+#define CCE_FIELD_WhisperCallsToday 577
+
+// The CTI field `WorkModeTimer`.
+#define CCE_FIELD_WorkModeTimer 578
+
+// The CTI field `WrapupDataIncomingMode`.
+#define CCE_FIELD_WrapupDataIncomingMode 579
+
+// The CTI field `WrapupDataOutgoingMode`.
+#define CCE_FIELD_WrapupDataOutgoingMode 580
 
 #ifdef __cplusplus
 extern "C" {
@@ -469,7 +2224,8 @@ cce_status cti_event_fd(const cti_session *session, int32_t *fd_out);
 
 // The session's event queue figures as JSON (free with [`cce_string_free`]):
 // `{"depth_events":N,"depth_bytes":N,"high_water_events":N,"high_water_bytes":N,
-// "dropped":N,"delivered":N}`. `dropped` counts events discarded at close and, with
+// "dropped":N,"delivered":N}`. `delivered` counts the events the application took;
+// `dropped` counts events discarded at close and, with
 // `overrun: "close"`, the events that did not fit.
 //
 // # Safety
@@ -703,6 +2459,122 @@ cce_status ece_sim_control(const ece_sim *sim, const char *command_json, char **
 
 // Stops the simulator and frees the handle.
 cce_status ece_sim_stop(ece_sim *sim);
+
+// The event's MessageType; 0 for library events (`SESSION_CLOSED`,
+// `CONNECTION_STATE`, ...) and for NULL.
+//
+// # Safety
+// `event` is NULL or a live event.
+uint32_t cce_event_type(const cce_event *event);
+
+// The event's MessageName (a catalogue name such as `"AGENT_STATE_EVENT"`, or a
+// library event's name such as `"SESSION_CLOSED"`): a static string, never NULL for
+// a valid event ("UNKNOWN" for an unnamed one); NULL for a NULL event.
+//
+// # Safety
+// `event` is NULL or a live event.
+const char *cce_event_name(const cce_event *event);
+
+// A numeric field by name (a fixed field, or the first occurrence of a floating
+// one) as its unsigned bit pattern; for library events, an integer JSON key.
+// `CCE_ERR_NOT_FOUND` when the event has no such field (the last error is not set);
+// NULL arguments are `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `event` is NULL or a live event; `field` NULL or NUL-terminated; `out` NULL or writable.
+cce_status cce_event_u32(const cce_event *event, const char *field, uint32_t *out);
+
+// [`cce_event_u32`] as a signed value (CHAR and SHORT sign-extended, INT as is).
+//
+// # Safety
+// As [`cce_event_u32`].
+cce_status cce_event_i32(const cce_event *event, const char *field, int32_t *out);
+
+// A STRING field by name (its first occurrence; for library events a string JSON
+// key): `*out` points to `*len_out` bytes followed by a NUL, borrowed from the event
+// (valid as long as it is). `len_out` may be NULL. `CCE_ERR_NOT_FOUND` when absent.
+//
+// # Safety
+// `event` is NULL or a live event; `field` NULL or NUL-terminated; outs NULL or writable.
+cce_status cce_event_str(const cce_event *event,
+                         const char *field,
+                         const char **out,
+                         size_t *len_out);
+
+// [`cce_event_u32`] by field id (`CCE_FIELD_<FieldName>`); an unknown id is
+// `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// As [`cce_event_u32`].
+cce_status cce_event_u32_id(const cce_event *event, cce_field field, uint32_t *out);
+
+// [`cce_event_str`] by field id (`CCE_FIELD_<FieldName>`); an unknown id is
+// `CCE_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// As [`cce_event_str`].
+cce_status cce_event_str_id(const cce_event *event,
+                            cce_field field,
+                            const char **out,
+                            size_t *len_out);
+
+// How many named variables (`NamedVariable` fields) the event carries (0 for a NULL
+// or library event).
+//
+// # Safety
+// `event` is NULL or a live event.
+size_t cce_event_named_var_count(const cce_event *event);
+
+// The named variable at `index` (wire order): name and value, each NUL-terminated
+// and borrowed from the event; the length pointers may be NULL.
+// `CCE_ERR_NOT_FOUND` when `index` is past the last one.
+//
+// # Safety
+// `event` is NULL or a live event; `name`/`value` NULL or writable; lengths NULL or writable.
+cce_status cce_event_named_var(const cce_event *event,
+                               size_t index,
+                               const char **name,
+                               size_t *name_len,
+                               const char **value,
+                               size_t *value_len);
+
+// The event as JSON (the same text the JSON callback gets), rendered on first call
+// and cached in the event: `*json_out` is borrowed (valid as long as the event),
+// `*len_out` its length without the NUL (`len_out` may be NULL).
+//
+// # Safety
+// `event` is NULL or a live event; outs NULL or writable.
+cce_status cce_event_json(const cce_event *event, const char **json_out, size_t *len_out);
+
+// Pull mode, typed and non-blocking (sessions opened without a callback): takes up
+// to `max` queued events into `events[0..*count_out]` (0 when none is queued).
+// Release each with [`cce_event_release`]. `CCE_ERR_CLOSED` after the final
+// `SESSION_CLOSED` was taken. Wait on `cti_event_fd` between calls.
+//
+// # Safety
+// `events` must point to `max` writable pointers; `count_out` writable.
+cce_status cti_poll_typed(const cti_session *session,
+                          const cce_event **events,
+                          size_t max,
+                          size_t *count_out);
+
+// Frees an event from [`cti_poll_typed`] (NULL is ignored). Never pass an event
+// from a typed callback, or one event twice.
+//
+// # Safety
+// `event` is NULL or an unreleased event from [`cti_poll_typed`].
+void cce_event_release(const cce_event *event);
+
+// Opens a CTI session like `cti_open`, delivering each event to a typed callback
+// (on the shared callback threads, in order, never two of one session at once): the
+// `cce_event` is valid only during the call. The last event is `SESSION_CLOSED`.
+//
+// # Safety
+// As `cti_open`.
+cce_status cti_open_typed(const char *config_json,
+                          cti_typed_event_cb callback,
+                          void *user_data,
+                          cti_session **out);
 
 // Opens a GC client session: connects to the first reachable broker of the list,
 // subscribes to the destination topic and sends `Hello`. Reconnection (with backoff)

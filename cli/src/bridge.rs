@@ -359,7 +359,10 @@ fn handle_cti(
     match ev {
         CtiEvent::Message(m) => {
             counters.events.fetch_add(1, Ordering::Relaxed);
-            let j = to_json(m);
+            let Ok(msg) = m.to_message() else {
+                return false;
+            };
+            let j = to_json(&msg);
             let dests = router.destinations(&j);
             let rec = out::message_record(out::now(), "in", j);
             for d in dests {

@@ -221,7 +221,10 @@ pub async fn record(a: RecordArgs) -> CliResult {
             return true;
         };
         let t_ms = t0.elapsed().as_secs_f64() * 1000.0;
-        match RecordedFrame::from_message(t_ms, Direction::In, m, version) {
+        match m
+            .to_message()
+            .and_then(|msg| RecordedFrame::from_message(t_ms, Direction::In, &msg, version))
+        {
             Ok(f) => {
                 put(&mut w, json_line(&f));
                 frames += 1;

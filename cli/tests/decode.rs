@@ -86,7 +86,7 @@ async fn session_through_proxy(version: u32) -> (Vec<(Duration, bool, Vec<u8>)>,
             .expect("events in time")
             .expect("session open");
         if let CtiEvent::Message(m) = ev {
-            got.push(to_json(&m));
+            got.push(to_json(&m.to_message().expect("owned")));
             if m.name() == "END_CALL_EVENT" {
                 break;
             }
@@ -96,7 +96,7 @@ async fn session_through_proxy(version: u32) -> (Vec<(Duration, bool, Vec<u8>)>,
     // What arrived before the close too.
     while let Ok(Some(ev)) = tokio::time::timeout(LINE_TIMEOUT, events.recv()).await {
         match ev {
-            CtiEvent::Message(m) => got.push(to_json(&m)),
+            CtiEvent::Message(m) => got.push(to_json(&m.to_message().expect("owned"))),
             CtiEvent::Closed(_) => break,
             _ => {}
         }

@@ -28,6 +28,7 @@ use cce::cti::codec::{
     MessageRef, Value,
 };
 use cce::cti::spec;
+use cce::cti::Event;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// Socket read size the streaming benchmarks feed the splitter with.
@@ -561,6 +562,47 @@ fn bench_version(c: &mut Criterion, version: u32) {
                 total += black_box(to_json_string(m)).len();
             }
             total
+        })
+    });
+
+    // The event path before cti::Event: decode each frame into an owned message, then
+    // its JSON through a serde_json map (what EventOut::json did).
+    g.bench_function("decode_json_frames", |b| {
+        b.iter(|| {
+            let mut total = 0usize;
+            for f in &fx.frames {
+                let m = decode_frame(f, v, DecodeOptions::tolerant()).expect("decodes");
+                total += black_box(to_json_string(&m)).len();
+            }
+            total
+        })
+    });
+
+    // The event path now: validate each frame once into a cti::Event (a handle over
+    // the frame's bytes) and write its JSON straight into one reused buffer.
+    let mut text = String::with_capacity(4096);
+    g.bench_function("event_json_frames", |b| {
+        b.iter(|| {
+            let mut total = 0usize;
+            for f in &fx.frames {
+                let ev = Event::parse(f.msg_type, f.body.clone(), v, DecodeOptions::tolerant())
+                    .expect("valid");
+                text.clear();
+                ev.write_json(&mut text);
+                total += black_box(&text).len();
+            }
+            total
+        })
+    });
+
+    // The typed path: the Event alone plus one field read (no JSON).
+    g.bench_function("event_frames", |b| {
+        b.iter(|| {
+            for f in &fx.frames {
+                let ev = Event::parse(f.msg_type, f.body.clone(), v, DecodeOptions::tolerant())
+                    .expect("valid");
+                black_box(ev.u32("ConnectionCallID"));
+            }
         })
     });
     g.finish();

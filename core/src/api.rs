@@ -22,6 +22,7 @@ use crate::cti::session::{CloseReason, Mode, RequestError, SessionConfig, Sessio
 use crate::cti::spec;
 use crate::cti::stats::{SessionStats, StatsSnapshot};
 use crate::cti::trace::WireTrace;
+use crate::cti::Event;
 use crate::queue::{OverrunPolicy, QueueStats};
 use crate::runtime::runtime;
 use crate::secret::Secret;
@@ -515,14 +516,15 @@ pub struct EventOut {
 /// What an [`EventOut`] renders from.
 #[derive(Debug)]
 enum Payload {
-    /// A CTI message, rendered by [`crate::cti::codec::json`].
-    Message(codec::Message),
+    /// A received CTI message: a handle over its bytes, rendered by
+    /// [`crate::cti::codec::json_write`].
+    Message(Event),
     /// A library event, already JSON.
     Json(Json),
 }
 
 impl EventOut {
-    fn message(m: codec::Message) -> Self {
+    fn message(m: Event) -> Self {
         EventOut {
             msg_type: m.msg_type(),
             last: false,
@@ -554,9 +556,19 @@ impl EventOut {
     /// The JSON rendering (see [`crate::cti::codec::json`]), made on first call.
     pub fn json(&self) -> &str {
         self.json.get_or_init(|| match &self.payload {
-            Payload::Message(m) => cjson::to_json(m).to_string(),
+            Payload::Message(m) => m.json(),
             Payload::Json(j) => j.to_string(),
         })
+    }
+
+    /// Appends the JSON rendering to `out` (the cached text if [`EventOut::json`] made
+    /// it, else written straight into `out`: no allocation of its own).
+    pub fn write_json(&self, out: &mut String) {
+        match (self.json.get(), &self.payload) {
+            (Some(s), _) => out.push_str(s),
+            (None, Payload::Message(m)) => m.write_json(out),
+            (None, Payload::Json(j)) => out.push_str(&j.to_string()),
+        }
     }
 
     /// The JSON rendering, by value.
@@ -564,7 +576,7 @@ impl EventOut {
         match self.json.into_inner() {
             Some(s) => s,
             None => match self.payload {
-                Payload::Message(m) => cjson::to_json(&m).to_string(),
+                Payload::Message(m) => m.json(),
                 Payload::Json(j) => j.to_string(),
             },
         }
@@ -573,7 +585,10 @@ impl EventOut {
     /// The whole event as a JSON value (what [`EventOut::json`] prints).
     pub fn to_value(&self) -> Json {
         match &self.payload {
-            Payload::Message(m) => cjson::to_json(m),
+            Payload::Message(m) => m
+                .to_message()
+                .map(|m| cjson::to_json(&m))
+                .unwrap_or_else(|_| serde_json::from_str(self.json()).unwrap_or(Json::Null)),
             Payload::Json(j) => j.clone(),
         }
     }
@@ -582,16 +597,26 @@ impl EventOut {
     /// companions), `None` when absent.
     pub fn field_json(&self, key: &str) -> Option<Json> {
         match &self.payload {
-            Payload::Message(m) => cjson::to_json(m).get(key).cloned(),
+            Payload::Message(m) => m.field_json(key),
             Payload::Json(j) => j.get(key).cloned(),
         }
     }
 
-    /// The CTI message, for events that carry one.
-    pub fn as_message(&self) -> Option<&codec::Message> {
+    /// The received CTI message, for events that carry one (its owned form is
+    /// [`Event::to_message`]).
+    pub fn as_event(&self) -> Option<&Event> {
         match &self.payload {
             Payload::Message(m) => Some(m),
             Payload::Json(_) => None,
+        }
+    }
+
+    /// The library event's JSON value (`SESSION_CLOSED`, `CONNECTION_STATE`, ...),
+    /// `None` for a CTI message.
+    pub fn library_json(&self) -> Option<&Json> {
+        match &self.payload {
+            Payload::Message(_) => None,
+            Payload::Json(j) => Some(j),
         }
     }
 }

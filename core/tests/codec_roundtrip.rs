@@ -195,6 +195,20 @@ fn check(spec: &'static MessageSpec, version: u32, seed: u64) -> bool {
     }
     assert_eq!(view.fields().count(), back.floating().len());
     assert_eq!(view.to_owned_message().expect("owned"), back);
+    // The JSON written from the view is the owned path's text, byte for byte.
+    let event = cce::cti::Event::parse(
+        frame.msg_type,
+        frame.body.clone(),
+        version,
+        cce::cti::codec::DecodeOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{} v{version} seed {seed}: event: {e}", spec.name));
+    assert_eq!(
+        event.json(),
+        cce::cti::codec::json::to_json_string(&back),
+        "{} v{version} seed {seed}",
+        spec.name
+    );
     check_tolerant_counts(spec, version, &bytes, seed);
     check_json_keeps_wire_order(spec, version, &bytes, seed);
     // The typed form carries the same information.
@@ -245,8 +259,11 @@ fn check_tolerant_counts(spec: &'static MessageSpec, version: u32, bytes: &[u8],
     assert_eq!(strict.is_ok(), strict_view.is_ok(), "{what}: {strict:?}");
     let tolerant = decode_with_options(&wrong, version, DecodeOptions::tolerant())
         .unwrap_or_else(|e| panic!("{what}: tolerant decode: {e}"));
-    MessageRef::parse(spec.msg_type, body, version, DecodeOptions::tolerant())
+    let view = MessageRef::parse(spec.msg_type, body, version, DecodeOptions::tolerant())
         .unwrap_or_else(|e| panic!("{what}: tolerant view: {e}"));
+    let mut text = String::new();
+    cce::cti::codec::json_write::write_json(&view, &mut text);
+    assert_eq!(text, json::to_json_string(&tolerant), "{what}");
     assert_eq!(
         tolerant.warnings().is_empty(),
         strict.is_ok(),
@@ -295,6 +312,11 @@ fn check_json_keeps_wire_order(spec: &'static MessageSpec, version: u32, bytes: 
     let what = format!("{} v{version} seed {seed}", spec.name);
     let m = decode(&wire, version).unwrap_or_else(|e| panic!("{what}: {e}"));
     let text = json::to_json_string(&m);
+    let view = MessageRef::parse(spec.msg_type, &wire[8..], version, DecodeOptions::strict())
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut written = String::new();
+    cce::cti::codec::json_write::write_json(&view, &mut written);
+    assert_eq!(written, text, "{what}");
     let rebuilt = json::from_json_str(&text, version).unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_eq!(
         &encode(&rebuilt, version).expect("encode")[..],

@@ -19,7 +19,7 @@ fn agent_cfg(version: u32) -> SessionConfig {
 
 async fn next_message(events: &mut Events) -> Message {
     match tokio::time::timeout(Duration::from_secs(10), events.recv()).await {
-        Ok(Some(ClientEvent::Message(m))) => m,
+        Ok(Some(ClientEvent::Message(m))) => m.to_message().expect("owned"),
         Ok(Some(other)) => panic!("unexpected event {other:?}"),
         Ok(None) => panic!("event stream ended"),
         Err(_) => panic!("no event within 10 s"),

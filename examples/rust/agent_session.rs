@@ -46,7 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     while let Some(ev) = events.recv().await {
         match ev {
-            ClientEvent::Message(m) => println!("{}", json::to_json_string(&m)),
+            ClientEvent::Message(m) => println!("{}", m.json()),
             ClientEvent::Closed(reason) => {
                 eprintln!("session ended: {reason:?}");
                 break;

@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ClientEvent::Message(m) = ev else {
             return Err(format!("unexpected event: {ev:?}").into());
         };
-        println!("{}", json::to_json_string(&m));
+        println!("{}", m.json());
         if m.name() == "AGENT_STATE_EVENT" && !call_started {
             call_started = true;
             sim.inject_call(&SimCall {

@@ -26,6 +26,8 @@ use cce::api::{self, CtiSession, CtiSim, Error, ErrorKind, EventOut, StreamDecod
 
 mod dispatch;
 mod ece;
+mod event;
+pub mod event_fields;
 mod gc;
 mod handle;
 mod log;
@@ -77,6 +79,8 @@ pub enum cce_status {
     /// A bounded queue is full (too many commands waiting to be written); nothing was
     /// sent. Retry later.
     CCE_ERR_QUEUE_FULL = 16,
+    /// The event has no such field (typed event accessors; the last error is not set).
+    CCE_ERR_NOT_FOUND = 17,
 }
 
 /// A running CTI Server simulator (opaque).
@@ -287,6 +291,7 @@ pub extern "C" fn cce_status_name(status: i32) -> *const c_char {
         s if s == CCE_ERR_TLS_HANDSHAKE as i32 => c"CCE_ERR_TLS_HANDSHAKE",
         s if s == CCE_ERR_CERTIFICATE_INVALID as i32 => c"CCE_ERR_CERTIFICATE_INVALID",
         s if s == CCE_ERR_QUEUE_FULL as i32 => c"CCE_ERR_QUEUE_FULL",
+        s if s == CCE_ERR_NOT_FOUND as i32 => c"CCE_ERR_NOT_FOUND",
         _ => c"CCE_ERR_UNKNOWN",
     };
     name.as_ptr()
@@ -656,16 +661,30 @@ pub unsafe extern "C" fn cti_open(
             return Err(null("out"));
         }
         let session = CtiSession::open(cfg).map_err(|e| fail(&e))?;
-        let deliver = callback.map(|cb| {
-            let ud = UserData(user_data);
-            move |ev: EventOut| {
-                let msg_type = ev.msg_type;
-                let json = event_c_string(ev.into_json());
-                // SAFETY: the application supplied `cb` and `ud` for exactly this use.
-                unsafe { cb(ud.ptr(), msg_type, json.as_ptr()) };
-            }
-        });
+        let deliver = callback.map(|cb| event::json_delivery(cb, UserData(user_data)));
         let h = handle::insert(Arc::new(Evented::start(session, deliver)?));
+        // SAFETY: checked non-null above.
+        unsafe { write_out(out, h, "out") }
+    })
+}
+
+/// `cti_open` with the event callback `deliver` (the typed callback's open).
+///
+/// # Safety
+/// As `cti_open`.
+unsafe fn open_with(
+    config_json: *const c_char,
+    out: *mut *mut cti_session,
+    deliver: impl Fn(EventOut) + Send + Sync + 'static,
+) -> cce_status {
+    guard(|| {
+        // SAFETY: forwarded caller promise.
+        let cfg = unsafe { arg_str(config_json, "config_json", false) }?.unwrap_or_default();
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let session = CtiSession::open(cfg).map_err(|e| fail(&e))?;
+        let h = handle::insert(Arc::new(Evented::start(session, Some(deliver))?));
         // SAFETY: checked non-null above.
         unsafe { write_out(out, h, "out") }
     })

@@ -19,13 +19,15 @@
 //!   from JSON that encodes also decodes, to the same JSON, and its bytes are then
 //!   stable under a second JSON round trip (the JSON form is canonical, the wire
 //!   form need not be: order of floating fields, duplicates, alternative tags and
-//!   bytes after a string's NUL are not represented in JSON).
+//!   bytes after a string's NUL are not represented in JSON);
+//! * the JSON written straight from the view (`json_write`) is the owned path's
+//!   text byte for byte, with both options.
 #![no_main]
 
 use std::ptr;
 
 use cce::cti::codec::{
-    decode, decode_frame, encode, frame::split_frame, json, Body, CodecError, DecodeOptions,
+    decode, decode_frame, encode, frame::split_frame, json, json_write, Body, CodecError, DecodeOptions,
     Floating, Message, MessageRef,
 };
 use libfuzzer_sys::fuzz_target;
@@ -193,6 +195,14 @@ fn run(data: &[u8]) {
             );
             if let (Ok(view), Ok(m)) = (view, owned) {
                 assert_eq!(view.fields().count(), m.floating().len(), "floating fields");
+                let mut text = String::new();
+                json_write::write_json(&view, &mut text);
+                assert_eq!(
+                    text,
+                    json::to_json_string(m),
+                    "{} v{version}: written JSON differs ({opts:?})",
+                    m.name()
+                );
             }
         }
     }

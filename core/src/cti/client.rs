@@ -24,6 +24,7 @@ use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{Body, CodecError, Floating, Message, Value};
+use super::event::Event;
 use crate::tls::{TlsConfig, Watched};
 
 use super::session::{
@@ -35,8 +36,9 @@ use crate::queue::{self, OverrunPolicy, PushError, QueueCounters, QueueStats};
 /// What the application receives, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
-    /// An unsolicited event, or a confirmation of a message sent with [`Client::send`].
-    Message(Message),
+    /// An unsolicited event, or a confirmation of a message sent with [`Client::send`]:
+    /// a handle over the received bytes (the owned form is [`Event::to_message`]).
+    Message(Event),
     /// FAILURE_EVENT from the server.
     Failure(CtiStatus),
     /// A message that could not be decoded (the session goes on).
@@ -57,7 +59,7 @@ impl ClientEvent {
     pub fn approx_bytes(&self) -> usize {
         const BASE: usize = std::mem::size_of::<ClientEvent>();
         match self {
-            ClientEvent::Message(m) => BASE + message_bytes(m),
+            ClientEvent::Message(m) => BASE + m.body().len(),
             ClientEvent::Unrecognized { body, .. } => BASE + body.len(),
             ClientEvent::DecodeError(_) => BASE + 64,
             ClientEvent::Failure(_) | ClientEvent::Closed(_) => BASE,
@@ -407,7 +409,11 @@ impl Driver {
                     if let Some(w) = self.waiters.remove(&invoke_id) {
                         let _ = w.send(result);
                     } else if let Ok(m) = result {
-                        self.deliver(ClientEvent::Message(m));
+                        // A reply nobody waits for any more (rare): back into a handle.
+                        match Event::from_message(&m, self.session.config().version) {
+                            Ok(ev) => self.deliver(ClientEvent::Message(ev)),
+                            Err(e) => self.deliver(ClientEvent::DecodeError(e)),
+                        }
                     }
                 }
                 SessionEvent::Message(m) => self.deliver(ClientEvent::Message(m)),

@@ -26,6 +26,7 @@
 //! fail with [`RequestError::ConnectionLost`] (the server may or may not have acted
 //! on them). Nothing is retried behind the application's back.
 
+use super::event::Event;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -158,8 +159,9 @@ pub enum ConnectionEvent {
 /// What the application receives from a [`CtiConnection`], in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CtiEvent {
-    /// An event, or a confirmation of a message sent without waiting.
-    Message(Message),
+    /// An event, or a confirmation of a message sent without waiting: a handle over
+    /// the received bytes (the owned form is [`Event::to_message`]).
+    Message(Event),
     /// FAILURE_EVENT from the server.
     Failure(CtiStatus),
     /// A message that could not be decoded (the session goes on).
@@ -188,7 +190,7 @@ impl CtiEvent {
     pub fn approx_bytes(&self) -> usize {
         const BASE: usize = std::mem::size_of::<CtiEvent>();
         match self {
-            CtiEvent::Message(m) => BASE + super::client::message_bytes(m),
+            CtiEvent::Message(m) => BASE + m.body().len(),
             CtiEvent::Unrecognized { body, .. } => BASE + body.len(),
             CtiEvent::Model(changes) => BASE + changes.len() * 128,
             CtiEvent::DecodeError(_) | CtiEvent::Connection(_) => BASE + 64,
@@ -507,7 +509,7 @@ impl Manager {
     fn forward(&mut self, ev: ClientEvent) {
         let out = match ev {
             ClientEvent::Message(m) => {
-                let changes = lock(&self.shared.model).apply(&m);
+                let changes = lock(&self.shared.model).apply_event(&m);
                 self.emit(CtiEvent::Message(m));
                 if changes.is_empty() || !self.cfg.model_events {
                     return;

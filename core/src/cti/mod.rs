@@ -3,6 +3,7 @@
 pub mod client;
 pub mod codec;
 pub mod connection;
+mod event;
 pub mod model;
 pub mod reconnect;
 #[rustfmt::skip]
@@ -12,3 +13,5 @@ pub mod spec;
 pub mod stats;
 pub mod trace;
 pub mod typed;
+
+pub use event::Event;

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::codec::{Message, Value};
+use super::event::Event;
 use super::spec;
 
 /// Identifies an agent: its peripheral and AgentID.
@@ -145,15 +146,106 @@ pub struct Model {
     resyncing: bool,
 }
 
-fn text(m: &Message, name: &str) -> Option<String> {
+/// What the model reads from a message: implemented by the owned [`Message`] and by a
+/// received [`Event`] (read straight from its bytes, no decode).
+pub trait ModelInput {
+    /// Canonical message name.
+    fn name(&self) -> &'static str;
+    /// A fixed field, or the first occurrence of a numeric floating field.
+    fn u32(&self, field: &str) -> Option<u32>;
+    /// The first occurrence of a STRING field.
+    fn str(&self, field: &str) -> Option<&str>;
+    /// Every occurrence of a floating field, as a number where it is one.
+    fn all_u32(&self, field: &str) -> Vec<Option<u32>>;
+    /// Every occurrence of a floating field, as text where it is a STRING.
+    fn all_str(&self, field: &str) -> Vec<Option<&str>>;
+    /// The named variables, in wire order.
+    fn named_vars(&self) -> Vec<(&str, &str)>;
+}
+
+impl ModelInput for Message {
+    fn name(&self) -> &'static str {
+        Message::name(self)
+    }
+    fn u32(&self, field: &str) -> Option<u32> {
+        Message::u32(self, field)
+    }
+    fn str(&self, field: &str) -> Option<&str> {
+        Message::str(self, field)
+    }
+    fn all_u32(&self, field: &str) -> Vec<Option<u32>> {
+        self.get_all(field).into_iter().map(Value::as_u32).collect()
+    }
+    fn all_str(&self, field: &str) -> Vec<Option<&str>> {
+        self.get_all(field).into_iter().map(Value::as_str).collect()
+    }
+    fn named_vars(&self) -> Vec<(&str, &str)> {
+        self.get_all("NamedVariable")
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::NamedVar(nv) => Some((nv.name.as_str(), nv.value.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl ModelInput for Event {
+    fn name(&self) -> &'static str {
+        Event::name(self)
+    }
+    fn u32(&self, field: &str) -> Option<u32> {
+        Event::u32(self, field)
+    }
+    fn str(&self, field: &str) -> Option<&str> {
+        Event::str(self, field)
+    }
+    fn all_u32(&self, field: &str) -> Vec<Option<u32>> {
+        let Some((_, want)) = self.spec().float_by_name(field) else {
+            return Vec::new();
+        };
+        self.fields()
+            .filter(|f| f.field.is_some_and(|x| std::ptr::eq(x, want)))
+            .map(|f| f.u32())
+            .collect()
+    }
+    fn all_str(&self, field: &str) -> Vec<Option<&str>> {
+        let Some((_, want)) = self.spec().float_by_name(field) else {
+            return Vec::new();
+        };
+        self.fields()
+            .filter(|f| f.field.is_some_and(|x| std::ptr::eq(x, want)))
+            .map(|f| f.str())
+            .collect()
+    }
+    fn named_vars(&self) -> Vec<(&str, &str)> {
+        Event::named_vars(self).collect()
+    }
+}
+
+fn text(m: &impl ModelInput, name: &str) -> Option<String> {
     m.str(name).map(str::to_owned)
 }
+
+/// CallVariable1..10.
+const CALL_VARIABLES: [&str; 10] = [
+    "CallVariable1",
+    "CallVariable2",
+    "CallVariable3",
+    "CallVariable4",
+    "CallVariable5",
+    "CallVariable6",
+    "CallVariable7",
+    "CallVariable8",
+    "CallVariable9",
+    "CallVariable10",
+];
 
 fn const_name(table: &str, v: u16) -> Option<&'static str> {
     spec::table(table).and_then(|t| t.name_of(u32::from(v)))
 }
 
-fn u16_of(m: &Message, name: &str) -> Option<u16> {
+fn u16_of(m: &impl ModelInput, name: &str) -> Option<u16> {
     m.u32(name).map(|v| v as u16)
 }
 
@@ -270,8 +362,33 @@ impl Model {
         gone.into_iter().map(Change::CallRemoved).collect()
     }
 
+    /// Whether [`Model::apply`] reads messages of this name (the others leave the
+    /// model as it is): agent state and snapshots (AGENT_STATE_EVENT,
+    /// QUERY_AGENT_STATE_CONF, OPEN_CONF), SYSTEM_EVENT and the call events (CALL_*_EVENT,
+    /// BEGIN_CALL_EVENT, END_CALL_EVENT).
+    pub fn reads(name: &str) -> bool {
+        matches!(
+            name,
+            "AGENT_STATE_EVENT"
+                | "QUERY_AGENT_STATE_CONF"
+                | "OPEN_CONF"
+                | "SYSTEM_EVENT"
+                | "BEGIN_CALL_EVENT"
+                | "END_CALL_EVENT"
+        ) || (name.starts_with("CALL_") && name.ends_with("_EVENT"))
+    }
+
+    /// [`Model::apply`] for a received event, read straight from its bytes; message
+    /// types the model does not read (see [`Model::reads`]) cost one name comparison.
+    pub fn apply_event(&mut self, ev: &Event) -> Vec<Change> {
+        if !Self::reads(ev.name()) {
+            return Vec::new();
+        }
+        self.apply(ev)
+    }
+
     /// Updates the model from one received message and says what changed.
-    pub fn apply(&mut self, m: &Message) -> Vec<Change> {
+    pub fn apply(&mut self, m: &impl ModelInput) -> Vec<Change> {
         let mut out = Vec::new();
         match m.name() {
             "AGENT_STATE_EVENT" => self.on_agent_state(m, &mut out),
@@ -306,7 +423,7 @@ impl Model {
         out
     }
 
-    fn call_key(&self, m: &Message, id_field: &str) -> Option<CallKey> {
+    fn call_key(&self, m: &impl ModelInput, id_field: &str) -> Option<CallKey> {
         Some(CallKey {
             peripheral_id: m.u32("PeripheralID")?,
             call_id: m.u32(id_field)?,
@@ -339,7 +456,7 @@ impl Model {
         c
     }
 
-    fn on_call_data(&mut self, m: &Message, out: &mut Vec<Change>) {
+    fn on_call_data(&mut self, m: &impl ModelInput, out: &mut Vec<Change>) {
         let Some(key) = self.call_key(m, "ConnectionCallID") else {
             return;
         };
@@ -370,15 +487,13 @@ impl Model {
                 *slot = Some(v);
             }
         }
-        for (i, slot) in c.call_variables.iter_mut().enumerate() {
-            if let Some(v) = text(m, &format!("CallVariable{}", i + 1)) {
+        for (slot, field) in c.call_variables.iter_mut().zip(CALL_VARIABLES) {
+            if let Some(v) = text(m, field) {
                 *slot = Some(v);
             }
         }
-        for v in m.get_all("NamedVariable") {
-            if let Value::NamedVar(nv) = v {
-                c.named_variables.insert(nv.name.clone(), nv.value.clone());
-            }
+        for (name, value) in m.named_vars() {
+            c.named_variables.insert(name.to_owned(), value.to_owned());
         }
         if let Some(dev) = m.str("ConnectionDeviceID").filter(|d| !d.is_empty()) {
             c.parties.entry(dev.to_owned()).or_insert(Party {
@@ -388,7 +503,7 @@ impl Model {
         }
     }
 
-    fn on_call_event(&mut self, m: &Message, out: &mut Vec<Change>) {
+    fn on_call_event(&mut self, m: &impl ModelInput, out: &mut Vec<Change>) {
         let Some(key) = self.call_key(m, "ConnectionCallID") else {
             return;
         };
@@ -412,7 +527,7 @@ impl Model {
         }
     }
 
-    fn on_merge(&mut self, m: &Message, out: &mut Vec<Change>) {
+    fn on_merge(&mut self, m: &impl ModelInput, out: &mut Vec<Change>) {
         // The secondary call's parties join the primary call; the secondary call ends.
         let (Some(primary), Some(secondary)) = (
             self.call_key(m, "PrimaryCallID"),
@@ -453,8 +568,8 @@ impl Model {
                 });
             }
         }
-        for d in m.get_all("ConnectedPartyDeviceID") {
-            if let Some(d) = d.as_str().filter(|d| !d.is_empty()) {
+        for d in m.all_str("ConnectedPartyDeviceID") {
+            if let Some(d) = d.filter(|d| !d.is_empty()) {
                 c.parties.entry(d.to_owned()).or_insert(Party {
                     state: 0xFFFF,
                     state_name: None,
@@ -482,7 +597,7 @@ impl Model {
         })
     }
 
-    fn on_agent_state(&mut self, m: &Message, out: &mut Vec<Change>) {
+    fn on_agent_state(&mut self, m: &impl ModelInput, out: &mut Vec<Change>) {
         let Some(agent_id) = m
             .str("AgentID")
             .or_else(|| m.str("AgentIDLong"))
@@ -521,20 +636,21 @@ impl Model {
             );
         }
         // The floating per-skill-group lists (FltSkillGroup*).
-        let nums = m.get_all("FltSkillGroupNumber");
-        let ids = m.get_all("FltSkillGroupID");
-        let prios = m.get_all("FltSkillGroupPriority");
-        let states = m.get_all("FltSkillGroupState");
+        let nums = m.all_u32("FltSkillGroupNumber");
+        let ids = m.all_u32("FltSkillGroupID");
+        let prios = m.all_u32("FltSkillGroupPriority");
+        let states = m.all_u32("FltSkillGroupState");
         for (i, num) in nums.iter().enumerate() {
-            let Some(num) = num.as_u32() else { continue };
+            let Some(num) = *num else { continue };
             a.skill_groups.insert(
                 num,
                 AgentSkillGroup {
-                    skill_group_id: ids.get(i).and_then(|v| v.as_u32()).unwrap_or(u32::MAX),
-                    priority: prios.get(i).and_then(|v| v.as_u32()).unwrap_or(0) as u16,
+                    skill_group_id: ids.get(i).copied().flatten().unwrap_or(u32::MAX),
+                    priority: prios.get(i).copied().flatten().unwrap_or(0) as u16,
                     state: states
                         .get(i)
-                        .and_then(|v| v.as_u32())
+                        .copied()
+                        .flatten()
                         .map_or(a.state, |v| v as u16),
                 },
             );
@@ -542,15 +658,16 @@ impl Model {
         out.push(Change::AgentUpdated(key));
     }
 
-    fn on_agent_snapshot(&mut self, m: &Message, out: &mut Vec<Change>) {
+    fn on_agent_snapshot(&mut self, m: &impl ModelInput, out: &mut Vec<Change>) {
         // OPEN_CONF and QUERY_AGENT_STATE_CONF describe the session's own agent.
         let Some(agent_id) = m.str("AgentID").filter(|s| !s.is_empty()) else {
             return;
         };
         let peripheral_id = m
-            .get_all("FltPeripheralID")
+            .all_u32("FltPeripheralID")
             .first()
-            .and_then(|v| v.as_u32())
+            .copied()
+            .flatten()
             .or_else(|| m.u32("PeripheralID"))
             .or_else(|| {
                 self.agents
@@ -577,23 +694,24 @@ impl Model {
         if let Some(n) = u16_of(m, "NumTasks") {
             a.num_tasks = n;
         }
-        let nums = m.get_all("SkillGroupNumber");
-        let ids = m.get_all("SkillGroupID");
-        let prios = m.get_all("SkillGroupPriority");
-        let states = m.get_all("SkillGroupState");
+        let nums = m.all_u32("SkillGroupNumber");
+        let ids = m.all_u32("SkillGroupID");
+        let prios = m.all_u32("SkillGroupPriority");
+        let states = m.all_u32("SkillGroupState");
         if !nums.is_empty() {
             a.skill_groups.clear();
         }
         for (i, num) in nums.iter().enumerate() {
-            let Some(num) = num.as_u32() else { continue };
+            let Some(num) = *num else { continue };
             a.skill_groups.insert(
                 num,
                 AgentSkillGroup {
-                    skill_group_id: ids.get(i).and_then(|v| v.as_u32()).unwrap_or(u32::MAX),
-                    priority: prios.get(i).and_then(|v| v.as_u32()).unwrap_or(0) as u16,
+                    skill_group_id: ids.get(i).copied().flatten().unwrap_or(u32::MAX),
+                    priority: prios.get(i).copied().flatten().unwrap_or(0) as u16,
                     state: states
                         .get(i)
-                        .and_then(|v| v.as_u32())
+                        .copied()
+                        .flatten()
                         .map_or(a.state, |v| v as u16),
                 },
             );
@@ -601,7 +719,7 @@ impl Model {
         out.push(Change::AgentUpdated(key));
     }
 
-    fn on_system(&mut self, m: &Message, out: &mut Vec<Change>) {
+    fn on_system(&mut self, m: &impl ModelInput, out: &mut Vec<Change>) {
         let event = m
             .u32("SystemEventID")
             .and_then(|v| spec::table("SystemEventID Values").and_then(|t| t.name_of(v)));
@@ -695,6 +813,71 @@ mod tests {
         assert!(model.calls().is_empty());
         // A second END_CALL_EVENT changes nothing.
         assert!(model.apply(&end).is_empty());
+    }
+
+    /// The same messages read from their bytes (a received Event) and from the owned
+    /// form build the same model and report the same changes.
+    #[test]
+    fn events_and_messages_build_the_same_model() {
+        let ready = spec::constant("AgentState Values", "AGENT_STATE_AVAILABLE").unwrap();
+        let mut agent = msg(
+            "AGENT_STATE_EVENT",
+            &[
+                ("PeripheralID", 5000),
+                ("AgentState", ready.into()),
+                ("EventReasonCode", 7),
+                ("SkillGroupNumber", 12),
+                ("SkillGroupID", 5012),
+                ("NumTasks", 1),
+            ],
+            &[("AgentID", "1001"), ("AgentExtension", "5001")],
+        );
+        for (n, id) in [(3, 5003), (4, 5004)] {
+            agent
+                .push_floating("FltSkillGroupNumber", Value::Int(n))
+                .unwrap();
+            agent
+                .push_floating("FltSkillGroupID", Value::UInt(id))
+                .unwrap();
+        }
+        agent.update_counts().unwrap();
+        let est = msg(
+            "CALL_ESTABLISHED_EVENT",
+            &[
+                ("PeripheralID", 5000),
+                ("ConnectionCallID", 1),
+                ("LocalConnectionState", state("LCS_CONNECT")),
+            ],
+            &[("ConnectionDeviceID", "5001")],
+        );
+        let transfer = msg(
+            "CALL_TRANSFERRED_EVENT",
+            &[
+                ("PeripheralID", 5000),
+                ("PrimaryCallID", 1),
+                ("SecondaryCallID", 2),
+            ],
+            &[
+                ("TransferringDeviceID", "5001"),
+                ("TransferredDeviceID", "5002"),
+            ],
+        );
+        let sequence = [
+            agent,
+            begin(1, "5001"),
+            begin(2, "5003"),
+            est,
+            transfer,
+            msg("HEARTBEAT_CONF", &[("InvokeID", 1)], &[]),
+        ];
+        let (mut owned, mut viewed) = (Model::new(), Model::new());
+        for m in &sequence {
+            let ev = Event::from_message(m, 24).unwrap();
+            assert_eq!(owned.apply(m), viewed.apply_event(&ev), "{}", m.name());
+        }
+        assert_eq!(owned.to_json(), viewed.to_json());
+        assert_eq!(owned.calls().len(), 1);
+        assert_eq!(owned.agent(5000, "1001").unwrap().skill_groups.len(), 3);
     }
 
     #[test]

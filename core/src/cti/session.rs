@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 use thiserror::Error;
 
 use super::codec::{self, CodecError, DecodeOptions, FrameSplitter, Message};
+use super::event::Event;
 use super::spec;
 use super::stats::SessionStats;
 use super::trace::WireTrace;
@@ -463,8 +464,9 @@ impl InvokeIds {
 pub enum SessionEvent {
     /// OPEN_CONF arrived: the session is open.
     Opened(Message),
-    /// An event or a confirmation nobody waits for, in arrival order.
-    Message(Message),
+    /// An event or a confirmation nobody waits for, in arrival order: a handle over
+    /// the received bytes (the owned form is [`Event::to_message`]).
+    Message(Event),
     /// The outcome of a tracked request.
     Reply {
         /// InvokeID of the request.
@@ -782,10 +784,15 @@ impl Session {
             enforce_max: false,
             strict: self.cfg.strict_decode,
         };
-        let msg = match codec::decode_frame(&frame, self.cfg.version, opts) {
-            Ok(m) => {
-                self.cfg.trace.received(stats.id(), &frame, Some(&m));
-                m
+        // Validated once into a handle over the received bytes; owned messages only
+        // where one is handed on (OPEN_CONF, replies) or traced.
+        let msg = match Event::parse(frame.msg_type, frame.body.clone(), self.cfg.version, opts) {
+            Ok(ev) => {
+                if self.cfg.trace.is_on() {
+                    let owned = ev.to_message().ok();
+                    self.cfg.trace.received(stats.id(), &frame, owned.as_ref());
+                }
+                ev
             }
             Err(e) => {
                 stats.decode_error();
@@ -801,7 +808,10 @@ impl Session {
                 self.heartbeat_due = self.cfg.heartbeat_interval.map(|d| now + d);
                 self.session_type = msg.u32("SessionType").map(|v| v as u16);
                 self.cfg.stats.opened();
-                self.events.push_back(SessionEvent::Opened(msg));
+                match msg.to_message() {
+                    Ok(m) => self.events.push_back(SessionEvent::Opened(m)),
+                    Err(e) => self.events.push_back(SessionEvent::DecodeError(e)),
+                }
             }
             "FAILURE_CONF" => self.on_failure_conf(msg, now),
             "FAILURE_EVENT" => {
@@ -881,7 +891,7 @@ impl Session {
                         self.answered(id, now);
                         self.events.push_back(SessionEvent::Reply {
                             invoke_id: id,
-                            result: Ok(msg),
+                            result: msg.to_message().map_err(RequestError::Codec),
                         });
                     }
                     None => self.events.push_back(SessionEvent::Message(msg)),
@@ -890,7 +900,7 @@ impl Session {
         }
     }
 
-    fn on_failure_conf(&mut self, msg: Message, now: Instant) {
+    fn on_failure_conf(&mut self, msg: Event, now: Instant) {
         let id = msg.invoke_id().unwrap_or(0);
         // Status may sit in the 16-byte form (Status) or the 18-byte one (FailureCode).
         let status = CtiStatus {
@@ -1037,7 +1047,8 @@ mod tests {
         let (mut s, t0) = open_session(24);
         s.receive(&count_mismatch_frame(), t0);
         match s.poll_event() {
-            Some(SessionEvent::Message(m)) => {
+            Some(SessionEvent::Message(ev)) => {
+                let m = ev.to_message().expect("owned");
                 assert_eq!(m.name(), "CALL_TRANSLATION_ROUTE_EVENT");
                 assert_eq!(m.u32("NumNamedVariables"), Some(1029));
                 assert!(

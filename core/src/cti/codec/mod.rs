@@ -17,6 +17,7 @@ mod encode;
 mod error;
 pub mod frame;
 pub mod json;
+pub mod json_write;
 mod message;
 mod value;
 mod view;
@@ -28,4 +29,5 @@ pub use frame::{Frame, FrameRef, FrameSplitter, HEADER_LEN, MAX_BODY_LEN, MAX_ME
 pub(crate) use message::int_value;
 pub use message::{check_version, Body, Floating, Message, PackedRun};
 pub use value::{CtiString, NamedArray, NamedVar, Value};
+pub(crate) use view::{read_u32 as view_read_u32, ViewParts};
 pub use view::{FieldRef, MessageRef};

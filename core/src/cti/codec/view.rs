@@ -68,7 +68,7 @@ impl<'a> FieldRef<'a> {
     }
 }
 
-fn read_u32(ty: WireType, b: &[u8]) -> Option<u32> {
+pub(crate) fn read_u32(ty: WireType, b: &[u8]) -> Option<u32> {
     Some(match (ty, b.len()) {
         (WireType::UChar, 1) => u32::from(b[0]),
         (WireType::Char, 1) => b[0] as i8 as u32,
@@ -95,6 +95,19 @@ pub struct MessageRef<'a> {
     body: &'a [u8],
     floating_at: usize,
     version: u32,
+    /// Whether the body has a shape only the owned JSON path renders (see [`MessageRef::plain`]).
+    unusual: bool,
+}
+
+/// The validated parts of a view, without the borrowed body: what an owned handle
+/// ([`crate::cti::Event`]) keeps to re-borrow a view of its bytes without validating again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViewParts {
+    pub(crate) spec: &'static MessageSpec,
+    pub(crate) layout: &'static [FixedField],
+    pub(crate) floating_at: usize,
+    pub(crate) version: u32,
+    pub(crate) unusual: bool,
 }
 
 impl<'a> MessageRef<'a> {
@@ -115,6 +128,7 @@ impl<'a> MessageRef<'a> {
                 body,
                 floating_at: body.len(),
                 version,
+                unusual: false,
             });
         }
         with_layouts(spec, version, |layout| {
@@ -146,21 +160,30 @@ impl<'a> MessageRef<'a> {
                 need,
             });
         }
-        let view = MessageRef {
+        let mut view = MessageRef {
             spec,
             layout,
             body,
             floating_at: need,
             version,
+            unusual: false,
         };
         let mut counts = CountCheck::new();
+        let mut mismatch = false;
+        // Plain: known fields only, one element each (not packed, not wrongly sized).
+        let mut plain = true;
         walk_floating(spec, body, need, version, opts, |_, known, _, elements| {
-            if let Some((idx, _)) = known {
-                // A wrongly sized field a tolerant reading keeps counts once.
-                counts.add(idx, elements.max(1));
+            match known {
+                Some((idx, _)) => {
+                    // A wrongly sized field a tolerant reading keeps counts once.
+                    counts.add(idx, elements.max(1));
+                    plain &= elements == 1;
+                }
+                None => plain = false,
             }
             Ok(())
         })?;
+        view.unusual = !plain;
         if !spec.count_groups.is_empty() {
             counts.verify_all(
                 spec,
@@ -175,10 +198,67 @@ impl<'a> MessageRef<'a> {
                         .fold(0u32, u32::saturating_add)
                 },
                 // The tolerant reading accepts a count mismatch as decode does.
-                |e| if opts.strict { Err(e) } else { Ok(()) },
+                |e| {
+                    if opts.strict {
+                        Err(e)
+                    } else {
+                        mismatch = true;
+                        Ok(())
+                    }
+                },
             )?;
         }
+        view.unusual |= mismatch;
         Ok(view)
+    }
+
+    /// The validated parts, to rebuild the view later with [`MessageRef::from_parts`].
+    pub(crate) fn parts(&self) -> ViewParts {
+        ViewParts {
+            spec: self.spec,
+            layout: self.layout,
+            floating_at: self.floating_at,
+            version: self.version,
+            unusual: self.unusual,
+        }
+    }
+
+    /// The view of `body` that [`MessageRef::parts`] described (the same bytes).
+    pub(crate) fn from_parts(parts: ViewParts, body: &'a [u8]) -> Self {
+        MessageRef {
+            spec: parts.spec,
+            layout: parts.layout,
+            body,
+            floating_at: parts.floating_at,
+            version: parts.version,
+            unusual: parts.unusual,
+        }
+    }
+
+    /// Whether the message has the usual shape: only known floating fields, one value
+    /// per wire field (no packed list, no wrongly sized field), and no count a tolerant
+    /// reading had to accept. JSON of any other shape carries `_unknown`, `_warnings`
+    /// or `_raw` keys.
+    pub fn plain(&self) -> bool {
+        !self.unusual
+    }
+
+    /// The protocol version the view was read at.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The fixed fields of the layout the body was read with, each with its value's
+    /// bytes (empty for an undocumented message).
+    pub fn fixed(&self) -> impl Iterator<Item = (&'static FixedField, &'a [u8])> + 'a {
+        let body = self.body;
+        let mut off = 0;
+        self.layout.iter().map(move |f| {
+            let size = f.ty.fixed_size().unwrap_or(0);
+            let data = body.get(off..off + size).unwrap_or_default();
+            off += size;
+            (f, data)
+        })
     }
 
     /// Catalogue entry.
@@ -229,6 +309,10 @@ impl<'a> MessageRef<'a> {
     /// Every floating field in wire order; a list that arrived packed into one field
     /// (DECISIONS.md #21) gives one item per element.
     pub fn fields(&self) -> impl Iterator<Item = FieldRef<'a>> + 'a {
+        self.field_iter()
+    }
+
+    pub(crate) fn field_iter(&self) -> FieldIter<'a> {
         FieldIter {
             spec: self.spec,
             body: self.body,
@@ -250,7 +334,8 @@ impl<'a> MessageRef<'a> {
 }
 
 /// Iterates floating fields of an already validated body.
-struct FieldIter<'a> {
+#[derive(Clone)]
+pub(crate) struct FieldIter<'a> {
     spec: &'static MessageSpec,
     body: &'a [u8],
     off: usize,
