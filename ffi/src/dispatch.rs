@@ -160,6 +160,9 @@ struct Gate {
     stopped: bool,
     /// The last event was handed over (or the queue ended).
     finished: bool,
+    /// A close waits in [`Delivery::finish`]: wake it after each callback (otherwise no
+    /// one listens, and the wake-up, a system call, is skipped).
+    waiting: bool,
 }
 
 /// The callback side of one handle.
@@ -211,6 +214,7 @@ impl<S: Source> Delivery<S> {
     /// further callback starts. Returns whether the last event was delivered.
     pub(crate) fn finish(&self, deadline: Instant) -> bool {
         let mut g = lock(&self.gate);
+        g.waiting = true;
         while !g.finished {
             let now = Instant::now();
             if now >= deadline {
@@ -223,6 +227,7 @@ impl<S: Source> Delivery<S> {
                 .unwrap_or_else(|p| p.into_inner().0);
         }
         g.stopped = true;
+        g.waiting = false;
         g.finished
     }
 }
@@ -253,7 +258,9 @@ impl<S: Source> Runnable for Delivery<S> {
             if last {
                 g.finished = true;
             }
-            self.changed.notify_all();
+            if g.waiting {
+                self.changed.notify_all();
+            }
             if last {
                 return;
             }
