@@ -8,6 +8,12 @@
 // "StaleConfiguration", "NotFound", "ServerError", "Timeout", ...).
 'use strict';
 
+/** Most webhook events taken from the library at once by events(). */
+const EVENT_BATCH = 256;
+
+/** How long one wait of events() lasts before it waits again. */
+const EVENT_WAIT_MS = 30_000;
+
 /** Builds the `ece` namespace from the helpers of index.js. */
 module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys, stringify }) {
   const invalid = (message) => new CceError('InvalidArgument', message);
@@ -132,17 +138,23 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
       return text === null ? null : JSON.parse(text);
     }
 
-    /** Async iterator over events; ends when the server is stopped and drained. */
+    /**
+     * Async iterator over events (`for await (const ev of hook.events())`); ends when
+     * the server is stopped and drained. Takes them in batches (everything queued,
+     * up to 256, per call into the library) and yields them one by one.
+     */
     async *events() {
       for (;;) {
-        let ev;
+        let batch;
         try {
-          ev = await this.nextEvent({ timeoutMs: 1000 });
+          batch = JSON.parse(
+            await callAsync(() => this.#native.nextEventsJson(EVENT_BATCH, EVENT_WAIT_MS)),
+          );
         } catch (e) {
           if (e instanceof CceError && e.code === 'Closed') return;
           throw e;
         }
-        if (ev !== null) yield ev;
+        yield* batch;
       }
     }
 
