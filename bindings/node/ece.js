@@ -93,6 +93,9 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
   class WebhookServer {
     #native;
     #stopped = false;
+    /** The last batch events() took (at most 256 events), and how many were handed out. */
+    #batch = [];
+    #taken = 0;
 
     constructor(n) {
       this.#native = n;
@@ -134,8 +137,16 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
      * code Closed once stopped and every event was taken.
      */
     async nextEvent({ timeoutMs } = {}) {
+      if (this.#taken < this.#batch.length) return this.#take();
       const text = await callAsync(() => this.#native.nextEvent(timeoutMs));
       return text === null ? null : JSON.parse(text);
+    }
+
+    /** The next event of the batch events() took last (events left by a `break`). */
+    #take() {
+      const ev = this.#batch[this.#taken];
+      this.#batch[this.#taken++] = undefined;
+      return ev;
     }
 
     /**
@@ -145,16 +156,17 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
      */
     async *events() {
       for (;;) {
-        let batch;
+        // What a `break` left of the last batch comes first, to the next reader.
+        while (this.#taken < this.#batch.length) yield this.#take();
+        let text;
         try {
-          batch = JSON.parse(
-            await callAsync(() => this.#native.nextEventsJson(EVENT_BATCH, EVENT_WAIT_MS)),
-          );
+          text = await callAsync(() => this.#native.nextEventsJson(EVENT_BATCH, EVENT_WAIT_MS));
         } catch (e) {
           if (e instanceof CceError && e.code === 'Closed') return;
           throw e;
         }
-        yield* batch;
+        this.#batch = JSON.parse(text);
+        this.#taken = 0;
       }
     }
 
