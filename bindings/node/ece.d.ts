@@ -132,6 +132,7 @@ export declare class WebhookServer {
   readonly url: string;
   readonly stopped: boolean;
   nextEvent(options?: { timeoutMs?: number }): Promise<EceEvent | null>;
+  /** The events, taken in batches and yielded one by one; ends once stopped and drained. */
   events(): AsyncGenerator<EceEvent, void, void>;
   stats(): WebhookStats;
   stop(): Promise<void>;

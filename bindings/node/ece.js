@@ -8,6 +8,12 @@
 // "StaleConfiguration", "NotFound", "ServerError", "Timeout", ...).
 'use strict';
 
+/** Most webhook events taken from the library at once by events(). */
+const EVENT_BATCH = 256;
+
+/** How long one wait of events() lasts before it waits again. */
+const EVENT_WAIT_MS = 30_000;
+
 /** Builds the `ece` namespace from the helpers of index.js. */
 module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys, stringify }) {
   const invalid = (message) => new CceError('InvalidArgument', message);
@@ -87,6 +93,9 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
   class WebhookServer {
     #native;
     #stopped = false;
+    /** The last batch events() took (at most 256 events), and how many were handed out. */
+    #batch = [];
+    #taken = 0;
 
     constructor(n) {
       this.#native = n;
@@ -128,21 +137,36 @@ module.exports = function makeEce({ native, CceError, call, callAsync, snakeKeys
      * code Closed once stopped and every event was taken.
      */
     async nextEvent({ timeoutMs } = {}) {
+      if (this.#taken < this.#batch.length) return this.#take();
       const text = await callAsync(() => this.#native.nextEvent(timeoutMs));
       return text === null ? null : JSON.parse(text);
     }
 
-    /** Async iterator over events; ends when the server is stopped and drained. */
+    /** The next event of the batch events() took last (events left by a `break`). */
+    #take() {
+      const ev = this.#batch[this.#taken];
+      this.#batch[this.#taken++] = undefined;
+      return ev;
+    }
+
+    /**
+     * Async iterator over events (`for await (const ev of hook.events())`); ends when
+     * the server is stopped and drained. Takes them in batches (everything queued,
+     * up to 256, per call into the library) and yields them one by one.
+     */
     async *events() {
       for (;;) {
-        let ev;
+        // What a `break` left of the last batch comes first, to the next reader.
+        while (this.#taken < this.#batch.length) yield this.#take();
+        let text;
         try {
-          ev = await this.nextEvent({ timeoutMs: 1000 });
+          text = await callAsync(() => this.#native.nextEventsJson(EVENT_BATCH, EVENT_WAIT_MS));
         } catch (e) {
           if (e instanceof CceError && e.code === 'Closed') return;
           throw e;
         }
-        if (ev !== null) yield ev;
+        this.#batch = JSON.parse(text);
+        this.#taken = 0;
       }
     }
 

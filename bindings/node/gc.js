@@ -4,11 +4,9 @@
 'use strict';
 
 const { EventEmitter } = require('node:events');
+const { Pressure, eventIterator } = require('./stream.js');
 
-/** How long one native wait for a GC event lasts before the pump asks again. */
-const EVENT_POLL_MS = 1000;
-
-module.exports = function makeGc({ native, call, callAsync, CceError }) {
+module.exports = function makeGc({ native, call, callAsync, CceError, translate }) {
   function invalid(message) {
     return new CceError('InvalidArgument', message);
   }
@@ -53,13 +51,16 @@ module.exports = function makeGc({ native, call, callAsync, CceError }) {
   /**
    * A GC client session. Create it with `GcSession.open(config)`. Emits 'event' for
    * every event object ({event: 'State', agent_id, ...}, library events such as
-   * {event: 'Notice', notice: 'ReLogin'}), then 'closed' with {event: 'Closed'}.
+   * {event: 'Notice', notice: 'ReLogin'}), then 'closed' with {event: 'Closed'};
+   * or iterate them with `for await (const ev of session.events())`. The library
+   * delivers them in batches, one call into JavaScript per batch.
    */
   class GcSession extends EventEmitter {
     #native;
     #closedEvent = null;
     #closed;
     #resolveClosed;
+    #pressure = new Pressure();
 
     /** @private */
     constructor(token, nativeSession) {
@@ -69,7 +70,11 @@ module.exports = function makeGc({ native, call, callAsync, CceError }) {
       this.#closed = new Promise((resolve) => {
         this.#resolveClosed = resolve;
       });
-      this.#pump().catch((e) => this.#finish({ event: 'Closed', error: String(e && e.message) }));
+      try {
+        nativeSession.startEvents((json, last, error) => this.#onBatch(json, last, error));
+      } catch (e) {
+        this.#fail(e);
+      }
     }
 
     /** Connects; resolves once a broker link is up (each broker tried once). */
@@ -144,35 +149,70 @@ module.exports = function makeGc({ native, call, callAsync, CceError }) {
 
     /** Closes the broker link; resolves to {event: 'Closed'} once emitted. */
     async close() {
+      this.#pressure.release();
       await callAsync(() => this.#native.close());
       return this.#closed;
+    }
+
+    /**
+     * An async iterator over the events from now on, ending after {event: 'Closed'}.
+     * It buffers up to 4096 events, then holds the session's delivery until read.
+     * Leaving the loop (`break`) unsubscribes it.
+     */
+    events() {
+      return eventIterator(this, {
+        isDone: () => this.isClosed,
+        isLast: (ev) => ev.event === 'Closed',
+        pressure: this.#pressure,
+      });
+    }
+
+    #emit(name, ev) {
+      try {
+        this.emit(name, ev);
+      } catch (e) {
+        process.nextTick(() => {
+          throw e;
+        });
+      }
     }
 
     #finish(ev) {
       if (this.#closedEvent !== null) return;
       this.#closedEvent = ev;
-      this.emit('event', ev);
-      this.emit('closed', ev);
+      this.#pressure.release();
+      this.#emit('event', ev);
+      this.#emit('closed', ev);
       this.#resolveClosed(ev);
     }
 
-    async #pump() {
-      for (;;) {
-        const out = await this.#native.nextEvent(EVENT_POLL_MS);
-        if (out === null) continue;
-        const ev = JSON.parse(out.json);
-        if (out.last) {
-          this.#finish(ev);
-          return;
-        }
-        try {
-          this.emit('event', ev);
-        } catch (e) {
-          process.nextTick(() => {
-            throw e;
-          });
-        }
+    #fail(e) {
+      const err = translate(e);
+      this.#finish({ event: 'Closed', error: String(err && err.message) });
+    }
+
+    /** Emits one batch from the addon (see CtiSession); may return a hold promise. */
+    #onBatch(json, last, error) {
+      if (error !== null) {
+        this.#fail(new Error(error));
+        return undefined;
       }
+      let events;
+      try {
+        events = JSON.parse(json);
+      } catch (e) {
+        this.#fail(e);
+        return undefined;
+      }
+      const n = events.length;
+      for (let i = 0; i < n; i++) {
+        if (last && i === n - 1) {
+          this.#finish(events[i]);
+          return undefined;
+        }
+        this.#emit('event', events[i]);
+      }
+      return this.#pressure.hold();
     }
   }
 

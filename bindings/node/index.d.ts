@@ -295,8 +295,10 @@ export interface RequestOptions {
  *
  * Events, in order: `'event'` for every event; then `'message'` for CTI messages
  * (MessageType != 0), `'decodeError'` for DECODE_ERROR, or `'closed'` for the final
- * SESSION_CLOSED. Delivery starts when `open()` resolves and keeps the process alive
- * until SESSION_CLOSED: attach listeners at once, or use `events()`, which buffers.
+ * SESSION_CLOSED. The library delivers them in batches (one call into JavaScript per
+ * batch of events that arrived together). Delivery starts when `open()` resolves and
+ * keeps the process alive until SESSION_CLOSED: attach listeners at once, or use
+ * `for await (const ev of session.events())`, which buffers.
  */
 /** Helper methods, one per request (generated from the catalogue). */
 export interface CtiSession extends RequestHelpers {}
@@ -329,7 +331,10 @@ export declare class CtiSession extends EventEmitter {
   setTls(tls: TlsConfig | null): void;
   /** Closes the session; resolves after `'closed'` has been emitted. Idempotent. */
   close(): Promise<SessionClosedEvent>;
-  /** The events from now on, buffered, ending after SESSION_CLOSED. */
+  /**
+   * The events from now on, ending after SESSION_CLOSED. Buffers up to 4096 events,
+   * then holds the session's delivery until read; `break` unsubscribes it.
+   */
   events(): AsyncIterableIterator<CtiEvent>;
 
   on(event: 'event' | 'message', listener: (ev: CtiEvent) => void): this;
@@ -479,6 +484,11 @@ export declare class GcSession {
   ): Promise<GcEvent>;
   /** Closes the broker link; resolves to {event: "Closed"}. */
   close(): Promise<GcEvent>;
+  /**
+   * The events from now on, ending after {event: "Closed"}. Buffers up to 4096 events,
+   * then holds the session's delivery until read; `break` unsubscribes it.
+   */
+  events(): AsyncIterableIterator<GcEvent>;
   on(event: 'event' | 'closed', listener: (ev: GcEvent) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   off(event: 'event' | 'closed', listener: (ev: GcEvent) => void): this;

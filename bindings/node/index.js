@@ -10,17 +10,11 @@ const path = require('node:path');
 /** Prefix of the message of errors raised by the addon (a JSON object follows). */
 const ERROR_PREFIX = 'cce-error:';
 
-/**
- * How long one native wait for an event lasts before the pump asks again. The wait
- * runs on the library's own thread pool, not libuv's, and an event ends it at once:
- * this bounds how long a thread is held, and delays nothing.
- */
-const EVENT_POLL_MS = 1000;
-
 /** Protocol version used by encode()/decode()/StreamDecoder when none is given. */
 const DEFAULT_VERSION = 24;
 
 const native = loadNative();
+const { Pressure, eventIterator } = require('./stream.js');
 
 // The addon: $LIBCCE_NODE_ADDON, else one built in this directory (`npm run build` in a
 // checkout), else the prebuilt one of the installed platform package (see platform.js).
@@ -320,10 +314,11 @@ function isSessionClosed(ev) {
  *
  * Events, in order: 'event' for every event object; then 'message' for CTI
  * messages (MessageType != 0), 'decodeError' for DECODE_ERROR, or 'closed' for
- * the final SESSION_CLOSED. A background pump delivers them from the moment the
- * session is open, until SESSION_CLOSED; while it runs, it keeps the process
- * alive, as an open socket does. Attach listeners as soon as `open()` resolves,
- * or use `events()`, which buffers.
+ * the final SESSION_CLOSED. The library delivers them in batches (everything that
+ * arrived together, one call into JavaScript per batch) from the moment the session
+ * is open, until SESSION_CLOSED; meanwhile the session keeps the process alive, as
+ * an open socket does. Attach listeners as soon as `open()` resolves, or use
+ * `for await (const ev of session.events())`, which buffers.
  */
 class CtiSession extends EventEmitter {
   #native;
@@ -331,6 +326,7 @@ class CtiSession extends EventEmitter {
   #closeEvent = null;
   #closed;
   #resolveClosed;
+  #pressure = new Pressure();
 
   /** @private Use `CtiSession.open(config)`. */
   constructor(token, nativeSession) {
@@ -340,7 +336,11 @@ class CtiSession extends EventEmitter {
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#pump().catch((e) => this.#fail(e));
+    try {
+      nativeSession.startEvents((json, last, error) => this.#onBatch(json, last, error));
+    } catch (e) {
+      this.#fail(e);
+    }
   }
 
   /** Connects and opens a session; resolves once OPEN_CONF has arrived. */
@@ -429,46 +429,25 @@ class CtiSession extends EventEmitter {
    * emitted. Safe to call more than once, and after the session has failed.
    */
   async close() {
+    // An events() iterator nobody reads must not hold back SESSION_CLOSED.
+    this.#pressure.release();
     const result = JSON.parse(await callAsync(() => this.#native.close()));
     await this.#closed;
     return result;
   }
 
   /**
-   * An async iterator over the events from now on (buffered), ending after
-   * SESSION_CLOSED. Leaving a `for await` loop early unsubscribes it.
+   * An async iterator over the events from now on, ending after SESSION_CLOSED:
+   * `for await (const ev of session.events())`. It buffers up to 4096 events, then
+   * holds the session's delivery until it is read (the events wait in the session's
+   * bounded queue). Leaving the loop (`break`) unsubscribes it.
    */
   events() {
-    const queue = [];
-    const waiters = [];
-    let done = this.isClosed;
-    const finish = () => {
-      done = true;
-      this.off('event', onEvent);
-      for (const w of waiters.splice(0)) w({ value: undefined, done: true });
-    };
-    const onEvent = (ev) => {
-      const w = waiters.shift();
-      if (w) w({ value: ev, done: false });
-      else queue.push(ev);
-      if (isSessionClosed(ev)) finish();
-    };
-    if (!done) this.on('event', onEvent);
-    return {
-      next() {
-        if (queue.length > 0) return Promise.resolve({ value: queue.shift(), done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => waiters.push(resolve));
-      },
-      return() {
-        queue.length = 0;
-        finish();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return eventIterator(this, {
+      isDone: () => this.isClosed,
+      isLast: isSessionClosed,
+      pressure: this.#pressure,
+    });
   }
 
   /** Emits like EventEmitter#emit, but a throwing listener neither stops the pump nor is lost. */
@@ -484,7 +463,9 @@ class CtiSession extends EventEmitter {
   }
 
   #finish(ev) {
+    if (this.#closeEvent !== null) return;
     this.#closeEvent = ev;
+    this.#pressure.release();
     this.#emit('event', ev);
     this.#emit('closed', ev);
     this.#resolveClosed(ev);
@@ -505,15 +486,29 @@ class CtiSession extends EventEmitter {
     });
   }
 
-  /** Takes events from the addon and emits them, until SESSION_CLOSED. */
-  async #pump() {
-    for (;;) {
-      const out = await this.#native.nextEvent(EVENT_POLL_MS);
-      if (out === null) continue;
-      const ev = JSON.parse(out.json);
-      if (out.last) {
+  /**
+   * Emits one batch from the addon: the text of a JSON array of events; `last`: its
+   * final event is SESSION_CLOSED; `error`: delivery failed (an addon error message).
+   * Returns a promise when an events() iterator is full: the addon waits for it.
+   */
+  #onBatch(json, last, error) {
+    if (error !== null) {
+      this.#fail(new Error(error));
+      return undefined;
+    }
+    let events;
+    try {
+      events = JSON.parse(json);
+    } catch (e) {
+      this.#fail(e);
+      return undefined;
+    }
+    const n = events.length;
+    for (let i = 0; i < n; i++) {
+      const ev = events[i];
+      if (last && i === n - 1) {
         this.#finish(ev);
-        return;
+        return undefined;
       }
       this.#emit('event', ev);
       if (ev.MessageType !== 0) this.#emit('message', ev);
@@ -521,6 +516,7 @@ class CtiSession extends EventEmitter {
       else if (ev.MessageName === 'CONNECTION_STATE') this.#emit('connection', ev);
       else if (ev.MessageName === 'MODEL_CHANGED') this.#emit('model', ev);
     }
+    return this.#pressure.hold();
   }
 }
 
@@ -546,7 +542,7 @@ for (const [method, r] of HELPER_BY_CAMEL) {
   });
 }
 /** The Generic Connector (GC) client and simulator: see gc.js. */
-const gc = require('./gc.js')({ native, call, callAsync, CceError });
+const gc = require('./gc.js')({ native, call, callAsync, CceError, translate });
 
 // ECE (Cisco Enterprise Chat and Email): see ece.js.
 const ece = require('./ece.js')({ native, CceError, call, callAsync, snakeKeys, stringify });

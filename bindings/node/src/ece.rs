@@ -2,27 +2,10 @@
 //! simulator, over `cce::api::{EceClient, EceWebhook, EceChatWs, EceSim}`.
 //!
 //! Every call that may touch the network returns a Promise settled from the
-//! library's own blocking thread pool (not libuv's, which a long webhook wait would
-//! hold); quick calls are synchronous. `ece.js` wraps these in the public API.
-
-use napi::bindgen_prelude::ToNapiValue;
+//! library's own runtime (the facade's futures; see [`crate::promise`]); quick calls
+//! are synchronous. `ece.js` wraps these in the public API.
 
 use super::*;
-
-/// Runs `f` on the library's blocking pool; the promise settles with its result.
-fn promise<T, F>(env: &Env, f: F) -> napi::Result<JsObject>
-where
-    F: FnOnce() -> Result<T, api::Error> + Send + 'static,
-    T: ToNapiValue + Send + 'static,
-{
-    let rt = guarded(runtime)?;
-    let (deferred, promise) = env.create_deferred()?;
-    rt.spawn_blocking(move || match guarded(f) {
-        Ok(v) => deferred.resolve(move |_env| Ok(v)),
-        Err(e) => deferred.reject(e),
-    });
-    Ok(promise)
-}
 
 /// A JavaScript number as an entry point ID (a non-negative safe integer).
 fn entry_point(id: f64) -> Result<u64, api::Error> {
@@ -58,49 +41,65 @@ impl NativeEceClient {
 
     /// Logs in now.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn login(&self, env: Env) -> napi::Result<JsObject> {
+    pub fn login<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
         let c = Arc::clone(&self.inner);
-        promise(&env, move || c.login())
+        promise::spawn(env, async move { c.login_async().await })
     }
 
     /// The entry point configuration as JSON.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn configuration_json(&self, env: Env, refresh: bool) -> napi::Result<JsObject> {
+    pub fn configuration_json<'env>(
+        &self,
+        env: &'env Env,
+        refresh: bool,
+    ) -> napi::Result<Object<'env>> {
         let c = Arc::clone(&self.inner);
-        promise(&env, move || c.configuration_json(refresh))
+        promise::spawn(
+            env,
+            async move { c.configuration_json_async(refresh).await },
+        )
     }
 
     /// Starts a conversation from a JSON request; resolves to JSON `{"id", ...}`.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn start_conversation_json(
+    pub fn start_conversation_json<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         request_json: String,
-    ) -> napi::Result<JsObject> {
+    ) -> napi::Result<Object<'env>> {
         let c = Arc::clone(&self.inner);
-        promise(&env, move || c.start_conversation_json(&request_json))
+        promise::spawn(env, async move {
+            c.start_conversation_json_async(&request_json).await
+        })
     }
 
     /// Sends a customer message.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn send_message(
+    pub fn send_message<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         conversation_id: String,
         content: String,
         message_type: String,
-    ) -> napi::Result<JsObject> {
+    ) -> napi::Result<Object<'env>> {
         let c = Arc::clone(&self.inner);
-        promise(&env, move || {
-            c.send_message(&conversation_id, &content, &message_type)
+        promise::spawn(env, async move {
+            c.send_message_async(&conversation_id, &content, &message_type)
+                .await
         })
     }
 
     /// Ends a conversation.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn end_conversation(&self, env: Env, conversation_id: String) -> napi::Result<JsObject> {
+    pub fn end_conversation<'env>(
+        &self,
+        env: &'env Env,
+        conversation_id: String,
+    ) -> napi::Result<Object<'env>> {
         let c = Arc::clone(&self.inner);
-        promise(&env, move || c.end_conversation(&conversation_id))
+        promise::spawn(env, async move {
+            c.end_conversation_async(&conversation_id).await
+        })
     }
 }
 
@@ -134,10 +133,36 @@ impl NativeEceWebhook {
     /// Waits for the next event; resolves to its JSON, or null after `timeout_ms`.
     /// Rejects with kind `Closed` once stopped and drained.
     #[napi(ts_return_type = "Promise<string | null>")]
-    pub fn next_event(&self, env: Env, timeout_ms: Option<f64>) -> napi::Result<JsObject> {
+    pub fn next_event<'env>(
+        &self,
+        env: &'env Env,
+        timeout_ms: Option<f64>,
+    ) -> napi::Result<Object<'env>> {
         let t = guarded(|| timeout(timeout_ms))?;
         let w = Arc::clone(&self.inner);
-        promise(&env, move || w.next_event(t))
+        promise::spawn(env, async move {
+            Ok(w.next_events_async(1, t).await?.into_iter().next())
+        })
+    }
+
+    /// Waits for events (at most `timeout_ms`) and takes up to `max` of those queued
+    /// (the batch of everything that arrived together); resolves to the text of a
+    /// JSON array of them, `[]` after the timeout. Rejects with kind `Closed` once
+    /// stopped and drained.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn next_events_json<'env>(
+        &self,
+        env: &'env Env,
+        max: u32,
+        timeout_ms: Option<f64>,
+    ) -> napi::Result<Object<'env>> {
+        let t = guarded(|| timeout(timeout_ms))?;
+        let w = Arc::clone(&self.inner);
+        let max = usize::try_from(max.max(1)).unwrap_or(1);
+        promise::spawn(env, async move {
+            let batch = w.next_events_async(max, t).await?;
+            Ok(pump::json_array(batch.iter().map(String::as_str)))
+        })
     }
 
     /// Counters as JSON.
@@ -148,9 +173,9 @@ impl NativeEceWebhook {
 
     /// Stops the server.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn stop(&self, env: Env) -> napi::Result<JsObject> {
+    pub fn stop<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
         let w = Arc::clone(&self.inner);
-        promise(&env, move || w.stop())
+        promise::blocking(env, move || w.stop())
     }
 }
 
@@ -171,62 +196,87 @@ impl NativeEceChatWs {
 
     /// agentAvailability.
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn agent_availability(&self, env: Env, entry_point_id: f64) -> napi::Result<JsObject> {
+    pub fn agent_availability<'env>(
+        &self,
+        env: &'env Env,
+        entry_point_id: f64,
+    ) -> napi::Result<Object<'env>> {
         let id = guarded(|| entry_point(entry_point_id))?;
         let w = Arc::clone(&self.inner);
-        promise(&env, move || w.agent_availability(id))
+        promise::spawn(env, async move { w.agent_availability_async(id).await })
     }
 
     /// capacity.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn capacity(&self, env: Env, entry_point_id: f64) -> napi::Result<JsObject> {
+    pub fn capacity<'env>(
+        &self,
+        env: &'env Env,
+        entry_point_id: f64,
+    ) -> napi::Result<Object<'env>> {
         let id = guarded(|| entry_point(entry_point_id))?;
         let w = Arc::clone(&self.inner);
-        promise(&env, move || w.capacity(id))
+        promise::spawn(env, async move { w.capacity_async(id).await })
     }
 
     /// liveSessionStatus as JSON `{"wait_time", "queue_depth"}`.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn live_session_status_json(
+    pub fn live_session_status_json<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         entry_point_id: f64,
-    ) -> napi::Result<JsObject> {
+    ) -> napi::Result<Object<'env>> {
         let id = guarded(|| entry_point(entry_point_id))?;
         let w = Arc::clone(&self.inner);
-        promise(&env, move || {
-            w.live_session_status(id)
+        promise::spawn(env, async move {
+            w.live_session_status_async(id)
+                .await
                 .map(|(t, d)| json!({"wait_time": t, "queue_depth": d}).to_string())
         })
     }
 
     /// checkEligibility as JSON `{"code", "name"}`.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn check_eligibility_json(&self, env: Env, entry_point_id: f64) -> napi::Result<JsObject> {
+    pub fn check_eligibility_json<'env>(
+        &self,
+        env: &'env Env,
+        entry_point_id: f64,
+    ) -> napi::Result<Object<'env>> {
         let id = guarded(|| entry_point(entry_point_id))?;
         let w = Arc::clone(&self.inner);
-        promise(&env, move || {
-            w.check_eligibility(id)
+        promise::spawn(env, async move {
+            w.check_eligibility_async(id)
+                .await
                 .map(|(c, n)| json!({"code": c, "name": n}).to_string())
         })
     }
 
     /// chatAllowed as JSON `{"allowed", "reason"}`.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn chat_allowed_json(&self, env: Env, entry_point_id: f64) -> napi::Result<JsObject> {
+    pub fn chat_allowed_json<'env>(
+        &self,
+        env: &'env Env,
+        entry_point_id: f64,
+    ) -> napi::Result<Object<'env>> {
         let id = guarded(|| entry_point(entry_point_id))?;
         let w = Arc::clone(&self.inner);
-        promise(&env, move || {
-            w.chat_allowed(id)
+        promise::spawn(env, async move {
+            w.chat_allowed_async(id)
+                .await
                 .map(|(a, r)| json!({"allowed": a, "reason": r}).to_string())
         })
     }
 
     /// Submits a survey given as JSON.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn submit_survey_json(&self, env: Env, survey_json: String) -> napi::Result<JsObject> {
+    pub fn submit_survey_json<'env>(
+        &self,
+        env: &'env Env,
+        survey_json: String,
+    ) -> napi::Result<Object<'env>> {
         let w = Arc::clone(&self.inner);
-        promise(&env, move || w.submit_survey_json(&survey_json))
+        promise::spawn(env, async move {
+            w.submit_survey_json_async(&survey_json).await
+        })
     }
 }
 
@@ -264,16 +314,20 @@ impl NativeEceSim {
 
     /// Runs a JSON command; resolves to its JSON answer.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn control(&self, env: Env, command_json: String) -> napi::Result<JsObject> {
+    pub fn control<'env>(
+        &self,
+        env: &'env Env,
+        command_json: String,
+    ) -> napi::Result<Object<'env>> {
         let s = Arc::clone(&self.inner);
-        promise(&env, move || s.control(&command_json))
+        promise::blocking(env, move || s.control(&command_json))
     }
 
     /// Stops the simulator.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn stop(&self, env: Env) -> napi::Result<JsObject> {
+    pub fn stop<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
         let s = Arc::clone(&self.inner);
-        promise(&env, move || s.stop())
+        promise::blocking(env, move || s.stop())
     }
 }
 

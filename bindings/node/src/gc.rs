@@ -1,7 +1,11 @@
 //! `NativeGcSession`, `NativeGcSim` and the GC codec functions (Generic Connector over
-//! ActiveMQ). Calls that may wait on the broker return Promises.
+//! ActiveMQ). Calls that wait on the broker return Promises settled from the library
+//! runtime; events go to JavaScript in batches (see [`crate::pump`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
+use crate::pump::{Batch, BatchFn};
 
 use cce::api::{GcSession, GcSim};
 
@@ -21,74 +25,33 @@ pub fn gc_parse_event(body: Buffer, jms_type: Option<String>) -> napi::Result<St
 #[napi]
 pub struct NativeGcSession {
     inner: Arc<GcSession>,
-}
-
-/// One GC event as the pump in `gc.js` receives it.
-#[napi(object)]
-pub struct NativeGcEvent {
-    /// The event as JSON.
-    pub json: String,
-    /// True for `{"event":"Closed"}`, the last event.
-    pub last: bool,
-}
-
-/// Background job of [`open_gc_session`].
-pub struct GcOpenTask {
-    config_json: String,
-}
-
-impl Task for GcOpenTask {
-    type Output = GcSession;
-    type JsValue = NativeGcSession;
-
-    fn compute(&mut self) -> napi::Result<GcSession> {
-        guarded(|| GcSession::open(&self.config_json))
-    }
-
-    fn resolve(&mut self, _env: Env, output: GcSession) -> napi::Result<NativeGcSession> {
-        Ok(NativeGcSession {
-            inner: Arc::new(output),
-        })
-    }
+    pumping: AtomicBool,
 }
 
 /// Connects a GC session from a JSON configuration; resolves once a broker link is up.
 #[napi(ts_return_type = "Promise<NativeGcSession>")]
-pub fn open_gc_session(config_json: String) -> AsyncTask<GcOpenTask> {
-    AsyncTask::new(GcOpenTask { config_json })
-}
-
-/// Background job of [`NativeGcSession::send_json`] and [`NativeGcSession::close`].
-pub struct GcSessionTask {
-    session: Arc<GcSession>,
-    command_json: Option<String>,
-}
-
-impl Task for GcSessionTask {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<()> {
-        guarded(|| match &self.command_json {
-            Some(c) => self.session.send_json(c),
-            None => self.session.close(),
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
-        Ok(())
-    }
+pub fn open_gc_session(env: &Env, config_json: String) -> napi::Result<Object<'_>> {
+    promise::spawn(env, async move {
+        GcSession::open_async(&config_json)
+            .await
+            .map(|s| NativeGcSession {
+                inner: Arc::new(s),
+                pumping: AtomicBool::new(false),
+            })
+    })
 }
 
 #[napi]
 impl NativeGcSession {
     /// Sends a command given as JSON; resolves once the broker has it.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn send_json(&self, command_json: String) -> AsyncTask<GcSessionTask> {
-        AsyncTask::new(GcSessionTask {
-            session: Arc::clone(&self.inner),
-            command_json: Some(command_json),
-        })
+    pub fn send_json<'env>(
+        &self,
+        env: &'env Env,
+        command_json: String,
+    ) -> napi::Result<Object<'env>> {
+        let s = Arc::clone(&self.inner);
+        promise::spawn(env, async move { s.send_json_async(&command_json).await })
     }
 
     /// Link and GC status as JSON.
@@ -97,33 +60,38 @@ impl NativeGcSession {
         self.inner.state_json()
     }
 
-    /// Waits for the next event; resolves to null when `timeout_ms` passes first.
-    /// Runs on the library's blocking pool, like `NativeSession::next_event`.
-    #[napi(ts_return_type = "Promise<NativeGcEvent | null>")]
-    pub fn next_event(&self, env: Env, timeout_ms: Option<f64>) -> napi::Result<JsObject> {
-        let timeout = guarded(|| timeout(timeout_ms))?;
-        let rt = guarded(runtime)?;
-        let (deferred, promise) = env.create_deferred()?;
-        let session = Arc::clone(&self.inner);
-        rt.spawn_blocking(move || match guarded(|| session.next_event(timeout)) {
-            Ok(out) => deferred.resolve(move |_env| {
-                Ok(out.map(|e| NativeGcEvent {
-                    json: e.json,
-                    last: e.last,
-                }))
-            }),
-            Err(e) => deferred.reject(e),
+    /// Starts delivering events to `handler(eventsJsonArray, last, error)` in
+    /// batches, until `{"event":"Closed"}`. Once only.
+    #[napi(
+        ts_args_type = "handler: (eventsJson: string, last: boolean, error: string | null) => Promise<void> | undefined"
+    )]
+    pub fn start_events(&self, handler: BatchFn) -> napi::Result<()> {
+        if self.pumping.swap(true, Ordering::AcqRel) {
+            return Err(to_napi(&api::Error::invalid(
+                "events are already being delivered",
+            )));
+        }
+        let s = Arc::clone(&self.inner);
+        pump::start(handler, move |max, wait| {
+            let s = Arc::clone(&s);
+            async move {
+                let batch = s.next_events_async(max, Some(wait)).await?;
+                if batch.is_empty() {
+                    return Ok(None);
+                }
+                let last = batch.last().is_some_and(|e| e.last);
+                let json = pump::json_array(batch.iter().map(|e| e.json.as_str()));
+                Ok(Some(Batch { json, last }))
+            }
         });
-        Ok(promise)
+        Ok(())
     }
 
     /// Closes the broker link; safe to call more than once.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn close(&self) -> AsyncTask<GcSessionTask> {
-        AsyncTask::new(GcSessionTask {
-            session: Arc::clone(&self.inner),
-            command_json: None,
-        })
+    pub fn close<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let s = Arc::clone(&self.inner);
+        promise::spawn(env, async move { s.close_async().await })
     }
 }
 
@@ -133,48 +101,12 @@ pub struct NativeGcSim {
     inner: Arc<GcSim>,
 }
 
-/// Background job of [`start_gc_sim`].
-pub struct GcSimStartTask {
-    config_json: String,
-}
-
-impl Task for GcSimStartTask {
-    type Output = GcSim;
-    type JsValue = NativeGcSim;
-
-    fn compute(&mut self) -> napi::Result<GcSim> {
-        guarded(|| GcSim::start(&self.config_json))
-    }
-
-    fn resolve(&mut self, _env: Env, output: GcSim) -> napi::Result<NativeGcSim> {
-        Ok(NativeGcSim {
-            inner: Arc::new(output),
-        })
-    }
-}
-
 /// Starts a GC simulator from a JSON configuration (`broker` required).
 #[napi(ts_return_type = "Promise<NativeGcSim>")]
-pub fn start_gc_sim(config_json: String) -> AsyncTask<GcSimStartTask> {
-    AsyncTask::new(GcSimStartTask { config_json })
-}
-
-/// Background job of [`NativeGcSim::stop`].
-pub struct GcSimStopTask {
-    sim: Arc<GcSim>,
-}
-
-impl Task for GcSimStopTask {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<()> {
-        guarded(|| self.sim.stop())
-    }
-
-    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
-        Ok(())
-    }
+pub fn start_gc_sim(env: &Env, config_json: String) -> napi::Result<Object<'_>> {
+    promise::blocking(env, move || {
+        GcSim::start(&config_json).map(|s| NativeGcSim { inner: Arc::new(s) })
+    })
 }
 
 #[napi]
@@ -187,9 +119,8 @@ impl NativeGcSim {
 
     /// Stops the simulator; rejects with kind `Closed` if already stopped.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn stop(&self) -> AsyncTask<GcSimStopTask> {
-        AsyncTask::new(GcSimStopTask {
-            sim: Arc::clone(&self.inner),
-        })
+    pub fn stop<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let s = Arc::clone(&self.inner);
+        promise::blocking(env, move || s.stop())
     }
 }

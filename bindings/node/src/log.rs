@@ -8,10 +8,11 @@
 use std::sync::Arc;
 
 use cce::log::{Level, LogSink};
+use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{
-    ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+    ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
-use napi::{Env, JsFunction};
+use napi::Status;
 use napi_derive::napi;
 
 /// Most records waiting for the JavaScript thread.
@@ -19,7 +20,13 @@ const QUEUE_LIMIT: usize = 10_000;
 
 type Record = (Level, String, String);
 
-struct NodeSink(ThreadsafeFunction<Record, ErrorStrategy::Fatal>);
+/// The callback's arguments: `(level, target, message)`.
+type Args = FnArgs<(&'static str, String, String)>;
+
+/// Unreferenced (weak), no error argument, at most [`QUEUE_LIMIT`] queued calls.
+type LogFn = ThreadsafeFunction<Record, (), Args, Status, false, true, QUEUE_LIMIT>;
+
+struct NodeSink(LogFn);
 
 impl LogSink for NodeSink {
     fn log(&self, level: Level, target: &str, message: &str) {
@@ -41,24 +48,22 @@ fn invalid(e: impl std::fmt::Display) -> napi::Error {
     ts_args_type = "callback: ((level: string, target: string, message: string) => void) | null, level?: string"
 )]
 pub fn set_logger(
-    env: Env,
-    callback: Option<JsFunction>,
+    callback: Option<Function<'_, Args, ()>>,
     level: Option<String>,
 ) -> napi::Result<()> {
     let level = Level::parse(level.as_deref().unwrap_or("info")).map_err(invalid)?;
     let sink: Option<Arc<dyn LogSink>> = match callback {
         None => None,
         Some(f) => {
-            let mut tsfn: ThreadsafeFunction<Record, ErrorStrategy::Fatal> = f
-                .create_threadsafe_function(QUEUE_LIMIT, |ctx: ThreadSafeCallContext<Record>| {
+            let tsfn: LogFn = f
+                .build_threadsafe_function::<Record>()
+                .callee_handled::<false>()
+                .weak::<true>()
+                .max_queue_size::<QUEUE_LIMIT>()
+                .build_callback(|ctx: ThreadsafeCallContext<Record>| {
                     let (level, target, message) = ctx.value;
-                    Ok(vec![
-                        ctx.env.create_string(level.name())?,
-                        ctx.env.create_string(&target)?,
-                        ctx.env.create_string(&message)?,
-                    ])
+                    Ok(FnArgs::from((level.name(), target, message)))
                 })?;
-            tsfn.unref(&env)?;
             Some(Arc::new(NodeSink(tsfn)))
         }
     };

@@ -66,3 +66,11 @@ async function helpers(s: CtiSession): Promise<void> {
   await s.makeCal({});
 }
 void helpers;
+
+async function gcEvents(s: import('../index.js').GcSession): Promise<void> {
+  for await (const ev of s.events()) {
+    const name: string = ev.event;
+    if (name === 'Closed') break;
+  }
+}
+void gcEvents;
