@@ -368,6 +368,20 @@ impl<T> Receiver<T> {
         self.take_next().await
     }
 
+    /// Takes the next item without waiting if `pred` accepts it (`None` otherwise, or
+    /// when nothing is queued): for a consumer that handles some items in batches.
+    pub fn try_take_if(&self, pred: impl FnOnce(&T) -> bool) -> Option<T> {
+        let item = {
+            let mut st = self.shared.lock();
+            if !st.items.front().is_some_and(|(item, _)| pred(item)) {
+                return None;
+            }
+            self.take(&mut st)?
+        };
+        self.shared.space.notify_waiters();
+        Some(item)
+    }
+
     /// [`Receiver::try_recv`] through a shared reference (items still come out once,
     /// in order, whichever thread takes them).
     pub fn try_take(&self) -> Result<T, TryRecvError> {

@@ -14,8 +14,8 @@ use cce::api::{CtiSession, EventOut};
 use serde_json::Value as Json;
 
 use crate::dispatch::Evented;
-use crate::handle;
 use crate::event_fields::{cce_field, FIELD_NAMES};
+use crate::handle;
 use crate::{cce_status, fail, guard, null, set_error, write_out, UserData};
 
 /// A received event (opaque): valid during the typed callback that got it, or until

@@ -46,8 +46,24 @@ use super::typed::TypedMessage;
 use crate::queue::{self, OverrunPolicy, PushError, QueueCounters, QueueLimits, QueueStats};
 
 /// Most events held between a session's socket task and the connection's manager
-/// (the application's queue, [`SessionConfig::event_queue`], comes after it).
-const INTERNAL_QUEUE_EVENTS: usize = 64;
+/// (the application's queue, [`SessionConfig::event_queue`], comes after it): more than
+/// one read brings, so that the socket task does not stop after each event it hands over.
+const INTERNAL_QUEUE_EVENTS: usize = 1024;
+
+/// Most events the manager forwards before handing them to the application.
+const FORWARD_BATCH: usize = 256;
+
+/// Whether the manager forwards `ev` as it is (no failover or maintenance step).
+fn is_plain(ev: &ClientEvent) -> bool {
+    match ev {
+        ClientEvent::Closed(_) => false,
+        ClientEvent::Message(m) => !matches!(
+            m.name(),
+            "ACTIVE_MAINTENANCE_EVENT_MSG" | "STANDBY_ACTIVE_EVENT_MSG"
+        ),
+        _ => true,
+    }
+}
 use crate::tls::TlsConfig;
 
 /// Settings of a failover connection.
@@ -339,6 +355,7 @@ impl CtiConnection {
             shared: shared.clone(),
             app: app_tx,
             outbox: VecDeque::new(),
+            batching: false,
             close_rx,
         };
         manager.emit(CtiEvent::Connection(ConnectionEvent::Connected {
@@ -475,6 +492,8 @@ struct Manager {
     /// Events that did not fit the application's queue yet (a few: the session's
     /// events are not taken while this holds anything).
     outbox: VecDeque<CtiEvent>,
+    /// Forwarding a batch: hand the outbox over at its end, not per event.
+    batching: bool,
     close_rx: mpsc::Receiver<oneshot::Sender<CloseReason>>,
     schedule: ReconnectSchedule,
 }
@@ -489,6 +508,25 @@ enum Phase {
 impl Manager {
     fn emit(&mut self, ev: CtiEvent) {
         self.outbox.push_back(ev);
+        if !self.batching {
+            self.flush();
+        }
+    }
+
+    /// Forwards `first` and the plain events queued behind it (at most
+    /// [`FORWARD_BATCH`]), then hands them to the application at once: one wake-up of
+    /// its consumer per batch rather than per event. The outbox may then hold up to a
+    /// batch beyond the application's bound, which it drains before reading more.
+    fn forward_batch(&mut self, first: ClientEvent, events: &Events) {
+        self.batching = true;
+        self.forward(first);
+        for _ in 0..FORWARD_BATCH {
+            match events.try_take_if(is_plain) {
+                Some(ev) => self.forward(ev),
+                None => break,
+            }
+        }
+        self.batching = false;
         self.flush();
     }
 
@@ -746,7 +784,7 @@ impl Manager {
                         self.forward(ClientEvent::Message(m));
                         self.emit(CtiEvent::Connection(ConnectionEvent::BecameActive { side: *side }));
                     }
-                    Some(ev) => self.forward(ev),
+                    Some(ev) => self.forward_batch(ev, events),
                 },
                 ev = handover_ev => match ev {
                     Some(ClientEvent::Message(m)) if m.name() == "STANDBY_ACTIVE_EVENT_MSG" => {
