@@ -21,28 +21,7 @@ std::string sval(const json &j, const char *k) {
     return it->dump();
 }
 
-const char *status_name(cce_status s) {
-    switch (s) {
-        case CCE_OK: return "CCE_OK";
-        case CCE_ERR_NULL_POINTER: return "CCE_ERR_NULL_POINTER";
-        case CCE_ERR_INVALID_ARGUMENT: return "CCE_ERR_INVALID_ARGUMENT";
-        case CCE_ERR_INVALID_HANDLE: return "CCE_ERR_INVALID_HANDLE";
-        case CCE_ERR_IO: return "CCE_ERR_IO";
-        case CCE_ERR_TIMEOUT: return "CCE_ERR_TIMEOUT";
-        case CCE_ERR_REFUSED: return "CCE_ERR_REFUSED";
-        case CCE_ERR_CONTROL_FAILED: return "CCE_ERR_CONTROL_FAILED";
-        case CCE_ERR_CLOSED: return "CCE_ERR_CLOSED";
-        case CCE_ERR_CODEC: return "CCE_ERR_CODEC";
-        case CCE_ERR_PROTOCOL: return "CCE_ERR_PROTOCOL";
-        case CCE_ERR_WOULD_DEADLOCK: return "CCE_ERR_WOULD_DEADLOCK";
-        case CCE_ERR_PANIC: return "CCE_ERR_PANIC";
-        case CCE_ERR_DISCONNECTED: return "CCE_ERR_DISCONNECTED";
-        case CCE_ERR_TLS_HANDSHAKE: return "CCE_ERR_TLS_HANDSHAKE";
-        case CCE_ERR_CERTIFICATE_INVALID: return "CCE_ERR_CERTIFICATE_INVALID";
-        case CCE_ERR_QUEUE_FULL: return "CCE_ERR_QUEUE_FULL";
-    }
-    return "CCE_ERR_UNKNOWN";
-}
+const char *status_name(cce_status s) { return cce_status_name(s); }
 
 struct CtiCall {
     uint32_t id = 0;
