@@ -97,6 +97,8 @@ pub struct MessageRef<'a> {
     version: u32,
     /// Whether the body has a shape only the owned JSON path renders (see [`MessageRef::plain`]).
     unusual: bool,
+    /// How it was validated: an owned copy decodes the same way (the same layout).
+    opts: DecodeOptions,
 }
 
 /// The validated parts of a view, without the borrowed body: what an owned handle
@@ -108,6 +110,7 @@ pub(crate) struct ViewParts {
     pub(crate) floating_at: usize,
     pub(crate) version: u32,
     pub(crate) unusual: bool,
+    pub(crate) opts: DecodeOptions,
 }
 
 impl<'a> MessageRef<'a> {
@@ -129,6 +132,7 @@ impl<'a> MessageRef<'a> {
                 floating_at: body.len(),
                 version,
                 unusual: false,
+                opts,
             });
         }
         with_layouts(spec, version, |layout| {
@@ -167,6 +171,7 @@ impl<'a> MessageRef<'a> {
             floating_at: need,
             version,
             unusual: false,
+            opts,
         };
         let mut counts = CountCheck::new();
         let mut mismatch = false;
@@ -220,6 +225,7 @@ impl<'a> MessageRef<'a> {
             floating_at: self.floating_at,
             version: self.version,
             unusual: self.unusual,
+            opts: self.opts,
         }
     }
 
@@ -232,6 +238,7 @@ impl<'a> MessageRef<'a> {
             floating_at: parts.floating_at,
             version: parts.version,
             unusual: parts.unusual,
+            opts: parts.opts,
         }
     }
 
@@ -328,7 +335,7 @@ impl<'a> MessageRef<'a> {
             self.spec.msg_type,
             bytes::Bytes::copy_from_slice(self.body),
             self.version,
-            DecodeOptions::tolerant(),
+            self.opts,
         )
     }
 }
