@@ -50,6 +50,18 @@ use crate::queue::{self, OverrunPolicy, PushError, QueueCounters, QueueLimits, Q
 /// one read brings, so that the socket task does not stop after each event it hands over.
 const INTERNAL_QUEUE_EVENTS: usize = 1024;
 
+/// The internal hop's bound: a quarter of the application's (at least 64 events, at
+/// most [`INTERNAL_QUEUE_EVENTS`], never more than the application's own bound), so that
+/// a session holds at most 1.25 times its configured queue.
+fn hop_limits(app: QueueLimits) -> QueueLimits {
+    QueueLimits {
+        max_events: (app.max_events / 4)
+            .clamp(64, INTERNAL_QUEUE_EVENTS)
+            .min(app.max_events),
+        max_bytes: (app.max_bytes / 4).max(64 * 1024).min(app.max_bytes),
+    }
+}
+
 /// Most events the manager forwards before handing them to the application.
 const FORWARD_BATCH: usize = 256;
 
@@ -273,10 +285,7 @@ async fn connect_side(
     // It always blocks when full: the overrun policy is applied where the application
     // takes events (see `Worker::connected`), not on this hop.
     let mut session = cfg.session.clone();
-    session.event_queue = QueueLimits {
-        max_events: session.event_queue.max_events.min(INTERNAL_QUEUE_EVENTS),
-        max_bytes: session.event_queue.max_bytes,
-    };
+    session.event_queue = hop_limits(session.event_queue);
     session.overrun = OverrunPolicy::Block;
     let (client, events) =
         Client::connect_with(addr, session, tls, cfg.connect_timeout, counters.clone()).await?;
